@@ -1,0 +1,37 @@
+# Two commands matter (see README.md):
+#   make reproduce   set up, generate the bundled data, train, execute the notebooks into results/
+#   make test        set up, then the test suite (notebooks included, in fast mode)
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONHASHSEED ?= 0
+
+.PHONY: setup data stimuli reproduce notebooks test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+data: setup
+	$(BIN)/auralisation generate default --out data/generated
+	$(BIN)/auralisation generate stimuli --out data/stimuli
+
+notebooks: setup
+	mkdir -p results/notebooks
+	for nb in notebooks/[0-9]*.ipynb; do \
+	    $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
+	        --output-dir results/notebooks "$$nb" || exit 1; \
+	done
+
+reproduce: setup data notebooks
+
+test: setup
+	AURALISATION_FAST=1 $(BIN)/python -m pytest tests
+
+bench: setup
+	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
+
+clean:
+	rm -rf results data/cache

@@ -1,0 +1,53 @@
+"""The ``auralisation`` command line: thin over the modules.
+
+Each subcommand lives in the module that owns its work, as a pair of functions ``add_<name>_arguments(parser)``
+and ``run_<name>(args) -> int``; this file only registers them, so that importing the CLI stays fast and a
+subcommand's heavy dependencies (TensorFlow) load only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import AuralisationError
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand -> (module that implements it, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("auralisation.synth", "render the bundled default dataset or the paper's 124 stimuli"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="auralisation",
+        description="See and hear what a convolutional network learned from spectrograms.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        getattr(module, f"add_{name}_arguments")(sub)
+        sub.set_defaults(_run=getattr(module, f"run_{name}"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 for bad input, with a one-line message)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (AuralisationError, FileNotFoundError) as error:
+        print(f"auralisation {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

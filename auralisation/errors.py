@@ -1,0 +1,29 @@
+"""Errors the package raises on bad input.
+
+Every error says what is wrong and what to do about it, so that a user never has to read a traceback from deep
+inside TensorFlow or libsndfile to find out.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError"]
+
+
+class AuralisationError(ValueError):
+    """Base class of every error this package raises on bad input."""
+
+
+class AudioError(AuralisationError):
+    """An audio file is missing, unreadable, silent, or otherwise unusable."""
+
+
+class DatasetError(AuralisationError):
+    """A dataset folder is empty, badly laid out, or disagrees with a model."""
+
+
+class SynthError(AuralisationError):
+    """FluidSynth or a soundfont is missing, or a rendering request is invalid."""
+
+
+class ModelError(AuralisationError):
+    """A model, layer or feature cannot be used as asked."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: system FluidSynth (where missing), a virtual environment in .venv, and the package.
+# Used by `make setup`; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+have_fluidsynth() {
+    ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so' && return 0
+    ls /opt/homebrew/lib/libfluidsynth* /usr/local/lib/libfluidsynth* >/dev/null 2>&1
+}
+
+if ! have_fluidsynth; then
+    echo "setup: FluidSynth library not found; installing it (and the FluidR3 General MIDI soundfont)"
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+            libfluidsynth3 fluid-soundfont-gm >/dev/null
+    elif command -v brew >/dev/null 2>&1; then
+        brew install fluid-synth
+    else
+        echo "setup: error: cannot install FluidSynth on this system automatically." >&2
+        echo "       Install the FluidSynth library (libfluidsynth) with your package manager, then run again." >&2
+        exit 1
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+        echo "setup: error: Python 3.10 or newer is needed (found $("$PYTHON" --version)); set PYTHON=/path/to/python3.x" >&2
+        exit 1
+    }
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q --no-deps -e .
+touch .venv/.installed
+echo "setup: done (.venv ready)"
