@@ -32,7 +32,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError
+from .errors import AudioError, ConfigError
 from .fileio import atomic_path, atomic_write_text
 
 __all__ = [
@@ -171,11 +171,13 @@ class AudioConfig:
         """Read a config written by :meth:`save`."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no audio config at {path}: it is written beside a saved model as JSON")
+            raise ConfigError(f"no audio config at {path}: it is written beside a saved model as JSON")
         try:
             return cls.from_json(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} is not a valid AudioConfig JSON file: {error}") from error
+            raise ConfigError(
+                f"{path} is not a valid AudioConfig JSON file ({error}); restore it or save the model again"
+            ) from error
 
 
 def load_clip(

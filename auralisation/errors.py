@@ -6,7 +6,7 @@ inside TensorFlow or libsndfile to find out.
 
 from __future__ import annotations
 
-__all__ = ["AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError"]
+__all__ = ["AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError"]
 
 
 class AuralisationError(ValueError):
@@ -27,3 +27,7 @@ class SynthError(AuralisationError):
 
 class ModelError(AuralisationError):
     """A model, layer or feature cannot be used as asked."""
+
+
+class ConfigError(AuralisationError):
+    """A saved configuration file is missing or invalid."""
