@@ -1,0 +1,52 @@
+"""Generated audio: the bundled default dataset and the paper's 124 correlation stimuli.
+
+Both are rendered from MIDI with FluidSynth and a General MIDI soundfont (:func:`find_soundfont`), deterministically
+from a seed, at 11,025 Hz mono.
+
+- :func:`generate_default` writes eight styles (:data:`STYLES`) in GTZAN's layout, ``out/<style>/<style>.000NN.wav``.
+- :func:`generate_stimuli` writes the 124 stimuli and ``manifest.json``; :func:`load_stimuli` reads them back as
+  :class:`Stimulus` records.
+- :func:`render` plays any list of pretty_midi instruments.
+- ``auralisation generate default|stimuli`` on the command line (:func:`add_generate_arguments`,
+  :func:`run_generate`).
+
+Importing this package loads neither TensorFlow nor pretty_midi nor FluidSynth; they load when something is rendered.
+"""
+
+from __future__ import annotations
+
+from .command import add_generate_arguments, run_generate
+from .fluid import SAMPLE_RATE, find_soundfont, render
+from .stimuli import (
+    CHORD_GROUPS,
+    DRUM_PATTERNS,
+    INSTRUMENTS,
+    KEYS,
+    Stimulus,
+    generate_stimuli,
+    load_stimuli,
+    midi_to_hz,
+)
+from .styles import DEFAULT_STYLES, STYLES, Style, compose_track, generate_default, render_track
+
+__all__ = [
+    "CHORD_GROUPS",
+    "DEFAULT_STYLES",
+    "DRUM_PATTERNS",
+    "INSTRUMENTS",
+    "KEYS",
+    "SAMPLE_RATE",
+    "STYLES",
+    "Stimulus",
+    "Style",
+    "add_generate_arguments",
+    "compose_track",
+    "find_soundfont",
+    "generate_default",
+    "generate_stimuli",
+    "load_stimuli",
+    "midi_to_hz",
+    "render",
+    "render_track",
+    "run_generate",
+]

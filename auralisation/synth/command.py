@@ -1,0 +1,45 @@
+"""The ``auralisation generate`` subcommand: render the default dataset or the paper's stimuli."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .styles import DEFAULT_STYLES, STYLES
+
+__all__ = ["add_generate_arguments", "run_generate"]
+
+
+def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``generate``'s arguments: ``default|stimuli [--out DIR] [--seed N] [--tracks-per-style N] ...``."""
+    parser.add_argument("what", choices=("default", "stimuli"),
+                        help="'default': the bundled genre dataset (GTZAN layout); 'stimuli': the paper's 124 clips")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default: the project's data folder, or its stimuli folder)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--tracks-per-style", type=int, default=40, metavar="N",
+                        help="default dataset: tracks per style (default 40)")
+    parser.add_argument("--seconds", type=float, default=12.0, metavar="S",
+                        help="default dataset: length of each track in seconds (default 12)")
+    parser.add_argument("--styles", nargs="+", choices=tuple(STYLES), default=list(DEFAULT_STYLES), metavar="STYLE",
+                        help=f"default dataset: the styles to render (default all: {' '.join(DEFAULT_STYLES)})")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Run ``generate``; print where the files went and return 0."""
+    from ..paths import project_paths
+    from .stimuli import generate_stimuli
+    from .styles import generate_default
+
+    progress = getattr(args, "progress", True)
+    if args.what == "stimuli":
+        out = args.out if args.out is not None else project_paths().stimuli
+        manifest = generate_stimuli(out, seed=args.seed, progress=progress)
+        print(f"wrote the stimuli and {manifest}")
+    else:
+        out = args.out if args.out is not None else project_paths().data
+        paths = generate_default(out, tracks_per_style=args.tracks_per_style, seconds=args.seconds, seed=args.seed,
+                                 styles=args.styles, progress=progress)
+        print(f"wrote {len(paths)} tracks under {out}")
+    return 0
