@@ -27,8 +27,12 @@ notebooks: setup
 
 reproduce: setup data notebooks
 
-test: setup
-	AURALISATION_FAST=1 $(BIN)/python -m pytest tests
+$(VENV)/.browser: scripts/setup.sh | $(VENV)/.installed
+	bash scripts/setup.sh --browser
+	touch $@
+
+test: setup $(VENV)/.browser
+	AURALISATION_FAST=1 $(BIN)/python -m pytest tests --nbmake notebooks
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done

@@ -20,19 +20,31 @@ __all__ = ["main", "build_parser"]
 #: subcommand -> (module that implements it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("auralisation.synth", "render the bundled default dataset or the paper's 124 stimuli"),
+    "train": ("auralisation.train", "train the paper's CNN on a GTZAN-style folder and evaluate it"),
+    "auralise": ("auralisation.auralise", "deconvolve and auralise features of a trained model on a clip"),
+    "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
+    "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand.
+
+    Parameters
+    ----------
+    only : str or None
+        Import the module of this subcommand alone (the others are listed, not loaded); ``None`` loads all.
+    """
     parser = argparse.ArgumentParser(
         prog="auralisation",
         description="See and hear what a convolutional network learned from spectrograms.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = commands.add_parser(name, help=help_text, description=help_text)
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(module_name)
         getattr(module, f"add_{name}_arguments")(sub)
         sub.set_defaults(_run=getattr(module, f"run_{name}"))
     return parser
@@ -41,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input, with a one-line message)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((word for word in argv if word in SUBCOMMANDS), "")
+    args = build_parser(only=chosen).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except (AuralisationError, FileNotFoundError) as error:

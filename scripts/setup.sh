@@ -5,6 +5,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ "${1:-}" = "--browser" ]; then
+    # The report's tests open it in headless Chromium; they skip (with a reason) where none can be installed.
+    if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+        if command -v apt-get >/dev/null 2>&1; then
+            echo "setup: installing Debian's chromium for the report's browser tests"
+            apt_install chromium || echo "setup: warning: chromium could not be installed; the browser tests will skip" >&2
+        else
+            echo "setup: no apt-get: the report's browser tests will skip unless chromium is on PATH" >&2
+        fi
+    fi
+    exit 0
+fi
+
 have_fluidsynth() {
     ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so' && return 0
     ls /opt/homebrew/lib/libfluidsynth* /usr/local/lib/libfluidsynth* >/dev/null 2>&1
@@ -13,11 +33,7 @@ have_fluidsynth() {
 if ! have_fluidsynth; then
     echo "setup: FluidSynth library not found; installing it (and the FluidR3 General MIDI soundfont)"
     if command -v apt-get >/dev/null 2>&1; then
-        SUDO=""
-        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-            libfluidsynth3 fluid-soundfont-gm >/dev/null
+        apt_install libfluidsynth3 fluid-soundfont-gm
     elif command -v brew >/dev/null 2>&1; then
         brew install fluid-synth
     else

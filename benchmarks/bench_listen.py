@@ -1,0 +1,110 @@
+"""Benchmark: how fast the explorer answers its sliders, and how long a static report takes.
+
+Uses the paper's network at its full input (257 x 173): the trained model in ``models/choi2016`` when it exists,
+else a randomly initialised one (the figures say which; weights do not change the cost). The clips are notebook 2's
+(rendered from MIDI), else synthetic ones where FluidSynth is missing. Latencies are measured headless (no
+browser: the time to compute the view and update the widgets' values, not to send them to a front end).
+
+Run: ``.venv/bin/python benchmarks/bench_listen.py``
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from auralisation.audio import AudioConfig, write_wav  # noqa: E402
+from auralisation.errors import SynthError  # noqa: E402
+from auralisation.models import choi2016  # noqa: E402
+from auralisation.paths import project_paths  # noqa: E402
+from auralisation.report import build_report  # noqa: E402
+from auralisation.train import TrainedModel, load_model  # noqa: E402
+from auralisation.widgets import Explorer, demo_clips  # noqa: E402
+
+
+def the_model() -> tuple[TrainedModel, str]:
+    """The trained full-mode model if there is one, else a random ``choi2016``; and which it is."""
+    folder = project_paths(fast=False).models / "choi2016"
+    if (folder / "model.keras").is_file():
+        trained = load_model(folder)
+        return trained, f"trained model {folder}"
+    config = AudioConfig()
+    return TrainedModel(choi2016(config, 8, seed=0), config, [f"class{i}" for i in range(8)]), "random choi2016"
+
+
+def the_clips(config: AudioConfig) -> tuple[dict[str, np.ndarray], str]:
+    """Two of notebook 2's clips (the full band and the solo), else two synthetic clips without FluidSynth."""
+    try:
+        clips = demo_clips(config)
+        return {name: clips[name] for name in ("full band", "solo")}, "notebook 2's clips 'full band' and 'solo'"
+    except SynthError as error:
+        reason = str(error)
+    rng = np.random.default_rng(0)
+    t = np.arange(config.n_samples) / config.sr
+    clips = {}
+    for i, f0 in enumerate((220.0, 330.0)):
+        y = 0.2 * np.sin(2 * np.pi * f0 * t) + 0.1 * np.sin(2 * np.pi * 3 * f0 * t) + 0.02 * rng.standard_normal(len(t))
+        y[:: config.sr // 4] += 0.6
+        clips[f"synthetic {i}"] = y.astype(np.float32)
+    return clips, f"synthetic clips ({reason})"
+
+
+def ms(seconds: float) -> str:
+    return f"{1000 * seconds:7.0f} ms"
+
+
+def main() -> None:
+    trained, which = the_model()
+    with tempfile.TemporaryDirectory() as tmp:
+        clips, what = the_clips(trained.config)
+        print(f"bench_listen: {which}, {what}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+        start = time.perf_counter()
+        explorer = Explorer(trained, clips, prefetch=False)
+        print(f"first view of the first clip (layer 1, includes compiling): {ms(time.perf_counter() - start)}")
+        names = list(explorer.clip.options)
+        for layer in range(2, 6):
+            explorer.layer.value = layer
+            print(f"first view of layer {layer} (compiling + one batched deconvolution): {ms(explorer.latency)}")
+
+        start = time.perf_counter()
+        explorer.select(clip=names[1], layer=1)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        for layer in range(2, 6):
+            _ = explorer.cache.get(explorer._clip(names[1]), layer, "map").thumbnails
+        print(f"first view of a second clip (layer 1, compiled):            {ms(first)}")
+        print(f"preparing its layers 2-5 (what prefetch does after a first view): {ms(time.perf_counter() - start)}")
+
+        rng = np.random.default_rng(0)
+        feature_times, layer_times = [], []
+        for _ in range(5):
+            for layer in (2, 3, 4, 5, 1):
+                explorer.layer.value = layer
+                layer_times.append(explorer.latency)
+                for feature in rng.choice(explorer.feature.max + 1, size=4, replace=False):
+                    if int(feature) != explorer.feature.value:
+                        explorer.feature.value = int(feature)
+                        feature_times.append(explorer.latency)
+        for name, times in (("feature slider", feature_times), ("layer slider", layer_times)):
+            print(f"later views, {name}: median {ms(statistics.median(times))}, "
+                  f"90th percentile {ms(float(np.percentile(times, 90)))}, max {ms(max(times))} ({len(times)} moves)")
+
+        audio = write_wav(Path(tmp) / "clip.wav", next(iter(clips.values())), trained.config.sr, normalize="none")
+        for layers, label in ((None, "all 5 layers"), ([1], "layer 1 only")):
+            start = time.perf_counter()
+            build_report(trained, [audio], Path(tmp) / "report", layers=layers, features=4, progress=False)
+            print(f"report, one clip, {label}, 4 features per layer (includes compiling): "
+                  f"{time.perf_counter() - start:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
