@@ -37,7 +37,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -46,12 +46,17 @@ from .audio import AudioConfig, istft, load_clip, stft, write_wav
 from .errors import AudioError, ModelError
 from .fileio import atomic_write_bytes
 
+if TYPE_CHECKING:
+    import keras
+
 __all__ = [
     "LOUDNESS",
+    "OCCLUSION_PATCH",
     "PEAK",
     "add_auralise_arguments",
     "auralise",
     "export",
+    "feature_maps",
     "loudness_gains",
     "parse_features",
     "parse_layers",
@@ -66,6 +71,10 @@ LOUDNESS: tuple[str, ...] = ("comparable", "peak")
 
 #: Peak amplitude of the loudest auralisation.
 PEAK = 0.99
+
+#: Occlusion patch (bins x frames) of the command and the explorer: coarser than the method's default (16, 8),
+#: for speed: one feature costs ``(2 * bins / 32) * (2 * frames / 16)`` forward passes, about 350 for the paper's input.
+OCCLUSION_PATCH = (32, 16)
 
 #: Maps of one layer for :func:`export`: all features in order, or ``(feature indices, maps)``.
 LayerMaps = np.ndarray | tuple[Sequence[int], np.ndarray]
@@ -298,6 +307,8 @@ def parse_features(text: str) -> list[int] | None:
 
 def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation auralise``."""
+    from .methods import METHODS
+
     parser.add_argument("--model", required=True, help="saved model folder, e.g. models/choi2016")
     parser.add_argument("--audio", required=True, help="audio file to explain")
     parser.add_argument("--offset", type=float, default=0.0, help="start of the clip in the file, seconds")
@@ -305,17 +316,62 @@ def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", default="all", help="'all' or feature numbers from 0, e.g. 3,17 or 0-7")
     parser.add_argument("--seed", choices=("map", "max"), default="map",
                         help="start from the whole activation map (the authors) or its maximum (Zeiler & Fergus)")
-    parser.add_argument("--rule", choices=("deconvnet", "guided", "gradient"), default="deconvnet",
-                        help="how ReLUs pass the signal back")
+    parser.add_argument("--method", choices=METHODS, default="deconvnet",
+                        help="attribution method: deconvnet (the paper), guided, gradient (ReLU backward rules, "
+                             "batched), gradcam or occlusion (one feature at a time, slower)")
     parser.add_argument("--loudness", choices=LOUDNESS, default="comparable",
                         help="one gain per layer (comparable) or every file normalised (peak, as the authors)")
     parser.add_argument("--no-images", action="store_true", help="write the WAV files only")
     parser.add_argument("--out", required=True, help="export folder; files go to OUT/<audio stem>/<layer>/")
 
 
+def feature_maps(
+    model: keras.Model,
+    S: np.ndarray,
+    layer: int | str,
+    features: Sequence[int] | None,
+    method: str,
+    *,
+    seed: str = "map",
+    progress: bool = True,
+) -> tuple[str, list[int], np.ndarray]:
+    """The ``method`` maps of the chosen features of ``layer`` for one linear magnitude spectrogram ``S``.
+
+    The ReLU backward rules (deconvnet, guided, gradient) deconvolve all the features in batches
+    (:class:`~auralisation.deconv.Deconvolver`); Grad-CAM and occlusion explain one feature after the other with
+    :func:`~auralisation.methods.attribute` (occlusion with the patch :data:`OCCLUSION_PATCH`).
+
+    Returns
+    -------
+    tuple
+        The layer's name, the feature indices (all of the layer's when ``features`` is None) and float32 maps
+        ``(n, bins, frames)``, in that order.
+
+    Raises
+    ------
+    ModelError
+        Unknown method or layer, a feature out of range, ``seed="max"`` with Grad-CAM or occlusion.
+    """
+    from .deconv import RULES
+    from .methods import attribute, attributor_for, check_method
+
+    check_method(method)
+    deconvolver = attributor_for(model).deconvolver("deconvnet" if method not in RULES else method)
+    name = deconvolver.layer_name(layer)
+    chosen = list(range(deconvolver.n_features(name))) if features is None else list(features)
+    if method in RULES:
+        return name, chosen, deconvolver.deconvolve(S, name, chosen, seed=seed)
+    if seed != "map":
+        raise ModelError(f"seed {seed!r} applies to the ReLU rules ({', '.join(RULES)}); {method} takes no seed, "
+                         "leave it at 'map'")
+    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
+    maps = [attribute(model, S, method, layer=name, feature=k, **options)
+            for k in tqdm(chosen, desc=f"{method} {name}", unit="feature", disable=not progress)]
+    return name, chosen, np.stack(maps).astype(np.float32)
+
+
 def run_auralise(args: argparse.Namespace) -> int:
-    """Deconvolve and auralise the chosen features of one clip; write them with :func:`export`."""
-    from .deconv import Deconvolver
+    """Explain and auralise the chosen features of one clip by ``--method``; write them with :func:`export`."""
     from .train import load_model
 
     trained = load_model(args.model)
@@ -323,16 +379,14 @@ def run_auralise(args: argparse.Namespace) -> int:
     y = load_clip(args.audio, config, args.offset)
     X = stft(y, config)
     S = np.abs(X).astype(np.float32)
-    deconvolver = Deconvolver(trained.model, args.rule)
     features = parse_features(args.features)
     maps: dict[str, tuple[list[int], np.ndarray]] = {}
     for layer in parse_layers(args.layers):
-        name = deconvolver.layer_name(layer)
-        chosen = list(range(deconvolver.n_features(name))) if features is None else features
-        maps[name] = (chosen, deconvolver.deconvolve(S, name, chosen, seed=args.seed))
+        name, chosen, D = feature_maps(trained.model, S, layer, features, args.method, seed=args.seed)
+        maps[name] = (chosen, D)
     written = export(args.out, Path(args.audio).stem, X, maps, config, loudness=args.loudness,
                      images=not args.no_images)
     wavs = sum(1 for path in written if path.suffix == ".wav") - 1
-    print(f"wrote {wavs} auralisations of {Path(args.audio).name} ({', '.join(maps)}) to "
+    print(f"wrote {wavs} auralisations of {Path(args.audio).name} ({', '.join(maps)}; {args.method}) to "
           f"{Path(args.out) / Path(args.audio).stem}")
     return 0

@@ -16,11 +16,14 @@ waveforms and a figure:
   the residual is never louder than the clip in any bin and plays at the clip's own level; a feature whose
   deconvolved spectrogram has no positive value leaves the clip unchanged.
 
-:class:`Explorer` only wires ipywidgets controls to :func:`render`. A layer's features are deconvolved in one
-batched call (:meth:`auralisation.deconv.Deconvolver.deconvolve` with ``features=None``) and kept in a
-:class:`FeatureCache` keyed by ``(clip, layer, seed)``; after a clip's first view the explorer computes its other
-layers too, so moving the layer or feature slider afterwards only reads the cache, runs two inverse STFTs and
-blits three images (:class:`auralisation.plots_listen.FeaturePanels`).
+:class:`Explorer` only wires ipywidgets controls to :func:`render`. Its method dropdown offers every attribution
+method of :mod:`auralisation.methods`. With a ReLU rule (deconvnet, guided, gradient) a layer's features are
+deconvolved in one batched call (:meth:`auralisation.deconv.Deconvolver.deconvolve` with ``features=None``) and
+kept in a :class:`FeatureCache` keyed by ``(clip, layer, seed, method)``; after a clip's first view the explorer
+computes its other layers too, so moving the layer or feature slider afterwards only reads the cache, runs two
+inverse STFTs and blits three images (:class:`auralisation.plots_listen.FeaturePanels`). Grad-CAM and occlusion
+explain one feature per pass, so the selected feature's map is computed on demand (:func:`single_feature`) and
+cached by ``(clip, layer, feature, method)``.
 
 Examples
 --------
@@ -33,7 +36,6 @@ Examples
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import hashlib
@@ -54,9 +56,11 @@ from IPython.display import HTML, Audio, Image
 from matplotlib.figure import Figure
 
 from .audio import AUDIO_EXTENSIONS, AudioConfig, istft, load_clip, stft
-from .auralise import auralise, loudness_gains, synthesise
-from .deconv import Deconvolver
+from .auralise import OCCLUSION_PATCH, auralise, loudness_gains, synthesise
+from .deconv import RULES, Deconvolver
 from .errors import AudioError, AuralisationError, ModelError
+from .lru import LRU
+from .methods import METHODS, Attributor, check_method
 from .plots_listen import FeaturePanels, feature_grid, thumbnail_png
 from .synth import compose_track
 from .synth import render as render_midi
@@ -73,13 +77,14 @@ __all__ = [
     "demo_clips",
     "feature_activations",
     "layer_features",
+    "single_feature",
+    "strongest_first",
     "render",
     "residual_mask",
 ]
 
 Loudness = Literal["comparable", "peak"]
 Seed = Literal["map", "max"]
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -147,7 +152,10 @@ class Clip:
 
 @dataclasses.dataclass
 class LayerFeatures:
-    """Every feature of one layer for one clip: deconvolved spectrograms and activations.
+    """The maps of one layer's features for one clip, by one method, with the activations of all of them.
+
+    The ReLU rules (deconvnet, guided, gradient) hold every feature's map (one batched deconvolution); Grad-CAM
+    and occlusion, which cost a pass per feature, hold only the feature asked for (:func:`single_feature`).
 
     Attributes
     ----------
@@ -158,14 +166,20 @@ class LayerFeatures:
     layer_name : str
         The Keras layer (``"pool3"``).
     seed : {"map", "max"}
+        The seeding of the rules ("map" for Grad-CAM and occlusion, which take none).
     deconvolved : numpy.ndarray
-        float32 ``(n_features, n_bins, n_frames)``.
+        float32 ``(len(mapped), n_bins, n_frames)``: the maps of :attr:`mapped`, in that order.
     activations : numpy.ndarray
         float32 ``(n_features,)``: the largest value of each feature's map at the layer.
     gain : float
-        The ``"comparable"`` loudness gain of the layer on this clip: 0.99 over the largest peak of the features'
+        The ``"comparable"`` loudness gain of the layer on this clip: 0.99 over the largest peak of the maps'
         raw auralisations ``istft(X * D)`` (1 when all are silent), as :func:`auralisation.auralise.export` applies
-        to a layer. Per layer, because the level of ``istft(X * D)`` falls by orders of magnitude with depth.
+        to a layer. Per layer, because the level of ``istft(X * D)`` falls by orders of magnitude with depth; for
+        Grad-CAM and occlusion, over the one feature held.
+    method : str
+        One of :data:`auralisation.methods.METHODS`.
+    features : tuple of int, optional
+        The features :attr:`deconvolved` holds; None (the default) for all of them, ``0 .. n_features - 1``.
     """
 
     clip: str
@@ -175,6 +189,8 @@ class LayerFeatures:
     deconvolved: np.ndarray = dataclasses.field(repr=False)
     activations: np.ndarray
     gain: float
+    method: str = "deconvnet"
+    features: tuple[int, ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -182,14 +198,44 @@ class LayerFeatures:
         return len(self.activations)
 
     @property
+    def mapped(self) -> tuple[int, ...]:
+        """The features whose maps are held, in the order of :attr:`deconvolved`."""
+        return tuple(range(self.n_features)) if self.features is None else self.features
+
+    def map(self, feature: int) -> np.ndarray:
+        """The map ``(n_bins, n_frames)`` of ``feature``.
+
+        Raises
+        ------
+        ModelError
+            ``feature`` is out of range, or its map is not held (Grad-CAM and occlusion hold one feature).
+        """
+        n = self.n_features
+        if not 0 <= feature < n:
+            raise ModelError(
+                f"layer {self.layer} ({self.layer_name}) has features 0..{n - 1}; feature {feature} does not exist"
+            )
+        if feature not in self.mapped:
+            raise ModelError(
+                f"the {self.method} maps of layer {self.layer} hold features {list(self.mapped)}, not {feature}; "
+                "compute it with single_feature or FeatureCache.get"
+            )
+        return self.deconvolved[self.mapped.index(feature)]
+
+    @property
     def order(self) -> np.ndarray:
         """Feature indices by decreasing activation (ties by index)."""
-        return np.argsort(-self.activations, kind="stable")
+        return strongest_first(self.activations)
 
     @functools.cached_property
     def thumbnails(self) -> list[bytes]:
-        """A small PNG of each feature's deconvolved spectrogram (:func:`~auralisation.plots_listen.thumbnail_png`)."""
+        """A small PNG of each map held, in :attr:`mapped`'s order (:func:`~auralisation.plots_listen.thumbnail_png`)."""
         return [thumbnail_png(d) for d in self.deconvolved]
+
+
+def strongest_first(activations: np.ndarray) -> np.ndarray:
+    """Feature indices by decreasing activation (ties by index)."""
+    return np.argsort(-np.asarray(activations), kind="stable")
 
 
 def feature_activations(deconvolver: Deconvolver, clip: Clip, layer: int) -> np.ndarray:
@@ -198,8 +244,16 @@ def feature_activations(deconvolver: Deconvolver, clip: Clip, layer: int) -> np.
     return maps.reshape(len(maps), -1).max(axis=1).astype(np.float32)
 
 
+def _layer_gain(clip: Clip, maps: np.ndarray) -> float:
+    """The ``"comparable"`` gain that brings the loudest of ``maps``' auralisations to a peak of 0.99."""
+    waves = synthesise(clip.X, maps, clip.config)
+    return float(loudness_gains(waves, "comparable", normalise=True)[0])
+
+
 def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seed: Seed = "map") -> LayerFeatures:
     """Deconvolve all features of ``layer`` for ``clip`` in one batched call, with their activations and gain.
+
+    The method is the deconvolver's rule.
 
     Raises
     ------
@@ -209,46 +263,87 @@ def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seed: Seed 
     name = deconvolver.layer_name(layer)
     deconvolved = deconvolver.deconvolve(clip.S, layer, None, seed=seed)
     activations = feature_activations(deconvolver, clip, layer)
-    waves = synthesise(clip.X, deconvolved, clip.config)
-    gain = float(loudness_gains(waves, "comparable", normalise=True)[0])
-    return LayerFeatures(clip.key, int(layer), name, seed, deconvolved, activations, gain)
+    return LayerFeatures(clip.key, int(layer), name, seed, deconvolved, activations, _layer_gain(clip, deconvolved),
+                         deconvolver.rule)
+
+
+def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int, method: str) -> LayerFeatures:
+    """The ``method`` map of one feature of ``layer`` for ``clip`` (:meth:`Attributor.attribute`), with the
+    activations of all the layer's features; occlusion uses the patch
+    :data:`~auralisation.auralise.OCCLUSION_PATCH`.
+
+    Raises
+    ------
+    ModelError
+        Unknown method, no such layer or feature, or the clip does not fit the model.
+    """
+    check_method(method)
+    deconvolver = attributor.deconvolver("deconvnet")
+    target = attributor.target(layer=layer, feature=feature)
+    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
+    D = attributor.attribute(clip.S, method, target, **options)[None]
+    return LayerFeatures(clip.key, int(layer), deconvolver.layer_name(layer), "map", D,
+                         feature_activations(deconvolver, clip, layer), _layer_gain(clip, D), method, (int(feature),))
 
 
 class FeatureCache:
-    """:func:`layer_features` results, kept for the ``size`` most recently used ``(clip, layer, seed)``.
+    """Maps for the explorer, kept for the most recently used clips, layers, features and methods.
 
-    One entry of the paper's network is 64 x 257 x 173 float32 values, about 11 MB.
+    For the ReLU rules a whole layer is computed at once (:func:`layer_features`, keyed by
+    ``(clip, layer, seed, method)``; one entry of the paper's network is 64 x 257 x 173 float32 values, about
+    11 MB), so that moving the feature slider only reads the cache. Grad-CAM and occlusion compute the feature
+    asked for (:func:`single_feature`, keyed by ``(clip, layer, feature, method)``; one map each).
+
+    Parameters
+    ----------
+    model : keras.Model or Attributor
+        The network, or its :class:`~auralisation.methods.Attributor` (which keeps one
+        :class:`~auralisation.deconv.Deconvolver` per rule).
+    size : int
+        Layers kept; ``4 * size`` single-feature maps are kept beside them.
 
     Attributes
     ----------
-    deconvolver : Deconvolver
-    computed : int
-        How many entries were computed (not found in the cache).
+    attributor : Attributor
     """
 
-    def __init__(self, deconvolver: Deconvolver, size: int = 16) -> None:
-        if size < 1:
-            raise ValueError(f"cache size must be at least 1, got {size}")
-        self.deconvolver = deconvolver
-        self.size = size
-        self.computed = 0
-        self._entries: collections.OrderedDict[tuple[str, int, str], LayerFeatures] = collections.OrderedDict()
+    def __init__(self, model: keras.Model | Attributor, size: int = 16) -> None:
+        self.attributor = model if isinstance(model, Attributor) else Attributor(model)
+        self._layers: LRU[tuple[Any, ...], LayerFeatures] = LRU(size)
+        self._singles: LRU[tuple[Any, ...], LayerFeatures] = LRU(4 * size)
 
-    def __contains__(self, key: tuple[str, int, str]) -> bool:
-        return key in self._entries
+    @property
+    def computed(self) -> int:
+        """How many entries were computed (not found in the cache)."""
+        return self._layers.computed + self._singles.computed
 
-    def get(self, clip: Clip, layer: int, seed: Seed = "map") -> LayerFeatures:
-        """The features of ``layer`` for ``clip``, computed on first use."""
-        key = (clip.key, int(layer), seed)
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = layer_features(self.deconvolver, clip, layer, seed)
-            self.computed += 1
-            self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return entry
+    @property
+    def deconvolver(self) -> Deconvolver:
+        """The deconvnet :class:`~auralisation.deconv.Deconvolver` (layer names, feature counts, activations)."""
+        return self.attributor.deconvolver("deconvnet")
+
+    @staticmethod
+    def key(clip: Clip, layer: int, seed: Seed = "map", method: str = "deconvnet", feature: int = 0) -> tuple[Any, ...]:
+        """The cache key of what :meth:`get` returns for these arguments."""
+        if check_method(method) in RULES:
+            return clip.key, int(layer), seed, method
+        return clip.key, int(layer), int(feature), method
+
+    def __contains__(self, key: tuple[Any, ...]) -> bool:
+        return key in self._layers or key in self._singles
+
+    def get(
+        self, clip: Clip, layer: int, seed: Seed = "map", method: str = "deconvnet", feature: int = 0
+    ) -> LayerFeatures:
+        """The maps of ``layer`` for ``clip`` by ``method``, computed on first use.
+
+        Every feature's map for the ReLU rules (``feature`` is not used); ``feature``'s alone for Grad-CAM and
+        occlusion (``seed`` is not used).
+        """
+        key = self.key(clip, layer, seed, method, feature)
+        if method in RULES:
+            return self._layers.get(key, lambda: layer_features(self.attributor.deconvolver(method), clip, layer, seed))
+        return self._singles.get(key, lambda: single_feature(self.attributor, clip, layer, feature, method))
 
 
 @dataclasses.dataclass
@@ -257,7 +352,7 @@ class View:
 
     Attributes
     ----------
-    clip, layer, layer_name, feature, seed, loudness
+    clip, layer, layer_name, feature, seed, method, loudness
         What was asked for.
     activation : float
         The largest value of the feature's map at the layer.
@@ -270,7 +365,7 @@ class View:
     original, auralised, residual : numpy.ndarray
         float32 waveforms of ``config.n_samples`` samples.
     deconvolved : numpy.ndarray
-        The feature's deconvolved spectrogram ``D`` ``(n_bins, n_frames)``.
+        The feature's map ``D`` ``(n_bins, n_frames)`` by the method (its deconvolved spectrogram for the rules).
     masked : numpy.ndarray
         ``|X| * D``.
     figure : matplotlib.figure.Figure
@@ -283,6 +378,7 @@ class View:
     layer_name: str
     feature: int
     seed: str
+    method: str
     loudness: str
     activation: float
     rank: int
@@ -327,9 +423,10 @@ def render(
     clip : Clip
         The clip (its STFT gives the phase and the magnitude).
     features : LayerFeatures
-        All features of one layer for this clip (:func:`layer_features` or :class:`FeatureCache`).
+        The maps of one layer for this clip (:func:`layer_features`, :func:`single_feature` or
+        :class:`FeatureCache`).
     feature : int
-        Feature index, ``0 .. features.n_features - 1``.
+        Feature index, ``0 .. features.n_features - 1``, one whose map ``features`` holds.
     loudness : {"comparable", "peak"}
         Loudness of the auralised signal (see :func:`auralised`).
     panels : FeaturePanels, optional
@@ -342,16 +439,11 @@ def render(
     Raises
     ------
     ModelError
-        ``feature`` is out of range, or ``features`` belong to another clip.
+        ``feature`` is out of range or not held, or ``features`` belong to another clip.
     """
     if features.clip != clip.key:
         raise ModelError(f"the layer features were computed for clip {features.clip!r}, not {clip.key!r}")
-    n = features.n_features
-    if not 0 <= feature < n:
-        raise ModelError(
-            f"layer {features.layer} ({features.layer_name}) has features 0..{n - 1}; feature {feature} does not exist"
-        )
-    D = features.deconvolved[feature]
+    D = features.map(feature)
     residual = istft(clip.X * (1.0 - residual_mask(D)), clip.config)
     if panels is None:
         panels = FeaturePanels(clip.config)
@@ -363,10 +455,11 @@ def render(
         layer_name=features.layer_name,
         feature=int(feature),
         seed=features.seed,
+        method=features.method,
         loudness=loudness,
         activation=activation,
         rank=1 + int(np.sum(features.activations > activation)),
-        n_features=n,
+        n_features=features.n_features,
         sr=clip.config.sr,
         original=clip.y,
         auralised=auralised(clip, features, feature, loudness),
@@ -383,7 +476,7 @@ def auralised(clip: Clip, features: LayerFeatures, feature: int, loudness: Loudn
     ``"comparable"`` applies the layer's gain (:attr:`LayerFeatures.gain`): the feature keeps its loudness
     relative to the layer's other features on this clip. ``"peak"`` brings it to a peak of 0.99 on its own.
     """
-    D = features.deconvolved[feature][None]
+    D = features.map(feature)[None]
     if loudness == "comparable":
         return (synthesise(clip.X, D, clip.config)[0] * features.gain).astype(np.float32)
     return auralise(clip.X, D, clip.config, loudness=loudness)[0]
@@ -450,11 +543,16 @@ class Explorer:
     """Listen to a network's features on any clip, in a notebook.
 
     Controls: a clip picker (the clips given, a path typed in, or an uploaded file), a layer slider, a feature
-    slider with the feature's activation beside it, the seeding (``"map"``: the whole activation map, as the
-    authors did; ``"max"``: its strongest activation only) and the loudness policy. The view shows players for
-    the original, the auralised feature and the residual (the clip without the feature; see
-    :func:`residual_mask`), the figure of :class:`~auralisation.plots_listen.FeaturePanels`, and a browser of the
-    layer's features as thumbnails, strongest first: clicking one selects it.
+    slider with the feature's activation beside it, the attribution method (:data:`~auralisation.methods.METHODS`:
+    deconvnet, the paper's, then guided backpropagation, the gradient, Grad-CAM and occlusion), the seeding of the
+    ReLU rules (``"map"``: the whole activation map, as the authors did; ``"max"``: its strongest activation only)
+    and the loudness policy. The view shows players for the original, the auralised feature and the residual (the
+    clip without the feature; see :func:`residual_mask`), the figure of
+    :class:`~auralisation.plots_listen.FeaturePanels`, and a browser of the layer's features, strongest first:
+    clicking one selects it. The ReLU rules compute a whole layer at once, so the browser shows every feature's
+    thumbnail and the feature slider answers at once; Grad-CAM and occlusion (with the coarse patch
+    :data:`~auralisation.auralise.OCCLUSION_PATCH`) compute the selected feature only, on demand (occlusion takes
+    seconds), and keep it in the cache.
 
     Everything shown comes from :func:`render`; :attr:`view` holds the last :class:`View`. Errors (an unreadable
     file, say) are shown in :attr:`status` and kept in :attr:`error` instead of being raised from a callback.
@@ -469,10 +567,11 @@ class Explorer:
         seconds are used.
     config : AudioConfig, optional
         Required with a bare Keras model; must be omitted (or equal) with a :class:`TrainedModel`.
-    rule : {"deconvnet", "guided", "gradient"}
-        Deconvolution rule (:class:`~auralisation.deconv.Deconvolver`).
+    method : str
+        The method shown first, one of :data:`~auralisation.methods.METHODS`.
     prefetch : bool
-        After a clip's first view, deconvolve its other layers too, so that the layer slider answers at once.
+        After a clip's first view by a ReLU rule, deconvolve its other layers too, so that the layer slider answers
+        at once.
     cache_size : int
         Layers kept (see :class:`FeatureCache`).
     """
@@ -483,12 +582,12 @@ class Explorer:
         clips: Mapping[str, str | os.PathLike[str] | np.ndarray] | Sequence[str | os.PathLike[str]] = (),
         *,
         config: AudioConfig | None = None,
-        rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
+        method: str = "deconvnet",
         prefetch: bool = True,
         cache_size: int = 16,
     ) -> None:
         self.model, self.config, self.classes = _unpack_model(model, config)
-        self.cache = FeatureCache(Deconvolver(self.model, rule), size=cache_size)
+        self.cache = FeatureCache(self.model, size=cache_size)
         self.prefetch = prefetch
         self.panels = FeaturePanels(self.config)
         self.view: View | None = None
@@ -498,12 +597,12 @@ class Explorer:
         self._loaded: dict[str, Clip] = {}
         self._predictions: dict[str, str] = {}
         self._original_html: dict[str, str] = {}
-        self._prefetched: set[tuple[str, str]] = set()
-        self._browser_key: tuple[str, int, str] | None = None
+        self._prefetched: set[tuple[str, str, str]] = set()
+        self._browser_key: tuple[Any, ...] | None = None
         self._cards: list[_Card] = []
         self._holding = False
         self._uploads: tempfile.TemporaryDirectory[str] | None = None
-        self._build_controls()
+        self._build_controls(check_method(method))
         items = clips.items() if isinstance(clips, Mapping) else ((Path(p).stem, p) for p in clips)
         for name, source in items:
             key = self._unique(name)
@@ -519,7 +618,7 @@ class Explorer:
 
     # --- building -------------------------------------------------------------------------------------------
 
-    def _build_controls(self) -> None:
+    def _build_controls(self, method: str) -> None:
         n_layers = len(self.cache.deconvolver.layer_names)
         wide = {"description_width": "70px"}
         self.clip = widgets.Dropdown(description="clip", style=wide, layout=widgets.Layout(width="320px"))
@@ -531,6 +630,9 @@ class Explorer:
         self.feature = widgets.IntSlider(value=0, min=0, max=self.cache.deconvolver.n_features(1) - 1,
                                          description="feature", style=wide, continuous_update=False)
         self.feature_info = widgets.HTML()
+        self.method = widgets.Dropdown(options=METHODS, value=method, description="method", style=wide,
+                                       layout=widgets.Layout(width="220px"),
+                                       tooltip="how a feature's map is computed (deconvnet: the paper's)")
         self.seed = widgets.ToggleButtons(options=[("whole map", "map"), ("strongest", "max")], value="map",
                                           description="seed", style={**wide, "button_width": "90px"},
                                           tooltips=["the feature's whole activation map (the authors)",
@@ -550,6 +652,7 @@ class Explorer:
         self.layer.observe(self._on_change, "value")
         self.feature.observe(self._on_change, "value")
         self.seed.observe(self._on_change, "value")
+        self.method.observe(self._on_change, "value")
         self.loudness.observe(self._on_change, "value")
         self.load.on_click(lambda _: self._guard(lambda: self.add_clip(self.path.value)))
         self.upload.observe(self._on_upload, "value")
@@ -557,7 +660,7 @@ class Explorer:
         self.widget = widgets.VBox([
             widgets.HBox([self.clip, self.path, self.load, self.upload]),
             widgets.HBox([self.layer, self.feature, self.feature_info]),
-            widgets.HBox([self.seed, self.loudness]),
+            widgets.HBox([self.method, self.seed, self.loudness]),
             self.status,
             widgets.HBox(players),
             self.image,
@@ -657,25 +760,29 @@ class Explorer:
             return
         start = time.perf_counter()
         clip = self._clip(self.clip.value)
-        layer, seed = self.layer.value, self.seed.value
-        if (clip.key, layer, seed) not in self.cache:
-            self.status.value = f"deconvolving the features of layer {layer} of <b>{_escape(clip.name)}</b>\u2026"
-        features = self.cache.get(clip, layer, seed)
+        layer, seed, method = self.layer.value, self.seed.value, self.method.value
+        batched = method in RULES
+        self.seed.disabled = not batched
         with self._hold():
-            self.feature.max = features.n_features - 1
-        view = render(clip, features, self.feature.value, loudness=self.loudness.value, panels=self.panels)
+            self.feature.max = self.cache.deconvolver.n_features(layer) - 1
+        feature = self.feature.value
+        if self.cache.key(clip, layer, seed, method, feature) not in self.cache:
+            what = f"the features of layer {layer}" if batched else f"the {method} map of feature {feature}"
+            self.status.value = f"computing {what} of <b>{_escape(clip.name)}</b>\u2026"
+        features = self.cache.get(clip, layer, seed, method, feature)
+        view = render(clip, features, feature, loudness=self.loudness.value, panels=self.panels)
         self._show(clip, features, view)
         self.view = view
         self.latency = time.perf_counter() - start
         status = (
             f"<b>{_escape(clip.name)}</b> {self._prediction(clip)} \u2014 layer {view.layer} ({view.layer_name}), "
-            f"feature {view.feature}: shown in {1000 * self.latency:.0f} ms"
+            f"feature {view.feature}, {method}: shown in {1000 * self.latency:.0f} ms"
         )
-        if self.prefetch and (clip.key, seed) not in self._prefetched:
+        if self.prefetch and batched and (clip.key, seed, method) not in self._prefetched:
             self.status.value = status + "; preparing the other layers\u2026"
             for other in range(1, self.layer.max + 1):
-                _ = self.cache.get(clip, other, seed).thumbnails
-            self._prefetched.add((clip.key, seed))
+                _ = self.cache.get(clip, other, seed, method).thumbnails
+            self._prefetched.add((clip.key, seed, method))
         self.status.value = status
 
     def _show(self, clip: Clip, features: LayerFeatures, view: View) -> None:
@@ -700,23 +807,25 @@ class Explorer:
         self._fill_browser(features)
 
     def _fill_browser(self, features: LayerFeatures) -> None:
-        """Show the layer's thumbnails, strongest first (only when clip, layer or seed changed)."""
-        key = (features.clip, features.layer, features.seed)
+        """Show the layer's features, strongest first, with the thumbnails of the maps held (only on a change)."""
+        key = (features.clip, features.layer, features.seed, features.method, features.mapped)
         if key == self._browser_key:
             return
         while len(self._cards) < features.n_features:
             self._cards.append(self._new_card())
-        thumbnails = features.thumbnails
+        thumbnails = dict(zip(features.mapped, features.thumbnails))
         shown = []
         for card, feature in zip(self._cards, features.order):
             card.feature = int(feature)
-            card.image.value = thumbnails[feature]
+            card.image.value = thumbnails.get(int(feature), b"")
             card.button.description = f"#{feature}  {features.activations[feature]:.2g}"
             shown.append(card.box)
         self.browser.children = shown
+        maps = ("maps" if features.features is None else
+                f"activations ({features.method} computes the selected feature's map alone)")
         self.browser_title.value = (
-            f"<b>Layer {features.layer} ({features.layer_name})</b>: its {features.n_features} features' "
-            "deconvolved spectrograms on this clip, strongest activation first; click one to listen."
+            f"<b>Layer {features.layer} ({features.layer_name})</b>: its {features.n_features} features' {maps} on "
+            "this clip, strongest activation first; click one to listen."
         )
         self._browser_key = key
 
@@ -735,42 +844,45 @@ class Explorer:
         For ``clip`` (the one shown by default): its player, then per layer a heading, the
         :func:`~auralisation.plots_listen.feature_grid` of the ``count`` most active features (as a PNG image, which
         displays without a matplotlib backend and on GitHub) and a row of players of their auralisations, at the
-        explorer's seeding and loudness (see :func:`auralised`). Layers come from the explorer's cache when it has
-        them.
+        explorer's method, seeding and loudness (see :func:`auralised`). Maps come from the explorer's cache when it
+        has them.
         """
         name = clip or self.clip.value
         if name is None:
             raise AudioError("no clip to show: give clip=NAME or load one first")
         loaded = self._clip(name)
         normalize = self.loudness.value == "peak"
+        seed, method = self.seed.value, self.method.value
         items: list[Any] = [HTML(f"<h4>{_escape(loaded.name)}</h4>"
                                  + audio_html(loaded.y, self.config.sr, normalize=normalize)[0])]
         for layer in range(1, self.layer.max + 1) if layers is None else layers:
-            features = self.cache.get(loaded, layer, self.seed.value)
-            picked = features.order[:count]
-            items.append(HTML(f"<h4>Layer {layer} ({features.layer_name}): the {len(picked)} most active of "
-                              f"{features.n_features} features</h4>"))
-            figure = feature_grid(loaded.S, features.deconvolved[picked], picked, features.activations[picked],
-                                  self.config)
+            activations = feature_activations(self.cache.deconvolver, loaded, layer)
+            picked = strongest_first(activations)[:count]
+            entries = {int(k): self.cache.get(loaded, layer, seed, method, int(k)) for k in picked}
+            name = self.cache.deconvolver.layer_name(layer)
+            items.append(HTML(f"<h4>Layer {layer} ({name}): the {len(picked)} most active of "
+                              f"{len(activations)} features, by {method}</h4>"))
+            maps = np.stack([entry.map(k) for k, entry in entries.items()])
+            figure = feature_grid(loaded.S, maps, picked, activations[picked], self.config)
             items.append(Image(data=_png(figure), format="png"))
             cells = "".join(
-                f"<td style='text-align:center'>feature {k} (activation {features.activations[k]:.3g})<br>"
-                + audio_html(auralised(loaded, features, k, self.loudness.value), self.config.sr,
+                f"<td style='text-align:center'>feature {k} (activation {activations[k]:.3g})<br>"
+                + audio_html(auralised(loaded, entry, k, self.loudness.value), self.config.sr,
                              normalize=normalize)[0]
                 + "</td>"
-                for k in picked
+                for k, entry in entries.items()
             )
             items.append(HTML(f"<table><tr>{cells}</tr></table>"))
         return items
 
     def select(
         self, *, clip: str | None = None, layer: int | None = None, feature: int | None = None,
-        seed: Seed | None = None, loudness: Loudness | None = None,
+        seed: Seed | None = None, loudness: Loudness | None = None, method: str | None = None,
     ) -> View | None:
         """Set several controls at once and show the result once; return :attr:`view`."""
         with self._hold():
             for control, value in ((self.clip, clip), (self.layer, layer), (self.seed, seed),
-                                   (self.loudness, loudness)):
+                                   (self.loudness, loudness), (self.method, method)):
                 if value is not None:
                     control.value = value
             self.feature.max = self.cache.deconvolver.n_features(self.layer.value) - 1

@@ -195,3 +195,38 @@ def test_command_bad_feature_or_layer(saved_model, tmp_path, write_audio, tone) 
             run_auralise(arguments(model=folder, audio=audio, out=tmp_path, features="3"))
         with pytest.raises(ModelError, match=r"blocks 1\.\.5"):
             run_auralise(arguments(model=folder, audio=audio, out=tmp_path, layers="6"))
+
+
+@pytest.mark.parametrize("method", ["gradient", "gradcam", "occlusion"])
+def test_command_method_writes_the_auralisation_of_attribute_s_map(
+    method, saved_model, tmp_path, write_audio, tone
+) -> None:
+    from auralisation.audio import load_clip
+    from auralisation.methods import attribute
+    from auralisation.train import load_model
+
+    folder, config = saved_model
+    rng = np.random.default_rng(3)
+    audio = write_audio(tmp_path / "noise.wav", tone(440.0, 0.2, config.sr) + 0.1 * rng.standard_normal(
+        round(0.2 * config.sr)), config.sr)
+    args = arguments(model=folder, audio=audio, out=tmp_path / "out", layers="2", features="1", method=method)
+    args.no_images = True
+    assert run_auralise(args) == 0
+    written, _ = sf.read(tmp_path / "out" / "noise" / "pool2" / "feature_001.wav", dtype="float32")
+    X = stft(load_clip(audio, config), config)
+    options = {"patch": (32, 16)} if method == "occlusion" else {}
+    D = attribute(load_model(folder).model, np.abs(X).astype(np.float32), method, layer=2, feature=1, **options)
+    raw = synthesise(X, D, config)[0]
+    assert np.abs(raw).max() > 0
+    np.testing.assert_allclose(written, raw * PEAK / np.abs(raw).max(), atol=2 / 2**15)
+
+
+def test_command_validates_the_method_and_its_seed(saved_model, tmp_path, write_audio, tone, capsys) -> None:
+    folder, config = saved_model
+    audio = write_audio(tmp_path / "a.wav", tone(440.0, 0.2, config.sr), config.sr)
+    with pytest.raises(SystemExit):
+        arguments(model=folder, audio=audio, out=tmp_path, method="lrp")
+    assert "invalid choice: 'lrp'" in capsys.readouterr().err
+    assert arguments(model=folder, audio=audio, out=tmp_path).method == "deconvnet"
+    with pytest.raises(ModelError, match="gradcam takes no seed"):
+        run_auralise(arguments(model=folder, audio=audio, out=tmp_path, method="gradcam", seed="max"))

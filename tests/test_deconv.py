@@ -428,3 +428,45 @@ def test_bad_models_raise_model_error_naming_the_layer() -> None:
     x = keras.layers.Activation("elu", name="elu")(x)
     with pytest.raises(ModelError, match="'elu' applies 'elu'"):
         deconvolve(keras.Model(inputs, x), S, layer="elu")
+
+
+def test_chain_path_up_to_the_logits_stops_before_the_softmax() -> None:
+    from auralisation.deconv.chain import read_chain
+    from auralisation.deconv.tape import forward
+
+    config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)  # 32 bins x 35 frames
+    model = choi2016(config, n_classes=3, width=3, seed=0)
+    chain = read_chain(model)
+    x = np.random.default_rng(0).random((2, *config.input_shape)).astype(np.float32)
+    assert chain.logit_end("output") == chain.ends["output"] - 1 and chain.logit_end("pool2") == chain.ends["pool2"]
+    # The logits by Keras: the last dense layer's weights on the layer below it.
+    hidden = np.asarray(keras.Model(model.inputs, model.get_layer("dropout2").output)([x]))
+    kernel, bias = model.get_layer("output").get_weights()
+    scaled = tf.convert_to_tensor(chain.scaling(x))
+    logits = forward(chain.path("output", rectified_only=True, rule="deconvnet", logits=True), scaled, tf.nn.relu)
+    np.testing.assert_allclose(logits.numpy(), hidden @ kernel + bias, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ModelError, match="applies 'softmax'"):
+        chain.path("output", rectified_only=True, rule="deconvnet")
+    probabilities = forward(chain.path("output", rectified_only=False, rule="gradient"), scaled, tf.nn.relu)
+    np.testing.assert_allclose(probabilities.numpy(), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
+    assert chain.path("pool2", rectified_only=True, rule="guided", logits=True) == chain.path(
+        "pool2", rectified_only=True, rule="guided")
+
+
+def test_check_spectrograms_batches_one_or_many(twins) -> None:
+    from auralisation.deconv import check_spectrograms
+
+    chain = Deconvolver(twins[1][1]).chain
+    S = spectrogram(0)
+    for given in (S, S[..., None]):
+        batch, single = check_spectrograms(chain, given)
+        assert single and batch.shape == (1, *SHAPE, 1) and batch.dtype == np.float32
+        np.testing.assert_array_equal(batch[0, ..., 0], S)
+    for given in (np.stack([S, 2 * S]), np.stack([S, 2 * S])[..., None]):
+        batch, single = check_spectrograms(chain, given)
+        assert not single and batch.shape == (2, *SHAPE, 1)
+        np.testing.assert_array_equal(batch[1, ..., 0], 2 * S)
+    with pytest.raises(ModelError, match=r"does not fit.*17 x 13"):
+        check_spectrograms(chain, np.zeros((13, 17)))
+    with pytest.raises(ModelError, match="NaN"):
+        check_spectrograms(chain, np.full(SHAPE, np.inf))

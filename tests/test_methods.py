@@ -316,3 +316,14 @@ def test_every_method_gives_a_map_and_figures_are_drawn() -> None:
     fig = plots_methods.method_grid({"class 0": maps}, config, spectrogram=x)
     assert len(fig.axes) == 1 + len(METHODS)
     assert fig.axes[1].get_title() == "deconvnet (class 0)"
+
+
+def test_scorer_takes_one_spectrogram_not_a_batch() -> None:
+    from auralisation.models import choi2016
+
+    model = choi2016(AudioConfig(n_fft=62, hop_length=64, duration=0.2), n_classes=2, width=3, seed=0)
+    x = np.random.default_rng(0).random((32, 35)).astype(np.float32)
+    scorer = Attributor(model).scorer(Attributor(model).target(class_index=0))
+    np.testing.assert_array_equal(scorer.check(x[..., None]), x)
+    with pytest.raises(ModelError, match="expected one spectrogram"):
+        scorer.check(np.stack([x, x]))

@@ -194,7 +194,7 @@ def test_save_refuses_classes_or_config_that_do_not_fit_the_model(tmp_path):
     with pytest.raises(ModelError, match="inputs of shape"):
         save_model(tmp_path / "m", model, AudioConfig(), ["a", "b", "c"])
     with pytest.raises(ModelError, match="scaling"):
-        save_model(tmp_path / "m", model, dataclasses.replace(TINY, scaling="linear"), ["a", "b", "c"])
+        save_model(tmp_path / "m", model, dataclasses.replace(TINY, scaling="log"), ["a", "b", "c"])
     assert not (tmp_path / "m").exists()
 
 

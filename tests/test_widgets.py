@@ -37,6 +37,7 @@ from auralisation.widgets import (  # noqa: E402
     layer_features,
     render,
     residual_mask,
+    single_feature,
 )
 
 #: 0.25 s clips: 33 bins x 87 frames, enough for five 2x2 poolings (maps down to 1 x 2); hop n_fft / 2 so that
@@ -380,3 +381,72 @@ def test_static_view_without_widgets(explorer: Explorer) -> None:
     expected = reference_istft(clip.X * features.deconvolved[strongest]) * features.gain
     np.testing.assert_allclose(decode_player(items[6].data), expected, atol=1e-4)
     assert items[6].data.count("<audio") == 2
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Methods
+
+
+def test_explorer_method_dropdown_lists_every_method_and_the_rules_are_batched(
+    explorer: Explorer, trained: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auralisation.deconv import deconvolve
+    from auralisation.methods import METHODS
+
+    assert explorer.method.options == METHODS and explorer.method.value == "deconvnet"
+    deconvnet = explorer.select(clip="clicks", layer=2, feature=1, seed="map").deconvolved.copy()
+    view = explorer.select(method="gradient")
+    assert (view.method, view.layer, view.feature) == ("gradient", 2, 1)
+    clip = explorer._clip("clicks")
+    expected = deconvolve(trained.model, clip.S, 2, [1], rule="gradient")[0]
+    np.testing.assert_allclose(view.deconvolved, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    assert not np.allclose(view.deconvolved, deconvnet, atol=1e-3 * np.abs(deconvnet).max())
+    gradient = explorer.cache.attributor.deconvolver("gradient")
+    calls = count_calls(monkeypatch, gradient)
+    for feature in (0, 3, 2):  # the layer is cached: no deconvolution per feature
+        explorer.feature.value = feature
+        assert explorer.view.method == "gradient" and explorer.view.feature == feature
+    assert calls == []
+    explorer.select(method="deconvnet")
+    np.testing.assert_array_equal(explorer.select(feature=1).deconvolved, deconvnet)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "occlusion"])
+def test_explorer_computes_gradcam_and_occlusion_for_the_selected_feature(
+    method: str, explorer: Explorer, trained: TrainedModel
+) -> None:
+    from auralisation.methods import attribute
+
+    explorer.select(clip="chord", layer=3, feature=0, method="deconvnet")
+    computed = explorer.cache.computed
+    view = explorer.select(feature=2, method=method)
+    assert explorer.error is None and (view.method, view.layer, view.feature) == (method, 3, 2)
+    assert explorer.seed.disabled
+    clip = explorer._clip("chord")
+    assert view.deconvolved.shape == clip.S.shape and np.all(np.isfinite(view.deconvolved))
+    options = {"patch": (32, 16)} if method == "occlusion" else {}
+    expected = attribute(trained.model, clip.S, method, layer=3, feature=2, **options)
+    np.testing.assert_allclose(view.deconvolved, expected, rtol=1e-4, atol=1e-6 * max(np.abs(expected).max(), 1e-12))
+    assert explorer.cache.computed == computed + 1
+    explorer.select(feature=2, loudness="peak")  # cached by (clip, layer, feature, method)
+    assert explorer.cache.computed == computed + 1
+    shown = [card for card in explorer._cards if card.box in explorer.browser.children]
+    assert [card.image.value != b"" for card in shown] == [card.feature == 2 for card in shown]
+    assert method in explorer.browser_title.value
+    items = explorer.static(1, layers=[3])  # the strongest feature's map, by this method
+    strongest = int(np.argmax(explorer.cache.get(clip, 3, method=method, feature=2).activations))
+    assert f"by {method}" in items[1].data and f"feature {strongest} " in items[3].data
+    explorer.select(method="deconvnet", loudness="comparable")
+    assert not explorer.seed.disabled
+
+
+def test_single_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, trained: TrainedModel,
+                                                                    panels: FeaturePanels) -> None:
+    from auralisation.methods import Attributor
+
+    features = single_feature(Attributor(trained.model), clip, 1, 3, "gradcam")
+    assert features.mapped == (3,) and features.method == "gradcam" and features.n_features == 4
+    view = render(clip, features, 3, loudness="comparable", panels=panels)
+    assert view.method == "gradcam" and np.abs(view.auralised).max() == pytest.approx(0.99, rel=1e-4)
+    with pytest.raises(ModelError, match=r"gradcam maps of layer 1 hold features \[3\], not 0"):
+        render(clip, features, 0, panels=panels)

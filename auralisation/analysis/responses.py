@@ -140,7 +140,7 @@ def compute_responses(
     features: int | Sequence[int] | None = None,
     rule: str = "deconvnet",
     deconvolve: bool = True,
-    batch_size: int | None = 32,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> Responses:
     """Run ``model`` over ``stimuli`` and record each feature's responses (see the module docstring).
@@ -164,8 +164,8 @@ def compute_responses(
     deconvolve : bool
         False skips the deconvolutions (only ``activation`` is filled): much faster.
     batch_size : int or None
-        Features deconvolved together (see :class:`~auralisation.deconv.Deconvolver`); 32 takes about 1 GB and is
-        about twice as fast on two cores as the deconvolver's memory-capped default (``None``).
+        Features deconvolved together (see :class:`~auralisation.deconv.Deconvolver`); ``None``, the deconvolver's
+        default, takes as many as fit in its memory budget (all 64 of a ``choi2016`` layer, about 1 GB).
     progress : bool
         Show a progress bar over clips.
 

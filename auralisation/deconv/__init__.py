@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from .core import Deconvolver, deconvolve
+from .core import Deconvolver, check_spectrograms, deconvolve
 from .rules import RULES, SEEDS
 
-__all__ = ["RULES", "SEEDS", "Deconvolver", "deconvolve"]
+__all__ = ["RULES", "SEEDS", "Deconvolver", "check_spectrograms", "deconvolve"]

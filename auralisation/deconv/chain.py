@@ -35,6 +35,7 @@ __all__ = [
     "Normalise",
     "Pool",
     "Rectify",
+    "SQUASHING",
     "Step",
     "Unsupported",
     "read_chain",
@@ -240,6 +241,10 @@ def _steps_of(layer: keras.layers.Layer) -> list[Step]:
     ]
 
 
+#: Output activations whose input is the logits (:meth:`Chain.logit_end`).
+SQUASHING: tuple[str, ...] = ("softmax", "sigmoid")
+
+
 @dataclasses.dataclass(frozen=True)
 class Chain:
     """A model read as a chain of steps.
@@ -272,15 +277,36 @@ class Chain:
     blocks: tuple[str, ...]
     sizes: dict[str, int | None]
 
-    def path(self, layer: str, *, rectified_only: bool, rule: str) -> tuple[Step, ...]:
+    def logit_end(self, layer: str) -> int:
+        """The number of steps up to ``layer``'s output before a final squashing activation.
+
+        ``ends[layer] - 1`` when ``layer``'s last step is a :data:`SQUASHING` activation (a softmax or sigmoid
+        output, whose input is the logits), else ``ends[layer]``.
+        """
+        end = self.ends[layer]
+        last = self.steps[end - 1]
+        return end - 1 if isinstance(last, Nonlinear) and last.name in SQUASHING else end
+
+    def path(self, layer: str, *, rectified_only: bool, rule: str, logits: bool = False) -> tuple[Step, ...]:
         """The steps from the gradient input up to the output of ``layer``.
+
+        Parameters
+        ----------
+        layer : str
+            A layer of :attr:`ends`.
+        rectified_only : bool
+            Refuse activations other than ReLU on the way (the deconvnet and guided rules).
+        rule : str
+            The rule, for the message when ``rectified_only`` refuses a step.
+        logits : bool
+            Stop before ``layer``'s final softmax or sigmoid, if it has one (:meth:`logit_end`): up to the logits.
 
         Raises
         ------
         ModelError
             A step on the way is unsupported, or is a non-ReLU activation while ``rectified_only`` is set.
         """
-        steps = self.steps[: self.ends[layer]]
+        steps = self.steps[: self.logit_end(layer) if logits else self.ends[layer]]
         for step in steps:
             if isinstance(step, Unsupported):
                 raise ModelError(f"model {self.model_name!r}: cannot deconvolve {layer!r}: {step.why}")

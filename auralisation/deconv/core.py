@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
@@ -12,12 +11,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import ModelError
+from ..lru import LRU
 from .chain import Chain, Pool, Rectifier, Step, read_chain
 from .fast import fast_deconvolve, supports
 from .rules import check_rule, check_seed, rectifier
 from .tape import forward, tape_deconvolve
 
-__all__ = ["Deconvolver", "deconvolve"]
+__all__ = ["Deconvolver", "check_spectrograms", "deconvolve"]
 
 #: Memory the features of one batch may take, in bytes (sets the default batch size).
 MEMORY_BUDGET = 2**30
@@ -30,6 +30,50 @@ DEFAULT_BATCH = 8
 
 Layer = int | str
 Features = int | Sequence[int] | np.ndarray | None
+
+
+def check_spectrograms(chain: Chain, spectrograms: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Linear magnitude spectrograms for the model read as ``chain``, as a float32 batch ``(batch, bins, frames, 1)``.
+
+    Parameters
+    ----------
+    chain : Chain
+        The model (:func:`~.chain.read_chain`, or :attr:`Deconvolver.chain`).
+    spectrograms : numpy.ndarray
+        One ``(bins, frames)`` or ``(bins, frames, 1)``, or a batch ``(batch, bins, frames[, 1])``.
+
+    Returns
+    -------
+    tuple
+        The batch, and whether a single spectrogram was given.
+
+    Raises
+    ------
+    ModelError
+        A shape the model does not take, or NaN/infinite values.
+    """
+    s = np.asarray(spectrograms, dtype=np.float32)
+    expected = chain.input_shape[:2]
+
+    def fits(shape: tuple[int, ...]) -> bool:
+        return all(want is None or want == got for want, got in zip(expected, shape))
+
+    if s.ndim == 3 and s.shape[-1] == 1 and fits(s.shape[:2]):
+        s = s[..., 0]
+    if s.ndim == 2 and fits(s.shape):
+        batch, single = s[None, ..., None], True
+    elif s.ndim in (3, 4) and fits(s.shape[1:3]) and (s.ndim == 3 or s.shape[-1] == 1):
+        batch, single = s.reshape(s.shape[:3] + (1,)), False
+    else:
+        wanted = " x ".join("any" if n is None else str(n) for n in expected)
+        raise ModelError(
+            f"a spectrogram of shape {np.shape(spectrograms)} does not fit model {chain.model_name!r}, which "
+            f"takes {wanted} (bins x frames) magnitude spectrograms, optionally batched and with a channel "
+            "axis; compute it with auralisation.audio.magnitude(y, config) using the model's config"
+        )
+    if not np.all(np.isfinite(batch)):
+        raise ModelError("the spectrogram contains NaN or infinite values; check the audio it came from")
+    return batch, single
 
 
 class Deconvolver:
@@ -149,31 +193,6 @@ class Deconvolver:
             )
         return chosen.astype(np.int32)
 
-    def _batch(self, spectrograms: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Spectrograms as ``(batch, bins, frames, 1)`` float32, and whether a single one was given."""
-        s = np.asarray(spectrograms, dtype=np.float32)
-        expected = self.chain.input_shape[:2]
-
-        def fits(shape: tuple[int, ...]) -> bool:
-            return all(want is None or want == got for want, got in zip(expected, shape))
-
-        if s.ndim == 3 and s.shape[-1] == 1 and fits(s.shape[:2]):
-            s = s[..., 0]
-        if s.ndim == 2 and fits(s.shape):
-            batch, single = s[None, ..., None], True
-        elif s.ndim in (3, 4) and fits(s.shape[1:3]) and (s.ndim == 3 or s.shape[-1] == 1):
-            batch, single = s.reshape(s.shape[:3] + (1,)), False
-        else:
-            wanted = " x ".join("any" if n is None else str(n) for n in expected)
-            raise ModelError(
-                f"a spectrogram of shape {np.shape(spectrograms)} does not fit model {self.chain.model_name!r}, which "
-                f"takes {wanted} (bins x frames) magnitude spectrograms, optionally batched and with a channel "
-                "axis; compute it with auralisation.audio.magnitude(y, config) using the model's config"
-            )
-        if not np.all(np.isfinite(batch)):
-            raise ModelError("the spectrogram contains NaN or infinite values; check the audio it came from")
-        return batch, single
-
     def _function(self, key: tuple[str, ...], *args: Any) -> Callable[..., tf.Tensor]:
         """The compiled ``_RUNNERS[key[0]]`` with ``args`` bound, built once per key."""
         if key not in self._compiled:
@@ -188,7 +207,7 @@ class Deconvolver:
         A fully connected layer's features come out as ``(n_features, 1, 1)``.
         """
         name = self.layer_name(layer)
-        batch, single = self._batch(spectrograms)
+        batch, single = check_spectrograms(self.chain, spectrograms)
         steps = self.chain.path(name, rectified_only=False, rule=self.rule)
         run = self._function(("activations", name), steps)
         a = run(tf.constant(batch)).numpy()
@@ -266,7 +285,7 @@ class Deconvolver:
             raise ModelError(f"method must be 'auto', 'fast' or 'tape', got {method!r}")
         name = self.layer_name(layer)
         chosen = self._features(name, features)
-        batch, single = self._batch(spectrograms)
+        batch, single = check_spectrograms(self.chain, spectrograms)
         steps = self.chain.path(name, rectified_only=self.rule != "gradient", rule=self.rule)
         fast = supports(steps)
         if method == "fast" and not fast:
@@ -320,21 +339,12 @@ _RUNNERS: dict[str, Callable[..., tf.Tensor]] = {"activations": _run_activations
 
 
 #: Deconvolvers of recently used models, by (id(model), rule); kept small because each holds its model.
-_CACHE: collections.OrderedDict[tuple[int, str], Deconvolver] = collections.OrderedDict()
-_CACHE_SIZE = 4
+_CACHE: LRU[tuple[int, str], Deconvolver] = LRU(4)
 
 
 def _cached(model: keras.Model, rule: str) -> Deconvolver:
     """The cached :class:`Deconvolver` of ``model`` under ``rule``, built on first use."""
-    key = (id(model), rule)
-    deconvolver = _CACHE.get(key)
-    if deconvolver is None or deconvolver.model is not model:
-        deconvolver = Deconvolver(model, rule)
-        _CACHE[key] = deconvolver
-    _CACHE.move_to_end(key)
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return deconvolver
+    return _CACHE.get((id(model), rule), lambda: Deconvolver(model, rule), valid=lambda d: d.model is model)
 
 
 def deconvolve(

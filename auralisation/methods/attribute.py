@@ -31,7 +31,6 @@ Examples
 
 from __future__ import annotations
 
-import collections
 from typing import Any, Literal
 
 import keras
@@ -39,6 +38,7 @@ import numpy as np
 
 from ..deconv import RULES, Deconvolver
 from ..errors import ModelError
+from ..lru import LRU
 from .gradcam import gradcam
 from .occlusion import occlusion
 from .target import Scorer, Target, make_target
@@ -131,20 +131,12 @@ class Attributor:
 
 
 #: Attributors of recently used models, by id; kept small because each holds its model.
-_CACHE: collections.OrderedDict[int, Attributor] = collections.OrderedDict()
-_CACHE_SIZE = 4
+_CACHE: LRU[int, Attributor] = LRU(4)
 
 
 def attributor_for(model: keras.Model) -> Attributor:
     """The cached :class:`Attributor` of ``model``, built on first use (the last few models are kept)."""
-    attributor = _CACHE.get(id(model))
-    if attributor is None or attributor.model is not model:
-        attributor = Attributor(model)
-        _CACHE[id(model)] = attributor
-    _CACHE.move_to_end(id(model))
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return attributor
+    return _CACHE.get(id(model), lambda: Attributor(model), valid=lambda a: a.model is model)
 
 
 def attribute(

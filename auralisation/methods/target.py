@@ -23,16 +23,13 @@ from typing import Literal
 import numpy as np
 import tensorflow as tf
 
-from ..deconv import Deconvolver
-from ..deconv.chain import Nonlinear, Step
+from ..deconv import Deconvolver, check_spectrograms
+from ..deconv.chain import Step
 from ..deconv.rules import rectifier
 from ..deconv.tape import forward
 from ..errors import ModelError
 
 __all__ = ["Target", "Scorer", "make_target"]
-
-#: Activations that turn an output layer's logits into probabilities.
-_SQUASHING = ("softmax", "sigmoid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,13 +126,10 @@ class Scorer:
         self._compiled: dict[tuple[object, ...], Callable[..., tf.Tensor]] = {}
         if target.is_class:
             self._name = deconvolver.model.layers[-1].name
-            self._end = self.chain.ends[self._name]
-            last = self.chain.steps[self._end - 1]
-            squashed = isinstance(last, Nonlinear) and last.name in _SQUASHING
-            self._logit_end = self._end - 1 if squashed else self._end
+            self._logit_end = self.chain.logit_end(self._name)
         else:
             self._name = target.layer
-            self._end = self._logit_end = self.chain.ends[target.layer]
+            self._logit_end = self.chain.ends[target.layer]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -150,24 +144,18 @@ class Scorer:
         ModelError
             Wrong shape, or NaN/infinite values.
         """
-        s = np.asarray(spectrogram, dtype=np.float32)
-        if s.ndim == 3 and s.shape[-1] == 1:
-            s = s[..., 0]
-        if s.ndim != 2 or any(want is not None and want != got for want, got in zip(self.shape, s.shape)):
+        batch, single = check_spectrograms(self.chain, spectrogram)
+        if not single:
             raise ModelError(
-                f"a spectrogram of shape {np.shape(spectrogram)} does not fit model {self.chain.model_name!r}, "
-                f"which takes {self.shape[0]} x {self.shape[1]} (bins x frames) magnitude spectrograms; compute it "
-                "with auralisation.audio.magnitude(y, config) using the model's config"
+                f"expected one spectrogram ({self.shape[0]} x {self.shape[1]} bins x frames) for "
+                f"{self.target}, got a batch of shape {np.shape(spectrogram)}; explain one at a time"
             )
-        if not np.all(np.isfinite(s)):
-            raise ModelError("the spectrogram contains NaN or infinite values; check the audio it came from")
-        return s
+        return batch[0, ..., 0]
 
     def path(self, rule: str = "gradient", *, start: int = 0, probability: bool = False) -> tuple[Step, ...]:
         """The chain's steps from step ``start`` to the score (the logit, or the probability), checked for ``rule``."""
-        end = self._end if probability else self._logit_end
-        chain = dataclasses.replace(self.chain, ends={**self.chain.ends, self._name: end})
-        return chain.path(self._name, rectified_only=rule != "gradient", rule=rule)[start:]
+        logits = self.target.is_class and not probability
+        return self.chain.path(self._name, rectified_only=rule != "gradient", rule=rule, logits=logits)[start:]
 
     def head(self, outputs: tf.Tensor) -> tf.Tensor:
         """The score ``(n,)`` from the outputs ``(n, ...)`` of :meth:`path`."""
