@@ -183,6 +183,18 @@ class AudioConfig:
             ) from error
 
 
+#: What soundfile raises on a file it cannot decode.
+DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError, ValueError)
+
+
+def undecodable(path: str | os.PathLike[str], error: Exception) -> AudioError:
+    """The :class:`AudioError` for a file that soundfile failed to decode with ``error``."""
+    return AudioError(
+        f"{path}: cannot be decoded as audio ({error}); the file is corrupt or not audio: replace it, or "
+        "delete it from the dataset"
+    )
+
+
 def load_clip(
     path: str | os.PathLike[str],
     config: AudioConfig,
@@ -242,11 +254,8 @@ def load_clip(
             data = handle.read(frames=wanted, dtype="float32", always_2d=True)
     except AudioError:
         raise
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioError(
-            f"{path}: cannot be decoded as audio ({error}); the file is corrupt or not audio: replace it, or "
-            "delete it from the dataset"
-        ) from error
+    except DECODE_ERRORS as error:
+        raise undecodable(path, error) from error
     if not np.all(np.isfinite(data)):
         raise AudioError(f"{path}: contains NaN or infinite samples; re-export the file from its source")
     y = data.mean(axis=1)

@@ -46,7 +46,16 @@ import numpy as np
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from .audio import AUDIO_EXTENSIONS, SILENCE_PEAK, AudioConfig, compress, load_clip, magnitude
+from .audio import (
+    AUDIO_EXTENSIONS,
+    DECODE_ERRORS,
+    SILENCE_PEAK,
+    AudioConfig,
+    compress,
+    load_clip,
+    magnitude,
+    undecodable,
+)
 from .errors import AudioError, DatasetError
 from .fileio import atomic_path, atomic_write_text
 
@@ -220,11 +229,8 @@ def _track_seconds(path: Path) -> float:
                     return seconds
     except AudioError:
         raise
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as error:
-        raise AudioError(
-            f"{path}: cannot be decoded as audio ({error}); the file is corrupt or not audio: replace it or "
-            "delete it from the dataset"
-        ) from error
+    except DECODE_ERRORS as error:
+        raise undecodable(path, error) from error
     raise AudioError(f"{path}: the whole track is silent; replace it or delete it from the dataset")
 
 

@@ -19,11 +19,37 @@ import librosa
 import librosa.display
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from .audio import AudioConfig
 
 __all__ = ["confusion_matrix", "spectrogram", "spectrogram_grid", "training_curves"]
+
+
+def specshow(
+    ax: Axes,
+    values: np.ndarray,
+    config: AudioConfig,
+    *,
+    cmap: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> QuadMesh:
+    """librosa's spectrogram display of ``values`` ``(n_bins, n_frames)`` into ``ax``, with the config's time and
+    frequency axes; ``vmin``/``vmax`` fix the colour range (left to matplotlib when not given)."""
+    limits = {key: value for key, value in (("vmin", vmin), ("vmax", vmax)) if value is not None}
+    return librosa.display.specshow(
+        values,
+        sr=config.sr,
+        hop_length=config.hop_length,
+        n_fft=config.n_fft,
+        x_axis="time",
+        y_axis="linear",
+        ax=ax,
+        cmap=cmap,
+        **limits,
+    )
 
 
 def spectrogram(
@@ -56,16 +82,7 @@ def spectrogram(
     if ax is None:
         ax = Figure(figsize=(6, 3.5), layout="constrained").subplots()
     S = np.asarray(S).reshape(config.n_bins, -1)
-    image = librosa.display.specshow(
-        librosa.amplitude_to_db(S, ref=np.max, top_db=80.0),
-        sr=config.sr,
-        hop_length=config.hop_length,
-        n_fft=config.n_fft,
-        x_axis="time",
-        y_axis="linear",
-        ax=ax,
-        cmap="magma",
-    )
+    image = specshow(ax, librosa.amplitude_to_db(S, ref=np.max, top_db=80.0), config, cmap="magma")
     if title:
         ax.set_title(title)
     if colorbar:

@@ -31,7 +31,6 @@ import io
 from collections.abc import Sequence
 
 import librosa
-import librosa.display
 import matplotlib.image
 import numpy as np
 from matplotlib import colormaps
@@ -40,6 +39,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from .audio import AudioConfig
+from .plots import specshow
 
 __all__ = ["FeaturePanels", "feature_grid", "feature_panels", "signed_level", "thumbnail_png"]
 
@@ -86,20 +86,12 @@ def _magnitude_db(S: np.ndarray) -> np.ndarray:
     return librosa.amplitude_to_db(np.asarray(S, dtype=np.float32), ref=np.max, top_db=80.0)
 
 
-def _specshow(ax, values: np.ndarray, config: AudioConfig, *, cmap: str, vmin: float, vmax: float) -> QuadMesh:
-    """librosa's spectrogram display with the config's time and frequency axes."""
-    return librosa.display.specshow(
-        values,
-        sr=config.sr,
-        hop_length=config.hop_length,
-        n_fft=config.n_fft,
-        x_axis="time",
-        y_axis="linear",
-        ax=ax,
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-    )
+def signed_colorbar(fig: Figure, mesh: QuadMesh, axes: np.ndarray, top_db: float, title: str | None) -> None:
+    """The colour bar of signed-level panels (``mesh``, one of ``axes``) and the figure's title, if any."""
+    colorbar = fig.colorbar(mesh, ax=axes.ravel().tolist(), ticks=[-1, 0, 1], shrink=0.8)
+    colorbar.ax.set_yticklabels(["\u2212max", f"<\u2212{top_db:.0f} dB", "+max"])
+    if title:
+        fig.suptitle(title)
 
 
 class FeaturePanels:
@@ -134,9 +126,9 @@ class FeaturePanels:
         axes = self.figure.subplots(1, 3, sharex=True, sharey=True)
         blank = np.zeros((config.n_bins, config.n_frames), dtype=np.float32)
         self.meshes = (
-            _specshow(axes[0], blank - 80.0, config, cmap=MAGNITUDE_CMAP, vmin=-80.0, vmax=0.0),
-            _specshow(axes[1], blank, config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0),
-            _specshow(axes[2], blank, config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0),
+            specshow(axes[0], blank - 80.0, config, cmap=MAGNITUDE_CMAP, vmin=-80.0, vmax=0.0),
+            specshow(axes[1], blank, config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0),
+            specshow(axes[2], blank, config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0),
         )
         for ax, title in zip(axes, self.TITLES):
             ax.set_title(title)
@@ -252,8 +244,8 @@ def feature_grid(
     mesh = None
     for column, (d, feature, activation) in enumerate(zip(D, features, activations)):
         top, bottom = axes[0, column], axes[1, column]
-        _specshow(top, signed_level(d, top_db), config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0)
-        mesh = _specshow(bottom, signed_level(S * d, top_db), config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0)
+        specshow(top, signed_level(d, top_db), config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0)
+        mesh = specshow(bottom, signed_level(S * d, top_db), config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0)
         top.set_title(f"feature {feature}\nactivation {activation:.3g}", fontsize=9)
         for ax in (top, bottom):
             ax.tick_params(labelsize=7)
@@ -262,10 +254,7 @@ def feature_grid(
                 ax.set_ylabel("")
     axes[0, 0].set_ylabel("D\nHz")
     axes[1, 0].set_ylabel("|X| \u00b7 D\nHz")
-    colorbar = fig.colorbar(mesh, ax=axes.ravel().tolist(), ticks=[-1, 0, 1], shrink=0.8)
-    colorbar.ax.set_yticklabels(["\u2212max", f"<\u2212{top_db:.0f} dB", "+max"])
-    if title:
-        fig.suptitle(title)
+    signed_colorbar(fig, mesh, axes, top_db, title)
     return fig
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import librosa.display
 import numpy as np
 from matplotlib.figure import Figure
 
 from .audio import AudioConfig
-from .plots_listen import SIGNED_CMAP, TOP_DB, signed_level
+from .plots import specshow
+from .plots_listen import SIGNED_CMAP, TOP_DB, signed_colorbar, signed_level
 
 __all__ = ["compare_maps"]
 
@@ -68,18 +68,12 @@ def compare_maps(
         D = np.asarray(D, dtype=np.float32).reshape(S.shape)
         for column, (values, name) in enumerate(((D, "D"), (S * D, "|X| \u00b7 D"))):
             ax = axes[row, column]
-            mesh = librosa.display.specshow(
-                signed_level(values, top_db), sr=config.sr, hop_length=config.hop_length, n_fft=config.n_fft,
-                x_axis="time", y_axis="linear", ax=ax, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0,
-            )
+            mesh = specshow(ax, signed_level(values, top_db), config, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0)
             ax.set_title(f"{label}: {name}", fontsize=9)
             ax.tick_params(labelsize=7)
             if row < len(maps) - 1:
                 ax.set_xlabel("")
             if column:
                 ax.set_ylabel("")
-    colorbar = fig.colorbar(mesh, ax=axes.ravel().tolist(), ticks=[-1, 0, 1], shrink=0.8)
-    colorbar.ax.set_yticklabels(["\u2212max", f"<\u2212{top_db:.0f} dB", "+max"])
-    if title:
-        fig.suptitle(title)
+    signed_colorbar(fig, mesh, axes, top_db, title)
     return fig

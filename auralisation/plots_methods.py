@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import librosa.display
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -25,6 +24,7 @@ from matplotlib.figure import Figure
 from .audio import AudioConfig
 from .methods.faithfulness import RANDOM, Faithfulness
 from .methods.sanity import Sanity
+from .plots import specshow
 from .plots import spectrogram as spectrogram_plot
 
 __all__ = ["attribution", "deletion_insertion", "method_grid", "randomisation", "randomisation_maps"]
@@ -36,18 +36,7 @@ def attribution(m: np.ndarray, config: AudioConfig, *, title: str | None = None,
         ax = Figure(figsize=(4, 3), layout="constrained").subplots()
     m = np.asarray(m, dtype=np.float32).reshape(config.n_bins, -1)
     limit = float(np.abs(m).max()) or 1.0
-    librosa.display.specshow(
-        m,
-        sr=config.sr,
-        hop_length=config.hop_length,
-        n_fft=config.n_fft,
-        x_axis="time",
-        y_axis="linear",
-        ax=ax,
-        cmap="RdBu_r",
-        vmin=-limit,
-        vmax=limit,
-    )
+    specshow(ax, m, config, cmap="RdBu_r", vmin=-limit, vmax=limit)
     if title:
         ax.set_title(title, fontsize=9)
     return ax.figure
