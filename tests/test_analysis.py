@@ -548,3 +548,19 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
     summary = (tmp_path / "out" / "summary.txt").read_text()
     assert "Model 'trained'" in summary and "Model 'untrained'" in summary
     assert summary.strip() in capsys.readouterr().out
+
+
+def test_onset_verdict_does_not_hinge_on_the_noisiest_extreme_feature():
+    responses = _synthetic_responses("trained", learned=True)
+    noisy = responses.onset["pool1"].copy()
+    # Feature 0 has the lowest mean of all (-3) but an interval that crosses 0; feature 1 is a clear suppressor.
+    noisy[:, 0] = np.where(np.arange(noisy.shape[0]) % 2 == 0, -20.0, 14.0)
+    responses = dataclasses.replace(responses, onset={"pool1": noisy, "pool2": noisy})
+    analysis = analyse(responses, n_boot=200)
+    suppressors, _ = onset_extremes(analysis.onsets)
+    assert suppressors[0].feature == 0 and suppressors[0].high > 0.0  # the premise: the extreme one is noisy
+    text = summarise_findings(analysis)
+    assert "- layer 1 has attack suppressors and onset detectors: REPRODUCED" in text
+    flat = dataclasses.replace(responses, onset={"pool1": noisy * 0.0, "pool2": noisy * 0.0})
+    assert "- layer 1 has attack suppressors and onset detectors: NOT REPRODUCED" in summarise_findings(
+        analyse(flat, n_boot=200))

@@ -340,7 +340,9 @@ def _model_findings(analysis: Analysis) -> tuple[list[str], dict[str, bool]]:
         out.append(f"- Onset log-ratio of {first} features, strongest attack suppressors: {describe}.")
         describe = "; ".join(f"feature {row.feature}: {_fmt(_row_interval(row))}" for row in detectors)
         out.append(f"  strongest onset detectors: {describe}.")
-        both = bool(suppressors and detectors) and suppressors[0].high < 0.0 < detectors[0].low
+        # A claim about the layer, not about its single most extreme feature (often the noisiest): it holds when
+        # some listed suppressor's interval lies wholly below 0 and some listed detector's wholly above 0.
+        both = any(row.high < 0.0 for row in suppressors) and any(row.low > 0.0 for row in detectors)
         verdicts["layer 1 has attack suppressors and onset detectors"] = both
     return out, verdicts
 
