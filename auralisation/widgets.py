@@ -28,7 +28,8 @@ cached by ``(clip, layer, feature, method)``.
 Examples
 --------
 >>> from auralisation.train import load_model
->>> from auralisation.widgets import Explorer, demo_clips
+>>> from auralisation.synth import demo_clips
+>>> from auralisation.widgets import Explorer
 >>> trained = load_model("models/choi2016")                    # doctest: +SKIP
 >>> explorer = Explorer(trained, demo_clips(trained.config))   # doctest: +SKIP
 >>> explorer                                                   # doctest: +SKIP
@@ -62,8 +63,6 @@ from .errors import AudioError, AuralisationError, ModelError
 from .lru import LRU
 from .methods import METHODS, Attributor, check_method
 from .plots_listen import FeaturePanels, feature_grid, thumbnail_png
-from .synth import compose_track
-from .synth import render as render_midi
 from .train import TrainedModel
 
 __all__ = [
@@ -74,7 +73,6 @@ __all__ = [
     "View",
     "audio_html",
     "auralised",
-    "demo_clips",
     "feature_activations",
     "layer_features",
     "single_feature",
@@ -501,30 +499,6 @@ def audio_html(y: np.ndarray, sr: int, *, normalize: bool) -> tuple[str, float]:
     return player._repr_html_(), gain
 
 
-def demo_clips(config: AudioConfig, seed: int = 0) -> dict[str, np.ndarray]:
-    """Notebook 2's three clips of rising complexity, rendered from generated MIDI and peak-normalised.
-
-    ``"solo"``: the melody part of generated classical track 0; ``"lead and accompaniment"``: that whole track;
-    ``"full band"``: generated rock track 0 (guitar, bass, drums). ``seed`` is the dataset seed.
-
-    Raises
-    ------
-    SynthError
-        FluidSynth or a soundfont is missing (the message says what to install).
-    """
-    classical = compose_track("classical", seed, 0, config.duration)
-    parts = {
-        "solo": [part for part in classical if part.name == "melody"],
-        "lead and accompaniment": classical,
-        "full band": compose_track("rock", seed, 0, config.duration),
-    }
-    clips = {}
-    for name, instruments in parts.items():
-        y = render_midi(instruments, config.duration, sr=config.sr)
-        clips[name] = (0.99 * y / max(float(np.max(np.abs(y))), 1e-12)).astype(np.float32)
-    return clips
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # The widget
 
@@ -563,7 +537,7 @@ class Explorer:
         A model from :func:`auralisation.train.load_model`, or a Keras model with ``config`` given.
     clips : mapping of name to path or waveform, or sequence of paths
         The clips to pick from (may be empty: then type a path or upload a file). A waveform must have
-        ``config.n_samples`` samples at ``config.sr`` (see :func:`demo_clips`); a file's first ``config.duration``
+        ``config.n_samples`` samples at ``config.sr`` (see :func:`auralisation.synth.demo_clips`); a file's first ``config.duration``
         seconds are used.
     config : AudioConfig, optional
         Required with a bare Keras model; must be omitted (or equal) with a :class:`TrainedModel`.

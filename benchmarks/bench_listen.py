@@ -27,7 +27,8 @@ from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.report import build_report  # noqa: E402
 from auralisation.train import TrainedModel, load_model  # noqa: E402
-from auralisation.widgets import Explorer, demo_clips  # noqa: E402
+from auralisation.synth import demo_clips  # noqa: E402
+from auralisation.widgets import Explorer  # noqa: E402
 
 
 def the_model() -> tuple[TrainedModel, str]:

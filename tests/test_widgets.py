@@ -26,6 +26,7 @@ from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
 from auralisation.errors import AudioError, ModelError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
+from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.plots_listen import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
 from auralisation.train import TrainedModel  # noqa: E402
 from auralisation.widgets import (  # noqa: E402
@@ -33,7 +34,6 @@ from auralisation.widgets import (  # noqa: E402
     Explorer,
     LayerFeatures,
     audio_html,
-    demo_clips,
     layer_features,
     render,
     residual_mask,

@@ -6,7 +6,7 @@ from a seed, at 11,025 Hz mono.
 - :func:`generate_default` writes eight styles (:data:`STYLES`) in GTZAN's layout, ``out/<style>/<style>.000NN.wav``.
 - :func:`generate_stimuli` writes the 124 stimuli and ``manifest.json``; :func:`load_stimuli` reads them back as
   :class:`Stimulus` records.
-- :func:`render` plays any list of pretty_midi instruments.
+- :func:`render` plays any list of pretty_midi instruments; :func:`demo_clips` renders three example clips.
 - ``auralisation generate default|stimuli`` on the command line (:func:`add_generate_arguments`,
   :func:`run_generate`).
 
@@ -16,6 +16,7 @@ Importing this package loads neither TensorFlow nor pretty_midi nor FluidSynth; 
 from __future__ import annotations
 
 from .command import add_generate_arguments, run_generate
+from .examples import demo_clips
 from .fluid import SAMPLE_RATE, find_soundfont, render
 from .stimuli import (
     CHORD_GROUPS,
@@ -41,6 +42,7 @@ __all__ = [
     "Style",
     "add_generate_arguments",
     "compose_track",
+    "demo_clips",
     "find_soundfont",
     "generate_default",
     "generate_stimuli",
