@@ -24,8 +24,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .audio import AudioConfig
+from .data import label_indices
 from .errors import DatasetError
-from .evaluate import Evaluation, evaluate_predictions, excerpt_labels
+from .evaluate import Evaluation, evaluate_predictions
 
 if TYPE_CHECKING:
     from .data import Excerpt, SpectrogramCache
@@ -93,7 +94,7 @@ def baseline(
 
     Every class must appear in ``train`` (the classifier's columns are then the classes in order).
     """
-    labels = excerpt_labels(train, classes)
+    labels = label_indices(train, classes)
     missing = sorted(set(range(len(classes))) - set(labels.tolist()))
     if missing:
         raise DatasetError(
@@ -102,4 +103,4 @@ def baseline(
         )
     classifier = fit_baseline(mfcc_features(train, cache, **kwargs), labels, seed=seed)
     probabilities = classifier.predict_proba(mfcc_features(test, cache, **kwargs))
-    return evaluate_predictions(probabilities, excerpt_labels(test, classes), [e.track for e in test], classes)
+    return evaluate_predictions(probabilities, label_indices(test, classes), [e.track for e in test], classes)

@@ -67,6 +67,7 @@ __all__ = [
     "Excerpt",
     "SpectrogramCache",
     "Splits",
+    "label_indices",
     "make_dataset",
     "scan_folder",
     "split_by_track",
@@ -417,7 +418,7 @@ def _config_digest(config: AudioConfig) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def _label_indices(excerpts: Sequence[Excerpt], classes: Sequence[str]) -> np.ndarray:
+def label_indices(excerpts: Sequence[Excerpt], classes: Sequence[str]) -> np.ndarray:
     """Class index of each excerpt, int32; :class:`DatasetError` for an empty list or an unknown label."""
     if not excerpts:
         raise DatasetError("no excerpts given; scan a dataset folder with scan_folder first")
@@ -492,7 +493,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    labels = _label_indices(excerpts, classes)
+    labels = label_indices(excerpts, classes)
     if batch_size < 1:
         raise DatasetError(f"batch_size must be at least 1, got {batch_size}")
     excerpts = list(excerpts)
@@ -540,5 +541,5 @@ def to_arrays(
     y : numpy.ndarray
         int32 ``(n,)`` class indices.
     """
-    labels = _label_indices(excerpts, classes)
+    labels = label_indices(excerpts, classes)
     return _spectrograms(excerpts, cache, scaled, progress), labels

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from .data import Excerpt, SpectrogramCache
 
-__all__ = ["Evaluation", "evaluate_model", "evaluate_predictions", "excerpt_labels", "format_scores"]
+__all__ = ["Evaluation", "evaluate_model", "evaluate_predictions", "format_scores"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,17 +169,6 @@ def evaluate_predictions(
     return Evaluation(list(classes), labels, probabilities, [str(track) for track in tracks])
 
 
-def excerpt_labels(excerpts: Sequence["Excerpt"], classes: Sequence[str]) -> np.ndarray:
-    """Class index of each excerpt; :class:`DatasetError` naming the excerpt if its label is not a class."""
-    lookup = {name: index for index, name in enumerate(classes)}
-    missing = [excerpt for excerpt in excerpts if excerpt.label not in lookup]
-    if missing:
-        raise DatasetError(
-            f"{missing[0].path}: label {missing[0].label!r} is not one of the classes {list(classes)}"
-        )
-    return np.array([lookup[excerpt.label] for excerpt in excerpts], dtype=np.int64)
-
-
 def evaluate_model(
     model: "keras.Model",
     excerpts: Sequence["Excerpt"],
@@ -195,7 +184,7 @@ def evaluate_model(
     ModelError
         The model's input shape differs from the cache's config, or its output count from ``len(classes)``.
     """
-    from .data import make_dataset
+    from .data import label_indices, make_dataset
 
     expected_input = tuple(cache.config.input_shape)
     if tuple(model.input_shape[1:]) != expected_input:
@@ -208,7 +197,7 @@ def evaluate_model(
             f"model {model.name!r} has {model.output_shape[-1]} outputs but the data has {len(classes)} classes "
             f"{list(classes)}; evaluate on data with the model's classes"
         )
-    labels = excerpt_labels(excerpts, classes)
+    labels = label_indices(excerpts, classes)
     dataset = make_dataset(list(excerpts), list(classes), cache, batch_size=batch_size, shuffle=False)
     probabilities = model.predict(dataset, verbose=0)
     return evaluate_predictions(probabilities, labels, [excerpt.track for excerpt in excerpts], classes)
