@@ -63,6 +63,10 @@ class MagnitudeScaling(keras.layers.Layer):
     1.0
     """
 
+    #: A monotone element-wise map: deconvolution passes the backward signal through it unchanged (as the authors
+    #: did), so maps come out in the units of the linear magnitude (see :class:`auralisation.deconv.Deconvolver`).
+    identity_backward = True
+
     def __init__(self, scaling: Literal["log", "linear"] = "log", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if scaling not in ("log", "linear"):
