@@ -99,17 +99,10 @@ def check_seed(seed: str) -> str:
 
 
 def activation_name(function: Any) -> str:
-    """The Keras name of an activation function (``"relu"``, ``"elu"``...), or its Python name."""
+    """The name of an activation function (``"relu"``, ``"elu"``...): its Python name, as Keras's are named."""
     if function is None:
         return "linear"
-    try:
-        name = keras.activations.serialize(function)
-    except (ValueError, TypeError, AttributeError):
-        name = getattr(function, "__name__", type(function).__name__)
-    if isinstance(name, dict):
-        config = name.get("config")
-        name = config.get("name", "") if isinstance(config, dict) else config or name.get("class_name", "")
-    return str(name)
+    return str(getattr(function, "__name__", type(function).__name__))
 
 
 def activation_kind(function: Any) -> Literal["rectifier", "other"]:
