@@ -28,7 +28,7 @@ def default_layer(scorer: Scorer) -> str:
     names = [
         path
         for path in scorer.layers_below()
-        if len(network.layers[path].output.shape) == 4
+        if len(network.output_shape(path) or ()) == 4
         and not isinstance(network.layers[path], (keras.layers.MaxPooling2D, keras.layers.Dropout))
     ]
     if not names:
