@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -220,6 +221,7 @@ class Deconvolver:
         *,
         seed: Literal["map", "max"] = "map",
         engine: Literal["auto", "fast", "tape"] = "auto",
+        method: str | None = None,
     ) -> np.ndarray:
         """Deconvolved spectrograms of ``features`` at ``layer``.
 
@@ -241,6 +243,8 @@ class Deconvolver:
             ``"tape"`` is the definition (one GradientTape pass per feature, the forward pass repeated);
             ``"fast"`` shares one forward pass across the features; ``"auto"`` takes ``"fast"`` where the model
             allows it.
+        method : str, optional
+            The old name of ``engine`` (deprecated: it means the attribution method elsewhere).
 
         Returns
         -------
@@ -255,6 +259,9 @@ class Deconvolver:
             or ``engine="fast"`` on a model the shared walk cannot follow.
         """
         check_seed(seed)
+        if method is not None:
+            warnings.warn("Deconvolver.deconvolve(method=...) is now engine=...", DeprecationWarning, stacklevel=2)
+            engine = method  # type: ignore[assignment]
         if engine not in ("auto", "fast", "tape"):
             raise ModelError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
         name = self.layer_name(layer)
