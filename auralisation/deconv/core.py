@@ -188,12 +188,16 @@ class Deconvolver:
         """Features per batch: as many as fit in :data:`MEMORY_BUDGET`, split evenly.
 
         The tape holds every activation of the forward pass per feature; the shared-forward walk holds a few
-        copies of the largest backward signal per feature.
+        copies of the largest backward signal per feature, from the first max-pooling up (below it, the unpooling
+        runs fused with the transposed convolution, or on a signal with few channels).
         """
         batch = self.batch_size
         if batch is None:
             paths = self.network.paths
             below = paths[: paths.index(layer) + 1]
+            if engine == "fast":
+                pools = [i for i, p in enumerate(below) if isinstance(self.network.layers[p], keras.layers.MaxPooling2D)]
+                below = below[pools[0] :] if pools else below
             sizes = [self.network.output_shape(p) for p in below]
             sizes = [math.prod(s[1:]) for s in sizes if s is not None and None not in s[1:]]
             if not sizes:
