@@ -297,15 +297,22 @@ def _transposed_padding(layer: keras.layers.Conv2D) -> list[list[int]]:
     return paddings + [[0, 0]]
 
 
+def _plain_convolution(layer: Any) -> bool:
+    """A stride-1, ungrouped, channels-last ``Conv2D`` (not a subclass): the case the convolution rules handle."""
+    return (
+        type(layer) is keras.layers.Conv2D
+        and tuple(layer.strides) == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    )
+
+
 def _sparse_convolution(call: Call, signal: Signal) -> Signal | None:
     """The transposed convolution of a one-channel-per-row signal: a depthwise convolution. None if not that case."""
     layer = call.layer
     if not (
         signal.features is not None
-        and type(layer) is keras.layers.Conv2D
-        and tuple(layer.strides) == (1, 1)
-        and layer.groups == 1
-        and layer.data_format == "channels_last"
+        and _plain_convolution(layer)
     ):
         return None
     kernel = tf.convert_to_tensor(layer.kernel)
@@ -335,10 +342,7 @@ def _fused_convolution(call: Call, signal: Signal) -> Signal | None:
         pending is not None
         and pending.windows.inside
         and signal.features is None
-        and type(layer) is keras.layers.Conv2D
-        and tuple(layer.strides) == (1, 1)
-        and layer.groups == 1
-        and layer.data_format == "channels_last"
+        and _plain_convolution(layer)
     ):
         return None
     kernel = tf.convert_to_tensor(layer.kernel)
