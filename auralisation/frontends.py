@@ -1,0 +1,410 @@
+"""Front ends: how a clip reaches the first convolution, and how a deconvolved map comes back to the linear STFT.
+
+A model may see the clip through
+
+* the **linear magnitude** ``|X|`` (the paper's network);
+* a **filterbank** (librosa's mel filterbank, or any linear map from STFT bins to bands), either as a
+  :class:`Filterbank` layer inside the model on a magnitude input, or computed outside it;
+* a **compression**, ``log(1 + x)`` or decibels (:class:`auralisation.models.MagnitudeScaling`);
+* a Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer on a **waveform** input.
+
+The front end is described once, by :class:`auralisation.audio.FrontEnd` inside the model's saved
+:class:`~auralisation.audio.AudioConfig`. Auralisation needs the deconvolved map on the clip's *linear* STFT grid
+(``n_bins x n_frames``), to multiply the clip's complex STFT with its own phase. A map on filterbank bands ``m``
+comes back by one of two routes (:data:`ROUTES`):
+
+``"transpose"`` (default)
+    ``M.T @ m``: the filterbank's transpose, which *is* the gradient of the linear map ``S -> M @ S``, so the
+    route continues the backward pass exactly as the rule started it. Each linear bin receives the bands that
+    listen to it, weighted by how much they listen: bins no band covers get nothing, and the map stays non-negative
+    where ``m`` is. With librosa's area-normalised (Slaney) filters the wide high bands carry small weights, so the
+    transpose darkens high frequencies.
+``"pinv"``
+    ``pinv(M) @ m``: the smallest linear spectrogram whose filterbank output is ``m``; it undoes the filters'
+    weighting (high bands come back at their own level) but is not a backward pass: it rings (negative lobes
+    between band centres) where bands overlap, and is not what the network's gradient would give.
+
+We default to the transpose because deconvolution is a backward pass, and the transpose is the only route that
+keeps it one; ``"pinv"`` is there to hear a band-level map at the level the network saw it.
+:func:`auralisation.plots_maps.compare_routes` shows both on one map.
+
+Compression (``log``, ``dB``) is a monotone element-wise map: as the authors did with their scaling, its
+backward pass is the identity by default (layers carry the class attribute ``identity_backward = True``, the
+protocol the deconvolution engine reads), and its true gradient on request.
+
+Examples
+--------
+>>> from auralisation.audio import AudioConfig, FrontEnd
+>>> config = AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96))
+>>> M = mel_filterbank(config)
+>>> M.shape
+(96, 257)
+>>> import numpy as np
+>>> to_linear(np.ones((2, 96, 173), dtype="float32"), M).shape
+(2, 257, 173)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import keras
+import librosa
+import numpy as np
+
+from .audio import AudioConfig, magnitude
+from .errors import ConfigError, ModelError
+
+__all__ = [
+    "ROUTES",
+    "Filterbank",
+    "check_filterbank",
+    "check_front_end",
+    "filterbank_of",
+    "mel_filterbank",
+    "model_input",
+    "stft_layers",
+    "to_linear",
+]
+
+#: How a map on filterbank bands comes back to the linear STFT bins (see the module's docstring).
+ROUTES: tuple[str, ...] = ("transpose", "pinv")
+
+#: Relative tolerance under which two filterbanks count as the same (a model's against its config's).
+MATRIX_TOLERANCE = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="auralisation")
+class Filterbank(keras.layers.Layer):
+    """A fixed linear filterbank over the frequency axis: ``(bins, frames, ch) -> (bands, frames, ch)``.
+
+    The matrix is a non-trainable weight, so it is saved in the ``.keras`` file with the model's other weights and
+    the layer loads under Keras's safe mode; its config holds only the two sizes. Its gradient with respect to the
+    input is the matrix's transpose, which is how a deconvolved map reaches the linear STFT through it.
+
+    Parameters
+    ----------
+    n_bands, n_bins : int
+        Shape of the matrix: output bands by input STFT bins.
+    matrix : numpy.ndarray, optional
+        The ``(n_bands, n_bins)`` filterbank (for a new layer; a loaded one gets its saved weights).
+    **kwargs
+        Passed to :class:`keras.layers.Layer` (``name``...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Filterbank(2, 3, matrix=np.array([[1, 1, 0], [0, 0, 2]], dtype="float32"))
+    >>> layer(np.arange(3, dtype="float32").reshape(1, 3, 1, 1)).numpy().ravel().tolist()
+    [1.0, 4.0]
+    """
+
+    def __init__(self, n_bands: int, n_bins: int, matrix: np.ndarray | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n_bands, self.n_bins = int(n_bands), int(n_bins)
+        if matrix is not None and np.shape(matrix) != (self.n_bands, self.n_bins):
+            raise ModelError(
+                f"Filterbank: the matrix has shape {np.shape(matrix)}, not (n_bands, n_bins) = "
+                f"({self.n_bands}, {self.n_bins})"
+            )
+        self._initial = None if matrix is None else np.asarray(matrix, dtype="float32")
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Create the matrix weight; refuse an input whose frequency axis is not ``n_bins`` long."""
+        if input_shape[1] is not None and input_shape[1] != self.n_bins:
+            raise ModelError(
+                f"Filterbank {self.name!r} maps {self.n_bins} STFT bins but its input has {input_shape[1]} rows; "
+                "build it from the config the spectrograms are made with"
+            )
+        self.matrix = self.add_weight(
+            name="matrix", shape=(self.n_bands, self.n_bins), initializer="zeros", trainable=False
+        )
+        if self._initial is not None:
+            self.matrix.assign(self._initial)
+
+    def call(self, inputs: Any) -> Any:
+        """``M @ inputs`` over the frequency axis (axis 1)."""
+        return keras.ops.einsum("mb,nbtc->nmtc", keras.ops.cast(self.matrix, inputs.dtype), inputs)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """``(batch, n_bands, frames, channels)``."""
+        return (input_shape[0], self.n_bands, *input_shape[2:])
+
+    def get_config(self) -> dict[str, Any]:
+        """The layer's configuration, for saving (the matrix is a weight, saved with the others)."""
+        return {**super().get_config(), "n_bands": self.n_bands, "n_bins": self.n_bins}
+
+
+def check_filterbank(matrix: np.ndarray, config: AudioConfig, *, source: str = "the filterbank") -> np.ndarray:
+    """Check that ``matrix`` is a filterbank over ``config``'s STFT bins that covers them without holes.
+
+    A filterbank covers the STFT when it has one column per bin, no band is empty, and every bin between the lowest
+    and the highest bin any band listens to is heard by at least one band (bins outside that range, below
+    ``fmin`` or above ``fmax``, are the filterbank's choice: maps there come back as zero).
+
+    Returns
+    -------
+    numpy.ndarray
+        The matrix as float32 ``(n_bands, n_bins)``.
+
+    Raises
+    ------
+    ConfigError
+        Saying which bins or bands are the problem and what to change.
+    """
+    M = np.asarray(matrix, dtype=np.float32)
+    if M.ndim != 2 or M.shape[1] != config.n_bins:
+        raise ConfigError(
+            f"{source} has shape {M.shape}, but the STFT of n_fft={config.n_fft} has {config.n_bins} bins: a "
+            f"filterbank must be (n_bands, {config.n_bins}); build it for this n_fft"
+        )
+    if not np.all(np.isfinite(M)):
+        raise ConfigError(f"{source} holds NaN or infinite weights")
+    empty = np.flatnonzero(~np.any(M != 0, axis=1))
+    if empty.size:
+        raise ConfigError(
+            f"{source}: bands {empty.tolist()[:8]} are empty (no STFT bin falls inside them): the bands are narrower "
+            f"than the bins ({config.sr / config.n_fft:.1f} Hz); use fewer bands or a larger n_fft"
+        )
+    heard = np.flatnonzero(np.any(M != 0, axis=0))
+    holes = np.setdiff1d(np.arange(heard[0], heard[-1] + 1), heard)
+    if holes.size:
+        raise ConfigError(
+            f"{source} does not cover the STFT's bins: bins {holes.tolist()[:8]} lie inside its range "
+            f"({heard[0]}..{heard[-1]}) but no band hears them, so no map can come back there; use overlapping bands "
+            "or fewer of them"
+        )
+    return M
+
+
+def mel_filterbank(config: AudioConfig) -> np.ndarray:
+    """librosa's mel filterbank for ``config`` (Slaney scale, area-normalised), float32 ``(n_mels, n_bins)``.
+
+    Raises
+    ------
+    ConfigError
+        The config has no mel front end, or the filterbank does not cover the STFT (:func:`check_filterbank`).
+    """
+    front = config.frontend
+    if front.filterbank != "mel":
+        raise ConfigError(f"the config's front end has no mel filterbank (frontend.filterbank={front.filterbank!r})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # librosa's empty-filter warning: check_filterbank says more
+        M = librosa.filters.mel(
+            sr=config.sr, n_fft=config.n_fft, n_mels=front.n_mels, fmin=front.fmin, fmax=front.fmax
+        )
+    return check_filterbank(M, config, source=f"the mel filterbank of {front.n_mels} bands")
+
+
+def filterbank_of(model: keras.Model, config: AudioConfig) -> np.ndarray | None:
+    """The filterbank between the linear STFT and the first convolution of ``model``, or ``None`` if there is none.
+
+    From the model's own :class:`Filterbank` or Keras ``MelSpectrogram`` layer when it has one, else (a filterbank
+    computed outside the model) from the config.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        float32 ``(n_bands, n_bins)``.
+    """
+    for layer in _layers(model):
+        if isinstance(layer, Filterbank):
+            return np.asarray(layer.matrix.numpy(), dtype=np.float32)
+        if isinstance(layer, keras.layers.MelSpectrogram):
+            weights = layer.linear_to_mel_weight_matrix(
+                num_mel_bins=layer.num_mel_bins,
+                num_spectrogram_bins=layer.fft_length // 2 + 1,
+                sampling_rate=layer.sampling_rate,
+                lower_edge_hertz=layer.min_freq,
+                upper_edge_hertz=layer.max_freq,
+            )
+            return np.asarray(keras.ops.convert_to_numpy(weights), dtype=np.float32).T
+    if config.frontend.input == "filterbank":
+        return mel_filterbank(config)
+    return None
+
+
+def _layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of ``model``, nested models' layers included, in order."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(_layers(layer))
+    return found
+
+
+def to_linear(
+    maps: np.ndarray, matrix: np.ndarray, route: Literal["transpose", "pinv"] = "transpose"
+) -> np.ndarray:
+    """Bring maps on filterbank bands back to the linear STFT bins.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray
+        ``(..., n_bands, n_frames)``: deconvolved maps on the bands.
+    matrix : numpy.ndarray
+        The filterbank ``(n_bands, n_bins)``.
+    route : {"transpose", "pinv"}
+        ``M.T @ maps`` (the gradient of the filterbank) or ``pinv(M) @ maps`` (see the module's docstring).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(..., n_bins, n_frames)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> M = np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]])
+    >>> to_linear(np.array([[2.0], [0.0]]), M).ravel().tolist()
+    [2.0, 1.0, 0.0]
+    """
+    if route not in ROUTES:
+        raise ModelError(f"route must be one of {ROUTES}, got {route!r}")
+    M = np.asarray(matrix, dtype=np.float64)
+    maps = np.asarray(maps)
+    if maps.ndim < 2 or maps.shape[-2] != M.shape[0]:
+        raise ModelError(
+            f"maps of shape {maps.shape} do not have the filterbank's {M.shape[0]} bands on their second-last axis"
+        )
+    back = M.T if route == "transpose" else np.linalg.pinv(M)
+    return np.einsum("bm,...mt->...bt", back, maps).astype(np.float32)
+
+
+def model_input(y: np.ndarray, config: AudioConfig) -> np.ndarray:
+    """What a model with ``config``'s front end takes, computed from waveforms ``y`` ``(..., n_samples)``.
+
+    The linear magnitude ``(..., n_bins, n_frames)`` for a magnitude input; the filterbank's output
+    ``(..., n_bands, n_frames)`` for a filterbank computed outside the model; the waveform with a channel axis
+    ``(..., n_samples, 1)`` for a waveform input. All float32.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if config.frontend.input == "waveform":
+        return y[..., np.newaxis]
+    S = magnitude(y, config)
+    if config.frontend.input == "filterbank":
+        return np.einsum("mb,...bt->...mt", mel_filterbank(config), S).astype(np.float32)
+    return S
+
+
+def stft_layers(config: AudioConfig) -> list[keras.layers.Layer]:
+    """Keras layers that turn a waveform ``(n_samples, 1)`` into ``config``'s magnitude ``(n_bins, n_frames, 1)``.
+
+    Keras's ``STFTSpectrogram`` with the conventions of :func:`auralisation.audio.stft` (librosa): a periodic
+    window of ``config.window`` (``periodic=True``; Keras's default is symmetric), no window scaling
+    (``scaling=None``; Keras's default divides by the window's density), centred frames by zero-padding
+    ``n_fft // 2`` samples on both sides (``ZeroPadding1D``; librosa's ``pad_mode="constant"``; Keras's own
+    ``padding="same"`` pads asymmetrically and shifts the frames), and the magnitude
+    (``sqrt(max(power, 1e-7))``: within 1e-5 of librosa above the floor). The last layer, a ``Permute`` named
+    ``spectrogram``, puts frequency first, as everywhere in this package; it is the tensor deconvolution explains.
+
+    Raises
+    ------
+    ConfigError
+        A config Keras's layer cannot follow: a window Keras does not know (it has ``hann`` and ``hamming``), or a
+        ``win_length`` shorter than ``n_fft`` (librosa centres the shorter window in the frame, Keras does not).
+    """
+    if config.window not in ("hann", "hamming"):
+        raise ConfigError(
+            f"Keras's STFTSpectrogram has no {config.window!r} window; use window 'hann' or 'hamming' for a "
+            "waveform front end"
+        )
+    if config.win_length not in (None, config.n_fft):
+        raise ConfigError(
+            f"a waveform front end needs win_length equal to n_fft ({config.n_fft}), got {config.win_length}: "
+            "librosa centres a shorter window in each frame and Keras's STFTSpectrogram does not"
+        )
+    frame = config.n_fft
+    layers: list[keras.layers.Layer] = []
+    if config.center:
+        layers.append(keras.layers.ZeroPadding1D(config.n_fft // 2, name="stft_padding"))
+    layers += [
+        keras.layers.STFTSpectrogram(
+            mode="magnitude",
+            frame_length=frame,
+            frame_step=config.hop_length,
+            fft_length=config.n_fft,
+            window=config.window,
+            periodic=True,
+            scaling=None,
+            padding="valid",
+            expand_dims=True,
+            name="stft",
+        ),
+        keras.layers.Permute((2, 1, 3), name="spectrogram"),
+    ]
+    return layers
+
+
+def check_front_end(model: keras.Model, config: AudioConfig, *, source: str = "the model") -> None:
+    """Refuse a model whose front end disagrees with the :class:`~auralisation.audio.FrontEnd` of its config.
+
+    Checks that the model has a filterbank exactly when the config computes one inside it, that this filterbank
+    equals the config's (librosa's mel filterbank of ``n_mels`` bands between ``fmin`` and ``fmax``), and that a
+    waveform model's Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer uses the config's ``n_fft`` and
+    ``hop_length``. The input shape and the compression are checked by :func:`auralisation.train.load_model`.
+
+    Raises
+    ------
+    ModelError
+        Naming what differs and what to do.
+    """
+    front = config.frontend
+    layers = _layers(model)
+    banks = [layer for layer in layers if isinstance(layer, (Filterbank, keras.layers.MelSpectrogram))]
+    inside = front.filterbank != "none" and front.input != "filterbank"
+    advice = "save the model with the config it was trained with"
+    if banks and not inside:
+        raise ModelError(
+            f"{source}: the model applies a filterbank ({banks[0].name!r}) but its config's front end computes none "
+            f"inside the model (filterbank={front.filterbank!r}, input={front.input!r}); {advice}"
+        )
+    if inside and not banks:
+        raise ModelError(
+            f"{source}: its config says the model applies a {front.n_mels}-band {front.filterbank} filterbank, but the "
+            f"model has no Filterbank or MelSpectrogram layer; {advice}"
+        )
+    for layer in banks:
+        if isinstance(layer, Filterbank):
+            _check_same_matrix(layer, config, source, advice)
+    if front.input == "waveform":
+        kinds = (keras.layers.STFTSpectrogram, keras.layers.MelSpectrogram)
+        spectrograms = [layer for layer in layers if isinstance(layer, kinds)]
+        if not spectrograms:
+            raise ModelError(
+                f"{source}: its config says the model takes the waveform, but it has no STFTSpectrogram or "
+                f"MelSpectrogram layer to make the spectrogram; {advice}"
+            )
+        for layer in spectrograms:
+            fft, hop = _stft_sizes(layer)
+            if (fft, hop) != (config.n_fft, config.hop_length):
+                raise ModelError(
+                    f"{source}: layer {layer.name!r} computes an STFT with n_fft {fft} and hop {hop}, but the config "
+                    f"says n_fft {config.n_fft} and hop_length {config.hop_length}; {advice}"
+                )
+
+
+def _check_same_matrix(layer: Filterbank, config: AudioConfig, source: str, advice: str) -> None:
+    """:class:`ModelError` unless ``layer``'s matrix is the config's mel filterbank."""
+    front = config.frontend
+    found = np.asarray(layer.matrix.numpy(), dtype=np.float32)
+    expected = mel_filterbank(config)
+    if found.shape != expected.shape:
+        raise ModelError(
+            f"{source}: layer {layer.name!r} maps {found.shape[1]} bins to {found.shape[0]} bands, but the config's "
+            f"mel filterbank maps {expected.shape[1]} bins to n_mels={front.n_mels} bands; {advice}"
+        )
+    if not np.allclose(found, expected, rtol=0, atol=MATRIX_TOLERANCE * float(np.abs(expected).max())):
+        raise ModelError(
+            f"{source}: layer {layer.name!r} holds a filterbank that is not the config's mel filterbank "
+            f"(n_mels={front.n_mels}, fmin={front.fmin:g}, fmax={front.fmax}); {advice}"
+        )
+
+
+def _stft_sizes(layer: keras.layers.Layer) -> tuple[int, int]:
+    """FFT size and hop of a Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer."""
+    if isinstance(layer, keras.layers.MelSpectrogram):
+        return int(layer.fft_length), int(layer.sequence_stride)
+    return int(layer._fft_length), int(layer._frame_step)  # the sizes it uses, defaults resolved

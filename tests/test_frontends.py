@@ -1,0 +1,204 @@
+"""Tests of auralisation.frontends and the choi2017 model: filterbank maths, front-end layers, bad input.
+
+References are independent of the code under test: librosa for the mel filterbank, the STFT and decibels,
+TensorFlow's own gradient for the transpose route, and the band edges librosa gives for which bins a band hears.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import keras
+import librosa
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from auralisation.audio import AudioConfig, FrontEnd, magnitude
+from auralisation.errors import ConfigError, ModelError
+from auralisation.frontends import (
+    Filterbank,
+    check_filterbank,
+    filterbank_of,
+    mel_filterbank,
+    model_input,
+    stft_layers,
+    to_linear,
+)
+from auralisation.models import MagnitudeScaling, choi2016, choi2017, choi2017_pools
+from auralisation.train import ARCH_CONFIGS, TrainSettings, compile_model, load_model, save_model
+
+#: The paper's STFT with Choi et al. (2017)'s 96 mel bands.
+MEL = AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96))
+
+#: 1 s clips, 129 bins x 87 frames, 32 mel bands: small enough to train in a test.
+SMALL_MEL = AudioConfig(duration=1.0, n_fft=256, hop_length=128, scaling="db", frontend=FrontEnd("magnitude", "mel", 32))
+
+
+def test_mel_filterbank_is_librosas_and_the_layer_applies_it():
+    M = mel_filterbank(MEL)
+    np.testing.assert_allclose(M, librosa.filters.mel(sr=11025, n_fft=512, n_mels=96), rtol=1e-6)
+    S = np.random.default_rng(0).random((2, 257, 173, 1)).astype("float32")
+    out = Filterbank(*M.shape, matrix=M)(S).numpy()
+    expected = np.stack([librosa.feature.melspectrogram(S=s[..., 0], sr=11025, n_mels=96, power=1.0) for s in S])
+    np.testing.assert_allclose(out[..., 0], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_db_scaling_is_librosas_amplitude_to_db():
+    S = np.array([[0.0, 1e-7, 0.5, 1.0, 80.0]], dtype="float32")
+    expected = librosa.amplitude_to_db(S, ref=1.0, amin=1e-5, top_db=None)
+    np.testing.assert_allclose(np.asarray(MagnitudeScaling("db")(S)), expected, rtol=1e-5, atol=1e-4)
+    assert MagnitudeScaling.identity_backward is True
+
+
+def test_transpose_route_equals_tensorflows_gradient_through_the_mel_layer():
+    """M.T @ w is the gradient of sum(w * Filterbank(S)) with respect to S, for any S and any w."""
+    M = mel_filterbank(MEL)
+    layer = Filterbank(*M.shape, matrix=M)
+    rng = np.random.default_rng(1)
+    S = tf.constant(rng.random((1, 257, 173, 1)), dtype=tf.float32)
+    w = rng.standard_normal((96, 173)).astype("float32")
+    with tf.GradientTape() as tape:
+        tape.watch(S)
+        score = tf.reduce_sum(layer(S)[0, :, :, 0] * w)
+    gradient = tape.gradient(score, S).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(to_linear(w, M, "transpose"), gradient, rtol=1e-4, atol=1e-6)
+
+
+def test_pseudo_inverse_route_recovers_what_the_filterbank_sees():
+    """M @ pinv(M) @ (M @ S) = M @ S: the pinv route gives back a spectrogram the filterbank maps to the same bands."""
+    M = mel_filterbank(MEL)
+    S = np.random.default_rng(2).random((257, 7))
+    bands = M @ S
+    np.testing.assert_allclose(M @ to_linear(bands, M, "pinv"), bands, rtol=1e-3, atol=1e-5 * np.abs(bands).max())
+    with pytest.raises(ModelError, match="route"):
+        to_linear(bands, M, "inverse")
+    with pytest.raises(ModelError, match="96 bands"):
+        to_linear(S, M)
+
+
+def test_a_map_on_bands_10_to_20_comes_back_on_the_bins_those_bands_cover():
+    """Band k of librosa's mel filterbank spans mel edges k to k + 2: bins strictly between edge 10 and edge 22."""
+    M = mel_filterbank(MEL)
+    maps = np.zeros((96, 5), dtype=np.float32)
+    maps[10:21] = 1.0
+    linear = to_linear(maps, M)
+    edges = librosa.mel_frequencies(n_mels=96 + 2, fmin=0.0, fmax=11025 / 2)
+    bins = librosa.fft_frequencies(sr=11025, n_fft=512)
+    covered = (bins > edges[10]) & (bins < edges[22])
+    assert covered.sum() > 10
+    np.testing.assert_array_equal(linear[:, 0] > 0, covered)
+    assert np.all(linear[~covered] == 0)
+
+
+def test_keras_stft_layers_follow_librosas_conventions():
+    y = np.random.default_rng(3).standard_normal(MEL.n_samples).astype("float32")
+    inputs = keras.Input((MEL.n_samples, 1))
+    x = inputs
+    for layer in stft_layers(MEL):
+        x = layer(x)
+    S = keras.Model(inputs, x)(y[None, :, None]).numpy()[0, ..., 0]
+    reference = np.abs(librosa.stft(y, n_fft=512, hop_length=256, window="hann", center=True))
+    np.testing.assert_allclose(S, reference, rtol=0, atol=1e-4 * reference.max())
+    with pytest.raises(ConfigError, match="win_length"):
+        stft_layers(dataclasses.replace(MEL, win_length=400))
+
+
+def test_model_input_for_each_front_end():
+    y = np.random.default_rng(4).standard_normal(SMALL_MEL.n_samples).astype("float32")
+    S = magnitude(y, SMALL_MEL)
+    np.testing.assert_array_equal(model_input(y, SMALL_MEL), S)
+    outside = dataclasses.replace(SMALL_MEL, frontend=FrontEnd("filterbank", "mel", 32))
+    reference = librosa.feature.melspectrogram(S=S, sr=11025, n_fft=256, n_mels=32, power=1.0)
+    np.testing.assert_allclose(model_input(y, outside), reference, rtol=1e-4, atol=1e-6)
+    assert outside.input_shape == (32, SMALL_MEL.n_frames, 1)
+    waveform = dataclasses.replace(SMALL_MEL, frontend=FrontEnd("waveform", "mel", 32))
+    assert model_input(y, waveform).shape == (SMALL_MEL.n_samples, 1) == waveform.input_shape
+
+
+# --- choi2017 ---------------------------------------------------------------------------------------------------
+
+
+def test_choi2017_layers_and_pools_on_the_papers_input():
+    model = choi2017(ARCH_CONFIGS["choi2017"], n_classes=8, seed=0)
+    assert choi2017_pools(ARCH_CONFIGS["choi2017"]) == [(2, 4), (4, 4), (4, 5), (2, 2), (1, 1)]
+    assert model.input_shape[1:] == (257, 173, 1)
+    assert model.get_layer("scaling").output.shape[1:] == (96, 173, 1)
+    assert [model.get_layer(f"conv{i}").filters for i in range(1, 6)] == [32] * 5
+    assert all(isinstance(model.get_layer(f"elu{i}"), keras.layers.ELU) for i in range(1, 6))
+    assert all(isinstance(model.get_layer(f"bn{i}"), keras.layers.BatchNormalization) for i in range(6))
+    assert model.get_layer("pool5").output.shape[1:] == (1, 1, 32)
+
+
+def test_choi2017_trains_a_few_steps_and_lowers_its_loss():
+    """Two classes of spectra (energy low or high in frequency); ten Adam steps lower the training loss."""
+    model = choi2017(SMALL_MEL, n_classes=2, width=8, dropout=0.0, seed=0)
+    compile_model(model, TrainSettings.for_mode(True, "choi2017"))
+    rng = np.random.default_rng(5)
+    x = rng.random((16,) + SMALL_MEL.input_shape).astype("float32")
+    y = np.arange(16) % 2
+    x[y == 0, :40] *= 8.0
+    x[y == 1, 80:] *= 8.0
+    loss = keras.losses.SparseCategoricalCrossentropy()
+
+    def training_loss() -> float:
+        return float(loss(y, model(x, training=True)))
+
+    before = training_loss()
+    for _ in range(10):
+        model.train_on_batch(x, y)
+    assert training_loss() < 0.7 * before
+
+
+def test_a_saved_mel_model_loads_and_keeps_its_front_end(tmp_path):
+    model = choi2017(SMALL_MEL, n_classes=2, width=4, seed=0)
+    save_model(tmp_path / "m", model, SMALL_MEL, ["a", "b"])
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["frontend"] == {"input": "magnitude", "filterbank": "mel", "n_mels": 32, "fmin": 0.0, "fmax": None}
+    trained = load_model(tmp_path / "m")
+    assert trained.config == SMALL_MEL
+    np.testing.assert_allclose(filterbank_of(trained.model, trained.config), mel_filterbank(SMALL_MEL), rtol=1e-6)
+    x = np.random.default_rng(6).random((2,) + SMALL_MEL.input_shape).astype("float32")
+    np.testing.assert_allclose(trained.model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+
+
+def test_a_config_saved_before_front_ends_reads_as_the_linear_magnitude(tmp_path):
+    old = {"sr": 11025, "n_fft": 512, "hop_length": 256, "win_length": None, "window": "hann", "center": True,
+           "duration": 4.0, "scaling": "linear"}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config = AudioConfig.load(tmp_path / "config.json")
+    assert config == AudioConfig() and config.frontend == FrontEnd()
+
+
+# --- bad input --------------------------------------------------------------------------------------------------
+
+
+def test_a_model_whose_front_end_disagrees_with_its_config_is_refused(tmp_path):
+    model = choi2017(SMALL_MEL, n_classes=2, width=4, seed=0)
+    save_model(tmp_path / "m", model, SMALL_MEL, ["a", "b"])
+    other = dataclasses.replace(SMALL_MEL, frontend=FrontEnd("magnitude", "mel", 32, fmax=4000.0))
+    other.save(tmp_path / "m" / "config.json")
+    with pytest.raises(ModelError, match="not the config's mel filterbank"):
+        load_model(tmp_path / "m")
+    linear = dataclasses.replace(SMALL_MEL, frontend=FrontEnd())
+    with pytest.raises(ModelError, match="applies a filterbank"):
+        save_model(tmp_path / "n", model, linear, ["a", "b"])
+    with pytest.raises(ModelError, match="no Filterbank"):
+        save_model(tmp_path / "n", choi2016(AudioConfig(), 2, width=2), MEL, ["a", "b"])
+
+
+def test_a_filterbank_that_does_not_cover_the_stft_is_refused():
+    with pytest.raises(ConfigError, match="bands .* are empty"):
+        mel_filterbank(AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=256)))
+    gap = np.zeros((2, 257), dtype="float32")
+    gap[0, 10:20] = 1.0
+    gap[1, 25:40] = 1.0
+    with pytest.raises(ConfigError, match=r"does not cover the STFT's bins: bins \[20, 21, 22, 23, 24\]"):
+        check_filterbank(gap, AudioConfig())
+    with pytest.raises(ConfigError, match="must be \\(n_bands, 257\\)"):
+        check_filterbank(np.ones((4, 129)), AudioConfig())
+    with pytest.raises(ValueError, match="Nyquist"):
+        AudioConfig(frontend=FrontEnd(filterbank="mel", fmax=8000.0))
+    with pytest.raises(ValueError, match="needs a filterbank"):
+        AudioConfig(frontend=FrontEnd(input="filterbank"))
