@@ -60,7 +60,9 @@ __all__ = [
     "ROUTES",
     "Filterbank",
     "check_filterbank",
+    "activation_names",
     "check_front_end",
+    "describe",
     "filterbank_of",
     "mel_filterbank",
     "model_input",
@@ -408,3 +410,98 @@ def _stft_sizes(layer: keras.layers.Layer) -> tuple[int, int]:
     if isinstance(layer, keras.layers.MelSpectrogram):
         return int(layer.fft_length), int(layer.sequence_stride)
     return int(layer._fft_length), int(layer._frame_step)  # the sizes it uses, defaults resolved
+
+
+#: Activations the rules treat as rectifiers (see :func:`describe`); others (sigmoid, tanh, softmax) keep their
+#: ordinary gradient under every rule.
+RECTIFIER_LIKE: tuple[str, ...] = ("elu", "selu", "gelu", "silu", "swish", "leaky_relu", "prelu", "softplus", "mish")
+
+#: How each rule passes the backward signal through a rectifier-like activation other than ReLU.
+_RECTIFIER_RULES = {
+    "deconvnet": "pass relu(dy), ignoring their forward input, exactly as a ReLU does",
+    "guided": "pass relu(dy) times the activation's own derivative",
+    "gradient": "pass their ordinary gradient",
+}
+
+
+def activation_names(model: keras.Model) -> dict[str, str]:
+    """Layer name -> activation, for every layer of ``model`` whose activation is neither linear nor a ReLU.
+
+    Examples
+    --------
+    >>> inputs = keras.Input((4,))
+    >>> model = keras.Model(inputs, keras.layers.ELU(name="elu1")(keras.layers.Dense(3, name="d")(inputs)))
+    >>> activation_names(model)
+    {'elu1': 'elu'}
+    """
+    named = {keras.layers.ELU: "elu", keras.layers.LeakyReLU: "leaky_relu", keras.layers.PReLU: "prelu"}
+    found = {}
+    for layer in _layers(model):
+        kind = next((name for cls, name in named.items() if isinstance(layer, cls)), None)
+        function = getattr(layer, "activation", None)
+        if kind is None and callable(function):
+            kind = getattr(function, "__name__", type(function).__name__)
+        if kind is not None and kind not in ("linear", "relu"):
+            found[layer.name] = kind
+    return found
+
+
+def describe(
+    model: keras.Model,
+    config: AudioConfig,
+    *,
+    rule: str = "deconvnet",
+    route: Literal["transpose", "pinv"] = "transpose",
+    compression: Literal["identity", "gradient"] = "identity",
+) -> str:
+    """A few sentences on how ``model``'s deconvolved maps reach the linear STFT, for a person to read.
+
+    Says what the model takes, which filterbank and compression its front end applies, by which route and with
+    which compression backward the maps come back to the clip's STFT bins, and how ``rule`` treats the model's
+    activations other than ReLU (ELU and the like are rectifier-like: under ``deconvnet`` they pass ``relu(dy)``
+    as a ReLU does; sigmoid, tanh and softmax keep their ordinary gradient under every rule).
+
+    Examples
+    --------
+    >>> from auralisation.models import choi2016
+    >>> print(describe(choi2016(AudioConfig(), n_classes=2, width=2), AudioConfig()))
+    front end: the linear STFT magnitude (257 bins), no filterbank, linear scaling; maps are on the 257 STFT bins.
+    """
+    front = config.frontend
+    taken = {
+        "magnitude": f"the linear STFT magnitude ({config.n_bins} bins)",
+        "filterbank": f"{front.n_mels} {front.filterbank} bands computed outside the model",
+        "waveform": f"the waveform ({config.n_samples} samples) through a Keras STFT layer",
+    }[front.input]
+    if front.filterbank == "none":
+        bank = "no filterbank"
+    else:
+        where = "outside" if front.input == "filterbank" else "inside"
+        bank = f"a {front.n_mels}-band {front.filterbank} filterbank {where} the model"
+    text = f"front end: {taken}, {bank}, {config.scaling} scaling; "
+    if front.filterbank == "none":
+        text += f"maps are on the {config.n_bins} STFT bins."
+    else:
+        how = "transpose (its gradient)" if route == "transpose" else "pseudo-inverse"
+        text += f"maps come back to the {config.n_bins} STFT bins through the filterbank's {how}."
+    if config.scaling != "linear" and compression == "identity":
+        text += (
+            f" The {config.scaling} compression passes the backward signal unchanged (its backward pass taken as the "
+            "identity, as the authors treated their scaling)."
+        )
+    elif config.scaling != "linear":
+        text += f" The {config.scaling} compression passes its true gradient."
+    others = activation_names(model)
+    rectifiers = sorted(name for name, kind in others.items() if kind in RECTIFIER_LIKE)
+    if rectifiers:
+        kinds = sorted({others[name] for name in rectifiers})
+        text += (
+            f" Activations other than ReLU ({', '.join(kinds)}: {_span(rectifiers)}) under the {rule} rule "
+            f"{_RECTIFIER_RULES.get(rule, 'follow the rule')}."
+        )
+    return text
+
+
+def _span(names: list[str]) -> str:
+    """``"elu1..elu5"`` for more than two names, else the names joined."""
+    return f"{names[0]}..{names[-1]}" if len(names) > 2 else ", ".join(names)

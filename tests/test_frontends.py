@@ -27,6 +27,7 @@ from auralisation.frontends import (
     to_linear,
 )
 from auralisation.models import MagnitudeScaling, choi2016, choi2017, choi2017_pools
+from auralisation.cli import main
 from auralisation.train import ARCH_CONFIGS, TrainSettings, compile_model, load_model, save_model
 
 #: The paper's STFT with Choi et al. (2017)'s 96 mel bands.
@@ -149,6 +150,20 @@ def test_choi2017_trains_a_few_steps_and_lowers_its_loss():
     for _ in range(10):
         model.train_on_batch(x, y)
     assert training_loss() < 0.7 * before
+
+
+def test_cli_trains_choi2017_with_its_mel_front_end(tmp_path, make_audio_folder, capsys):
+    """``train --arch choi2017`` saves a model whose config describes the 96-band dB mel front end."""
+    data = make_audio_folder(tmp_path / "data", tracks_per_label=3, seconds=4.2)
+    out = tmp_path / "models" / "choi2017"
+    argv = ["train", "--arch", "choi2017", "--data", str(data), "--out", str(out), "--fast", "--epochs", "1",
+            "--cache", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    assert "CNN" in capsys.readouterr().out
+    trained = load_model(out)
+    assert trained.model.name == "choi2017" and trained.config == ARCH_CONFIGS["choi2017"]
+    assert trained.config.frontend.n_mels == 96 and trained.config.scaling == "db"
+    assert trained.model.get_layer("conv1").filters == TrainSettings.for_mode(True, "choi2017").width
 
 
 def test_a_saved_mel_model_loads_and_keeps_its_front_end(tmp_path):
