@@ -65,6 +65,7 @@ __all__ = [
     "describe",
     "filterbank_of",
     "mel_filterbank",
+    "mel_parameters",
     "model_input",
     "stft_layers",
     "to_linear",
@@ -81,61 +82,72 @@ MATRIX_TOLERANCE = 1e-4
 class Filterbank(keras.layers.Layer):
     """A fixed linear filterbank over the frequency axis: ``(bins, frames, ch) -> (bands, frames, ch)``.
 
-    The matrix is a non-trainable weight, so it is saved in the ``.keras`` file with the model's other weights and
-    the layer loads under Keras's safe mode; its config holds only the two sizes. Its gradient with respect to the
-    input is the matrix's transpose, which is how a deconvolved map reaches the linear STFT through it.
+    The matrix is a constant described by the layer's config: librosa's mel filterbank by its parameters
+    (``mel``), or any other matrix by its values (``matrix``). So a saved model loads under Keras's safe mode, and a
+    clone (``keras.models.clone_model``, the untrained control of the analyses) holds the same filterbank. Its
+    gradient with respect to the input is the matrix's transpose, which is how a deconvolved map reaches the linear
+    STFT through it.
 
     Parameters
     ----------
-    n_bands, n_bins : int
-        Shape of the matrix: output bands by input STFT bins.
-    matrix : numpy.ndarray, optional
-        The ``(n_bands, n_bins)`` filterbank (for a new layer; a loaded one gets its saved weights).
+    matrix : array-like, optional
+        The ``(n_bands, n_bins)`` filterbank.
+    mel : dict, optional
+        Instead of ``matrix``: the keyword arguments of ``librosa.filters.mel`` (``sr``, ``n_fft``, ``n_mels``,
+        ``fmin``, ``fmax``; :func:`mel_parameters`).
     **kwargs
         Passed to :class:`keras.layers.Layer` (``name``...).
 
     Examples
     --------
     >>> import numpy as np
-    >>> layer = Filterbank(2, 3, matrix=np.array([[1, 1, 0], [0, 0, 2]], dtype="float32"))
+    >>> layer = Filterbank(matrix=[[1, 1, 0], [0, 0, 2]])
     >>> layer(np.arange(3, dtype="float32").reshape(1, 3, 1, 1)).numpy().ravel().tolist()
     [1.0, 4.0]
     """
 
-    def __init__(self, n_bands: int, n_bins: int, matrix: np.ndarray | None = None, **kwargs: Any) -> None:
+    def __init__(self, matrix: Any = None, mel: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.n_bands, self.n_bins = int(n_bands), int(n_bins)
-        if matrix is not None and np.shape(matrix) != (self.n_bands, self.n_bins):
-            raise ModelError(
-                f"Filterbank: the matrix has shape {np.shape(matrix)}, not (n_bands, n_bins) = "
-                f"({self.n_bands}, {self.n_bins})"
-            )
-        self._initial = None if matrix is None else np.asarray(matrix, dtype="float32")
+        if (matrix is None) == (mel is None):
+            raise ModelError("Filterbank: give either matrix (the filterbank's values) or mel (its parameters)")
+        self.mel = None if mel is None else dict(mel)
+        self.matrix = np.asarray(_librosa_mel(self.mel) if mel is not None else matrix, dtype=np.float32)
+        if self.matrix.ndim != 2:
+            raise ModelError(f"Filterbank: the matrix must be 2-D (n_bands, n_bins), got shape {self.matrix.shape}")
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        """Create the matrix weight; refuse an input whose frequency axis is not ``n_bins`` long."""
-        if input_shape[1] is not None and input_shape[1] != self.n_bins:
+        """Refuse an input whose frequency axis is not ``n_bins`` long."""
+        if input_shape[1] is not None and input_shape[1] != self.matrix.shape[1]:
             raise ModelError(
-                f"Filterbank {self.name!r} maps {self.n_bins} STFT bins but its input has {input_shape[1]} rows; "
-                "build it from the config the spectrograms are made with"
+                f"Filterbank {self.name!r} maps {self.matrix.shape[1]} STFT bins but its input has "
+                f"{input_shape[1]} rows; build it from the config the spectrograms are made with"
             )
-        self.matrix = self.add_weight(
-            name="matrix", shape=(self.n_bands, self.n_bins), initializer="zeros", trainable=False
-        )
-        if self._initial is not None:
-            self.matrix.assign(self._initial)
 
     def call(self, inputs: Any) -> Any:
         """``M @ inputs`` over the frequency axis (axis 1)."""
-        return keras.ops.einsum("mb,nbtc->nmtc", keras.ops.cast(self.matrix, inputs.dtype), inputs)
+        return keras.ops.einsum("mb,nbtc->nmtc", keras.ops.convert_to_tensor(self.matrix, inputs.dtype), inputs)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """``(batch, n_bands, frames, channels)``."""
-        return (input_shape[0], self.n_bands, *input_shape[2:])
+        return (input_shape[0], self.matrix.shape[0], *input_shape[2:])
 
     def get_config(self) -> dict[str, Any]:
-        """The layer's configuration, for saving (the matrix is a weight, saved with the others)."""
-        return {**super().get_config(), "n_bands": self.n_bands, "n_bins": self.n_bins}
+        """The layer's configuration, for saving: the mel parameters, or the matrix's values."""
+        described = {"mel": self.mel} if self.mel is not None else {"matrix": self.matrix.tolist()}
+        return {**super().get_config(), **described}
+
+
+def mel_parameters(config: AudioConfig) -> dict[str, Any]:
+    """The keyword arguments of ``librosa.filters.mel`` for ``config``'s front end."""
+    front = config.frontend
+    return {"sr": config.sr, "n_fft": config.n_fft, "n_mels": front.n_mels, "fmin": front.fmin, "fmax": front.fmax}
+
+
+def _librosa_mel(parameters: dict[str, Any]) -> np.ndarray:
+    """``librosa.filters.mel(**parameters)``, quietly (empty bands are :func:`check_filterbank`'s to report)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return librosa.filters.mel(**parameters)
 
 
 def check_filterbank(matrix: np.ndarray, config: AudioConfig, *, source: str = "the filterbank") -> np.ndarray:
@@ -191,12 +203,8 @@ def mel_filterbank(config: AudioConfig) -> np.ndarray:
     front = config.frontend
     if front.filterbank != "mel":
         raise ConfigError(f"the config's front end has no mel filterbank (frontend.filterbank={front.filterbank!r})")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # librosa's empty-filter warning: check_filterbank says more
-        M = librosa.filters.mel(
-            sr=config.sr, n_fft=config.n_fft, n_mels=front.n_mels, fmin=front.fmin, fmax=front.fmax
-        )
-    return check_filterbank(M, config, source=f"the mel filterbank of {front.n_mels} bands")
+    source = f"the mel filterbank of {front.n_mels} bands"
+    return check_filterbank(_librosa_mel(mel_parameters(config)), config, source=source)
 
 
 def filterbank_of(model: keras.Model, config: AudioConfig) -> np.ndarray | None:
@@ -212,7 +220,7 @@ def filterbank_of(model: keras.Model, config: AudioConfig) -> np.ndarray | None:
     """
     for layer in _layers(model):
         if isinstance(layer, Filterbank):
-            return np.asarray(layer.matrix.numpy(), dtype=np.float32)
+            return layer.matrix
         if isinstance(layer, keras.layers.MelSpectrogram):
             weights = layer.linear_to_mel_weight_matrix(
                 num_mel_bins=layer.num_mel_bins,
@@ -391,7 +399,7 @@ def check_front_end(model: keras.Model, config: AudioConfig, *, source: str = "t
 def _check_same_matrix(layer: Filterbank, config: AudioConfig, source: str, advice: str) -> None:
     """:class:`ModelError` unless ``layer``'s matrix is the config's mel filterbank."""
     front = config.frontend
-    found = np.asarray(layer.matrix.numpy(), dtype=np.float32)
+    found = layer.matrix
     expected = mel_filterbank(config)
     if found.shape != expected.shape:
         raise ModelError(

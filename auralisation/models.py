@@ -35,7 +35,7 @@ import numpy as np
 
 from .audio import DB_FLOOR, SCALINGS, AudioConfig
 from .errors import ModelError
-from .frontends import Filterbank, mel_filterbank, stft_layers
+from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
 __all__ = [
     "ARCHITECTURES",
@@ -155,8 +155,8 @@ def front_end(config: AudioConfig) -> tuple[Any, Any]:
         inputs = keras.Input(shape=config.input_shape, name="spectrogram")
         x = inputs
     if front.filterbank != "none" and front.input != "filterbank":
-        matrix = mel_filterbank(config)
-        x = Filterbank(*matrix.shape, matrix=matrix, name="filterbank")(x)
+        mel_filterbank(config)  # refuses a filterbank that does not cover the STFT
+        x = Filterbank(mel=mel_parameters(config), name="filterbank")(x)
     return inputs, MagnitudeScaling(config.scaling, name="scaling")(x)
 
 

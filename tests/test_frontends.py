@@ -41,7 +41,7 @@ def test_mel_filterbank_is_librosas_and_the_layer_applies_it():
     M = mel_filterbank(MEL)
     np.testing.assert_allclose(M, librosa.filters.mel(sr=11025, n_fft=512, n_mels=96), rtol=1e-6)
     S = np.random.default_rng(0).random((2, 257, 173, 1)).astype("float32")
-    out = Filterbank(*M.shape, matrix=M)(S).numpy()
+    out = Filterbank(matrix=M)(S).numpy()
     expected = np.stack([librosa.feature.melspectrogram(S=s[..., 0], sr=11025, n_mels=96, power=1.0) for s in S])
     np.testing.assert_allclose(out[..., 0], expected, rtol=1e-4, atol=1e-6)
 
@@ -56,7 +56,7 @@ def test_db_scaling_is_librosas_amplitude_to_db():
 def test_transpose_route_equals_tensorflows_gradient_through_the_mel_layer():
     """M.T @ w is the gradient of sum(w * Filterbank(S)) with respect to S, for any S and any w."""
     M = mel_filterbank(MEL)
-    layer = Filterbank(*M.shape, matrix=M)
+    layer = Filterbank(matrix=M)
     rng = np.random.default_rng(1)
     S = tf.constant(rng.random((1, 257, 173, 1)), dtype=tf.float32)
     w = rng.standard_normal((96, 173)).astype("float32")
@@ -174,6 +174,10 @@ def test_a_saved_mel_model_loads_and_keeps_its_front_end(tmp_path):
     trained = load_model(tmp_path / "m")
     assert trained.config == SMALL_MEL
     np.testing.assert_allclose(filterbank_of(trained.model, trained.config), mel_filterbank(SMALL_MEL), rtol=1e-6)
+    clone = keras.models.clone_model(trained.model)  # the untrained control of the analyses keeps the filterbank
+    np.testing.assert_array_equal(filterbank_of(clone, SMALL_MEL), filterbank_of(trained.model, SMALL_MEL))
+    identity = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(Filterbank(matrix=np.eye(3))))
+    np.testing.assert_array_equal(identity.matrix, np.eye(3))
     x = np.random.default_rng(6).random((2,) + SMALL_MEL.input_shape).astype("float32")
     np.testing.assert_allclose(trained.model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
 
