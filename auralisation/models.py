@@ -87,7 +87,8 @@ class MagnitudeScaling(keras.layers.Layer):
     20.0
     """
 
-    #: A monotone element-wise map: its backward pass may be taken as the identity (read by the deconvolution).
+    #: A monotone element-wise map: deconvolution passes the backward signal through it unchanged (as the authors
+    #: did), so maps come out in the units of the linear magnitude (see :class:`auralisation.deconv.Deconvolver`).
     identity_backward = True
 
     def __init__(self, scaling: Literal["log", "linear", "db"] = "log", **kwargs: Any) -> None:

@@ -2,7 +2,7 @@
 
 (a) as shipped: :meth:`Deconvolver.deconvolve` with ``features=None`` per layer (one shared forward pass per
     call, the features batched);
-(b) the definition: a Python loop of one GradientTape call per feature (``method="tape"``, one feature at a time);
+(b) the definition: a Python loop of one GradientTape call per feature (``engine="tape"``, one feature at a time);
 (c) the authors' way: a per-feature, per-channel numpy/scipy loop (``tests/reference_deconv.py``), timed on a few
     features per layer and extrapolated to 64;
 (d) the compute limit: the multiply-adds of the backward pass counted from the layer shapes (the top block's
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     def loop() -> None:
         for layer, count in zip(layers, counts):
             for k in range(count):
-                tape.deconvolve(S, layer, [k], method="tape")
+                tape.deconvolve(S, layer, [k], engine="tape")
     b = best_time(loop, 1)
     print(f"(b) GradientTape per feature:{b:8.3f} s  ({1e3 * b / total:.1f} ms per feature)")
 

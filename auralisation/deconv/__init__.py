@@ -8,8 +8,9 @@ backward pass replaced by ``relu(dy)``; replacing it by ``relu(dy) * (x > 0)`` g
 keeping ``dy * (x > 0)`` gives the plain gradient (:mod:`.rules`).
 
 * :func:`deconvolve` and :class:`Deconvolver` (:mod:`.core`): the public interface;
-* :mod:`.chain`: a Keras model read as a chain of steps that use its weights, with the rule's ReLUs;
-* :mod:`.tape`: the definition, one GradientTape pass;
+* :mod:`.network`: the user's own Keras model (any graph), its layers by path, and its forward pass under a rule;
+* :mod:`.rules`: the rules, for the ReLU and the other rectifiers;
+* :mod:`.tape`: the definition, one GradientTape pass over the real model;
 * :mod:`.fast`: the same values with one forward pass per clip shared by all features.
 
 Examples
@@ -27,6 +28,7 @@ Examples
 from __future__ import annotations
 
 from .core import Deconvolver, check_spectrograms, deconvolve
+from .network import Network
 from .rules import RULES, SEEDS
 
-__all__ = ["RULES", "SEEDS", "Deconvolver", "check_spectrograms", "deconvolve"]
+__all__ = ["RULES", "SEEDS", "Deconvolver", "Network", "check_spectrograms", "deconvolve"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -12,10 +12,10 @@ import tensorflow as tf
 
 from ..errors import ModelError
 from ..lru import LRU
-from .chain import Chain, Pool, Rectifier, Step, read_chain
-from .fast import fast_deconvolve, supports
-from .rules import check_rule, check_seed, rectifier
-from .tape import forward, tape_deconvolve
+from .fast import Unsupported, fast_deconvolve
+from .network import Network, _output_shape
+from .rules import check_rule, check_seed
+from .tape import tape_deconvolve
 
 __all__ = ["Deconvolver", "check_spectrograms", "deconvolve"]
 
@@ -32,86 +32,68 @@ Layer = int | str
 Features = int | Sequence[int] | np.ndarray | None
 
 
-def check_spectrograms(chain: Chain, spectrograms: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Linear magnitude spectrograms for the model read as ``chain``, as a float32 batch ``(batch, bins, frames, 1)``.
+def check_spectrograms(network: Network, spectrograms: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The model's inputs as a float32 batch with the channel axis, and whether a single one was given.
 
     Parameters
     ----------
-    chain : Chain
-        The model (:func:`~.chain.read_chain`, or :attr:`Deconvolver.chain`).
+    network : Network
+        The model (:attr:`Deconvolver.network`).
     spectrograms : numpy.ndarray
-        One ``(bins, frames)`` or ``(bins, frames, 1)``, or a batch ``(batch, bins, frames[, 1])``.
-
-    Returns
-    -------
-    tuple
-        The batch, and whether a single spectrogram was given.
+        One input (``(bins, frames)`` or ``(bins, frames, 1)`` for a spectrogram model), or a batch of them.
 
     Raises
     ------
     ModelError
         A shape the model does not take, or NaN/infinite values.
     """
-    s = np.asarray(spectrograms, dtype=np.float32)
-    expected = chain.input_shape[:2]
-
-    def fits(shape: tuple[int, ...]) -> bool:
-        return all(want is None or want == got for want, got in zip(expected, shape))
-
-    if s.ndim == 3 and s.shape[-1] == 1 and fits(s.shape[:2]):
-        s = s[..., 0]
-    if s.ndim == 2 and fits(s.shape):
-        batch, single = s[None, ..., None], True
-    elif s.ndim in (3, 4) and fits(s.shape[1:3]) and (s.ndim == 3 or s.shape[-1] == 1):
-        batch, single = s.reshape(s.shape[:3] + (1,)), False
-    else:
-        wanted = " x ".join("any" if n is None else str(n) for n in expected)
-        raise ModelError(
-            f"a spectrogram of shape {np.shape(spectrograms)} does not fit model {chain.model_name!r}, which "
-            f"takes {wanted} (bins x frames) magnitude spectrograms, optionally batched and with a channel "
-            "axis; compute it with auralisation.audio.magnitude(y, config) using the model's config"
-        )
-    if not np.all(np.isfinite(batch)):
-        raise ModelError("the spectrogram contains NaN or infinite values; check the audio it came from")
-    return batch, single
+    return network.check_input(spectrograms)
 
 
 class Deconvolver:
     """Deconvolve the feature maps of one Keras model under one rule.
 
-    The model is read once as a chain of steps that use its own weight variables (:mod:`.chain`); the compiled
-    functions are kept per layer and seeding, so that deconvolving many clips or features never rebuilds or
-    re-traces anything. The model itself is never modified.
+    The model is run as it is, by Keras (:class:`~.network.Network`): any functional, Sequential, nested or
+    subclassed graph, with the rule applied to its rectifiers. The compiled functions are kept per layer and
+    seeding, so that deconvolving many clips or features never re-traces anything. The model is never modified.
 
-    **How.** Feature ``k`` at layer ``L`` is the gradient, with respect to the output of the model's input scaling
-    layer, of ``sum(stop_gradient(s_k) * A_k)`` where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` its
-    seed, with every ReLU's backward pass replaced by the rule's (:mod:`.rules`). Max-pooling's gradient is
-    unpooling with the switches and a convolution's gradient is the transposed convolution, so under the
-    ``"deconvnet"`` rule this is exactly Zeiler & Fergus's deconvnet as the authors ran it. The scaling layer
-    (``log(1 + S)``) is treated as the identity going back: the result has the shape of the magnitude spectrogram
-    and is meant to multiply it, in its units.
+    **How.** Feature ``k`` at layer ``L`` is the gradient, with respect to the spectrogram, of
+    ``sum(stop_gradient(s_k) * A_k)`` where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` its seed, with
+    every rectifier's backward pass replaced by the rule's (:mod:`.rules`). Max-pooling's gradient is unpooling
+    with the switches and a convolution's gradient is the transposed convolution, so under the ``"deconvnet"`` rule
+    this is exactly Zeiler & Fergus's deconvnet as the authors ran it. The spectrogram is the model's input, or the
+    output of the layer ``at`` (a ``STFTSpectrogram`` on a waveform input). A compression layer that declares
+    ``identity_backward = True`` (``log(1 + S)``, decibels: :class:`auralisation.models.MagnitudeScaling`) is
+    passed as the identity going back, as the authors did, so the result is in the units of the magnitude
+    spectrogram and is meant to multiply it; ``compression="gradient"`` takes its true gradient instead.
 
     **Biases** do not enter the backward pass (a transposed convolution has no bias), as in the authors' code; they
-    act only through the forward pass, which decides the switches, which ReLU inputs are positive, and the seed.
+    act only through the forward pass, which decides the switches, which rectifier inputs are positive, and the
+    seed.
 
-    **Batching.** Under the default ``method="auto"`` the forward pass runs once per clip and the backward pass of
-    a batch of features shares it (:mod:`.fast`); ``method="tape"`` is the plain definition (:mod:`.tape`), which
-    repeats the forward pass for each feature. Both give the same values.
+    **Batching.** Under the default ``engine="auto"`` the forward pass runs once per clip and the backward pass of
+    a batch of features shares it (:mod:`.fast`); ``engine="tape"`` is the plain definition (:mod:`.tape`), which
+    repeats the forward pass for each feature. Both give the same values; ``"auto"`` falls back to the tape for a
+    model whose layers the shared walk cannot follow.
 
     Parameters
     ----------
     model : keras.Model
-        A functional or Sequential model made of the layers :mod:`.chain` supports, taking linear magnitude
-        spectrograms ``(bins, frames, 1)``.
+        The network, with one input: linear magnitude spectrograms ``(bins, frames, 1)``, or anything (a waveform)
+        when ``at`` names the layer that makes the spectrogram.
     rule : {"deconvnet", "guided", "gradient"}
-        How each ReLU passes the backward signal.
+        How each rectifier passes the backward signal.
     batch_size : int or None
         Features deconvolved together; ``None`` picks as many as fit in :data:`MEMORY_BUDGET`.
+    at : str, optional
+        The layer whose output is the spectrogram to project onto; default, the model's input.
+    compression : {"identity", "gradient"}
+        How layers with ``identity_backward`` pass the signal.
 
     Raises
     ------
     ModelError
-        The model is not a chain of supported layers, has no convolution, or the rule is unknown.
+        Not a built model with one input, an unknown rule, or ``at`` is not a layer of the model.
 
     Examples
     --------
@@ -128,58 +110,45 @@ class Deconvolver:
 
     def __init__(
         self, model: keras.Model, rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet", *,
-        batch_size: int | None = None,
+        batch_size: int | None = None, at: str | None = None, compression: str = "identity",
     ) -> None:
         self.rule = check_rule(rule)
         if batch_size is not None and batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
+        if compression not in ("identity", "gradient"):
+            raise ModelError(f"compression must be 'identity' or 'gradient', got {compression!r}")
         self.model = model
-        self.chain: Chain = read_chain(model)
+        self.network = Network(model, at=at)
         self.batch_size = batch_size
-        self._rectify = rectifier(rule)
+        self.compression = compression
         self._compiled: dict[tuple[str, ...], Callable[..., tf.Tensor]] = {}
+        self._tape_only: set[str] = set()
 
     @property
     def layer_names(self) -> list[str]:
         """The block outputs, in order: block ``i`` (1-based) is ``layer_names[i - 1]``."""
-        return list(self.chain.blocks)
+        return self.network.blocks
 
     def layer_name(self, layer: Layer) -> str:
-        """The name of ``layer``, given as a block number (1-based) or a layer name.
+        """The path of ``layer``: a block number (1-based), a layer name, or a path ``"backbone/pool3"``.
 
         Raises
         ------
         ModelError
-            No such block or layer, or a layer below the first convolution.
+            No such block or layer (the message lists the blocks and the closest names), or a layer without a map
+            to project back (a global pooling layer).
         """
-        blocks = self.chain.blocks
-        names = ", ".join(self.chain.ends)
-        if blocks:
-            valid = f"blocks 1..{len(blocks)} ({', '.join(blocks)})"
-        else:
-            valid = "no blocks (no max-pooling and no ReLU after a convolution)"
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            if not 1 <= layer <= len(blocks):
-                raise ModelError(
-                    f"model {self.chain.model_name!r} has {valid}; block {layer} does not exist; layers that can be "
-                    f"deconvolved by name: {names}"
-                )
-            return blocks[int(layer) - 1]
-        if isinstance(layer, str) and layer in self.chain.ends:
-            return layer
-        raise ModelError(
-            f"model {self.chain.model_name!r} has no layer {layer!r} to deconvolve; it has {valid}, and layers that "
-            f"can be deconvolved by name (from the first convolution up): {names}"
-        )
+        path = self.network.resolve(layer)
+        self.network.spatial(path)
+        return path
 
     def n_features(self, layer: Layer) -> int:
         """Number of features (channels) at ``layer``."""
-        name = self.layer_name(layer)
-        return int(self.model.get_layer(name).output.shape[-1])
+        return self.network.n_features(self.layer_name(layer))
 
     def _features(self, layer: str, features: Features) -> np.ndarray:
         """``features`` as a checked int32 array (``None`` means all of them)."""
-        count = self.n_features(layer)
+        count = self.network.n_features(layer)
         if features is None:
             return np.arange(count, dtype=np.int32)
         chosen = np.atleast_1d(np.asarray(features))
@@ -188,17 +157,15 @@ class Deconvolver:
         bad = chosen[(chosen < 0) | (chosen >= count)]
         if bad.size:
             raise ModelError(
-                f"layer {layer!r} of model {self.chain.model_name!r} has features 0..{count - 1}; "
+                f"layer {layer!r} of model {self.network.name!r} has features 0..{count - 1}; "
                 f"feature {int(bad[0])} does not exist"
             )
         return chosen.astype(np.int32)
 
-    def _function(self, key: tuple[str, ...], *args: Any) -> Callable[..., tf.Tensor]:
-        """The compiled ``_RUNNERS[key[0]]`` with ``args`` bound, built once per key."""
+    def _function(self, key: tuple[str, ...], build: Callable[[], Callable[..., tf.Tensor]]) -> Callable[..., tf.Tensor]:
+        """The compiled function for ``key``, built once."""
         if key not in self._compiled:
-            self._compiled[key] = tf.function(
-                functools.partial(_RUNNERS[key[0]], self.chain.scaling, *args), reduce_retracing=True
-            )
+            self._compiled[key] = tf.function(build(), reduce_retracing=True, autograph=False)
         return self._compiled[key]
 
     def activations(self, spectrograms: np.ndarray, layer: Layer) -> np.ndarray:
@@ -207,37 +174,43 @@ class Deconvolver:
         A fully connected layer's features come out as ``(n_features, 1, 1)``.
         """
         name = self.layer_name(layer)
-        batch, single = check_spectrograms(self.chain, spectrograms)
-        steps = self.chain.path(name, rectified_only=False, rule=self.rule)
-        run = self._function(("activations", name), steps)
+        batch, single = check_spectrograms(self.network, spectrograms)
+        network = self.network
+        run = self._function(("activations", name), lambda: lambda x: network.run(x).output(name))
         a = run(tf.constant(batch)).numpy()
         if a.ndim == 2:
             a = a[:, None, None, :]
         maps = np.moveaxis(a, -1, 1).astype(np.float32)
         return maps[0] if single else maps
 
-    def _default_batch(self, layer: str, n_features: int, method: str) -> int:
+    def _default_batch(self, layer: str, n_features: int, engine: str) -> int:
         """Features per batch: as many as fit in :data:`MEMORY_BUDGET`, split evenly.
 
-        The tape holds every activation of the forward pass per feature; the shared-forward path holds about four
-        copies of the largest backward signal per feature, and never holds the first block's full-resolution
-        signal with all its channels (it is single-channel at the top, or fused with the unpooling below).
+        The tape holds every activation of the forward pass per feature; the shared-forward walk holds a few
+        copies of the largest backward signal per feature.
         """
         batch = self.batch_size
         if batch is None:
-            names = list(self.chain.ends)[: list(self.chain.ends).index(layer) + 1]
-            if method == "fast":
-                pooling = {step.layer for step in self.chain.steps if isinstance(step, Pool)}
-                pools = [i for i, name in enumerate(names) if name in pooling]
-                names = names[pools[0] :] if pools else names
-            sizes = [self.chain.sizes[name] for name in names]
-            if None in sizes:
+            paths = self.network.paths
+            below = paths[: paths.index(layer) + 1]
+            sizes = [_output_shape(self.network.layers[p]) for p in below]
+            sizes = [math.prod(s[1:]) for s in sizes if s is not None and None not in s[1:]]
+            if not sizes:
                 batch = DEFAULT_BATCH
             else:
-                per_feature = 4 * 4 * (sum(sizes) if method == "tape" else max(sizes))
+                per_feature = 4 * 4 * (sum(sizes) if engine == "tape" else max(sizes))
                 batch = int(max(1, min(MAX_BATCH, MEMORY_BUDGET // per_feature)))
         chunks = -(-n_features // batch)
         return -(-n_features // chunks)
+
+    def _runner(self, name: str, seed: str, engine: str) -> Callable[..., tf.Tensor]:
+        """The compiled deconvolution of layer ``name`` under ``engine`` ("fast" or "tape")."""
+        network, rule, compression = self.network, self.rule, self.compression
+        run = fast_deconvolve if engine == "fast" else tape_deconvolve
+        return self._function(
+            (engine, name, seed),
+            lambda: lambda x, f: run(network, name, rule, x, f, seed, compression),
+        )
 
     def deconvolve(
         self,
@@ -246,105 +219,99 @@ class Deconvolver:
         features: Features = None,
         *,
         seed: Literal["map", "max"] = "map",
-        method: Literal["auto", "fast", "tape"] = "auto",
+        engine: Literal["auto", "fast", "tape"] = "auto",
     ) -> np.ndarray:
         """Deconvolved spectrograms of ``features`` at ``layer``.
 
         Parameters
         ----------
         spectrograms : numpy.ndarray
-            Linear magnitude ``(bins, frames)`` or ``(bins, frames, 1)``, or a batch of them
-            ``(batch, bins, frames[, 1])``.
+            The model's input: linear magnitude ``(bins, frames)`` or ``(bins, frames, 1)``, or a batch of them
+            ``(batch, bins, frames[, 1])`` (a waveform, or a batch of waveforms, for a model explained ``at`` a
+            layer inside it).
         layer : int or str
-            Block number ``1..len(layer_names)`` (block ``i`` is the output of the ``i``-th max-pooling), or the
-            name of any layer from the first convolution up.
+            Block number ``1..len(layer_names)`` (block ``i`` is the output of the ``i``-th pooling layer), a
+            layer name, or a path ``"backbone/pool3"`` into a nested model.
         features : int, sequence of int, or None
             Feature (channel) indices at ``layer``, from 0; ``None`` means all of them.
         seed : {"map", "max"}
             Start from the feature's whole activation map (the authors' choice) or only its strongest activation
             (Zeiler & Fergus).
-        method : {"auto", "fast", "tape"}
+        engine : {"auto", "fast", "tape"}
             ``"tape"`` is the definition (one GradientTape pass per feature, the forward pass repeated);
-            ``"fast"`` shares one forward pass across the features (non-overlapping poolings and ReLUs only);
-            ``"auto"`` takes ``"fast"`` where the model allows it.
+            ``"fast"`` shares one forward pass across the features; ``"auto"`` takes ``"fast"`` where the model
+            allows it.
 
         Returns
         -------
         numpy.ndarray
             float32 ``(n_features, bins, frames)``, or ``(batch, n_features, bins, frames)`` for a batch: signed,
-            in the units of the magnitude spectrogram.
+            in the units of the spectrogram.
 
         Raises
         ------
         ModelError
-            Unknown layer or feature (the message gives the valid range), a spectrogram that does not fit the
-            model, or a non-ReLU activation on the way down under the deconvnet or guided rule.
+            Unknown layer or feature (the message gives the valid range), an input that does not fit the model,
+            or ``engine="fast"`` on a model the shared walk cannot follow.
         """
         check_seed(seed)
-        if method not in ("auto", "fast", "tape"):
-            raise ModelError(f"method must be 'auto', 'fast' or 'tape', got {method!r}")
+        if engine not in ("auto", "fast", "tape"):
+            raise ModelError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
         name = self.layer_name(layer)
         chosen = self._features(name, features)
-        batch, single = check_spectrograms(self.chain, spectrograms)
-        steps = self.chain.path(name, rectified_only=self.rule != "gradient", rule=self.rule)
-        fast = supports(steps)
-        if method == "fast" and not fast:
-            raise ModelError(
-                f"model {self.chain.model_name!r}: the shared-forward path needs non-overlapping max-poolings and "
-                "ReLU activations below the layer; use method='tape'"
-            )
-        use_fast = fast and method != "tape"
-        step = self._default_batch(name, len(chosen), "fast" if use_fast else "tape")
-        if use_fast:
-            run = self._function(("fast", name, seed), steps, self.rule, seed)
-        else:
-            run = self._function(("tape", name, seed), steps, self._rectify, seed)
-        out = np.empty((len(batch), len(chosen), *batch.shape[1:3]), dtype=np.float32)
-        for i, clip in enumerate(batch):
-            x = tf.constant(clip[None])
-            for start in range(0, len(chosen), step):
-                f = tf.constant(chosen[start : start + step])
-                xs = x if use_fast else tf.repeat(x, len(f), axis=0)
-                out[i, start : start + step] = run(xs, f).numpy()[..., 0]
-        return out[0] if single else out
+        batch, single = check_spectrograms(self.network, spectrograms)
+        use = "tape" if engine == "tape" or name in self._tape_only else "fast"
+        out: list[np.ndarray] = []
+        for clip in batch:
+            out.append(self._deconvolve_clip(clip, name, chosen, seed, use, engine))
+            use = "tape" if name in self._tape_only else use
+        maps = np.stack(out)
+        return maps[0] if single else maps
+
+    def _deconvolve_clip(
+        self, clip: np.ndarray, name: str, chosen: np.ndarray, seed: str, use: str, engine: str
+    ) -> np.ndarray:
+        """All of ``chosen`` for one clip, in batches, by ``use``; falls back from fast to tape under "auto"."""
+        x = tf.constant(clip[None])
+        step = self._default_batch(name, len(chosen), use)
+        parts = []
+        for start in range(0, len(chosen), step):
+            f = tf.constant(chosen[start : start + step])
+            if use == "fast":
+                try:
+                    parts.append(self._runner(name, seed, "fast")(x, f).numpy())
+                    continue
+                except Unsupported as why:
+                    if engine == "fast":
+                        raise ModelError(
+                            f"model {self.network.name!r}: the shared-forward engine cannot follow it ({why}); use "
+                            "engine='tape'"
+                        ) from None
+                    self._tape_only.add(name)
+                    use = "tape"
+                    self._compiled.pop(("fast", name, seed), None)
+            xs = tf.repeat(x, len(f), axis=0)
+            parts.append(self._runner(name, seed, "tape")(xs, f).numpy())
+        maps = np.concatenate(parts).astype(np.float32)
+        return maps.reshape(maps.shape[0], *_spectrogram_shape(maps.shape[1:]))
 
 
-def _scaled(scaling: keras.layers.Layer | None, x: tf.Tensor) -> tf.Tensor:
-    """The input of the chain: the output of the model's scaling layer, if it has one."""
-    return tf.convert_to_tensor(scaling(x)) if scaling is not None else x
-
-
-def _run_activations(scaling: keras.layers.Layer | None, steps: Sequence[Step], x: tf.Tensor) -> tf.Tensor:
-    """The output of ``steps`` for the spectrograms ``x``."""
-    return forward(steps, _scaled(scaling, x), tf.nn.relu)
-
-
-def _run_fast(
-    scaling: keras.layers.Layer | None, steps: Sequence[Step], rule: str, seed: str, x: tf.Tensor, f: tf.Tensor
-) -> tf.Tensor:
-    """:func:`fast_deconvolve` from the spectrogram ``x``."""
-    return fast_deconvolve(steps, rule, _scaled(scaling, x), f, seed)
-
-
-def _run_tape(
-    scaling: keras.layers.Layer | None, steps: Sequence[Step], rectify: Rectifier, seed: str, x: tf.Tensor,
-    f: tf.Tensor,
-) -> tf.Tensor:
-    """:func:`tape_deconvolve` from the spectrograms ``x``."""
-    return tape_deconvolve(steps, rectify, _scaled(scaling, x), f, seed)
-
-
-#: What each kind of compiled function runs.
-_RUNNERS: dict[str, Callable[..., tf.Tensor]] = {"activations": _run_activations, "fast": _run_fast, "tape": _run_tape}
+def _spectrogram_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The map's shape without a trailing channel axis of 1."""
+    return shape[:-1] if len(shape) > 2 and shape[-1] == 1 else shape
 
 
 #: Deconvolvers of recently used models, by (id(model), rule); kept small because each holds its model.
-_CACHE: LRU[tuple[int, str], Deconvolver] = LRU(4)
+_CACHE: LRU[tuple[int, str, str | None, str], Deconvolver] = LRU(4)
 
 
-def _cached(model: keras.Model, rule: str) -> Deconvolver:
+def _cached(model: keras.Model, rule: str, at: str | None = None, compression: str = "identity") -> Deconvolver:
     """The cached :class:`Deconvolver` of ``model`` under ``rule``, built on first use."""
-    return _CACHE.get((id(model), rule), lambda: Deconvolver(model, rule), valid=lambda d: d.model is model)
+    return _CACHE.get(
+        (id(model), rule, at, compression),
+        lambda: Deconvolver(model, rule, at=at, compression=compression),
+        valid=lambda d: d.model is model,
+    )
 
 
 def deconvolve(
@@ -355,12 +322,14 @@ def deconvolve(
     *,
     seed: Literal["map", "max"] = "map",
     rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
+    at: str | None = None,
+    compression: Literal["identity", "gradient"] = "identity",
 ) -> np.ndarray:
     """Deconvolve ``features`` of ``layer`` of ``model`` for one spectrogram or a batch.
 
-    A shortcut for :meth:`Deconvolver.deconvolve`; the :class:`Deconvolver` (the model read as a chain, and its
-    compiled functions) is cached for the last few ``(model, rule)`` pairs, so repeated calls are cheap. See
-    :class:`Deconvolver` for the method, the treatment of the scaling layer and of biases.
+    A shortcut for :meth:`Deconvolver.deconvolve`; the :class:`Deconvolver` (and its compiled functions) is
+    cached for the last few ``(model, rule, at, compression)``, so repeated calls are cheap. See
+    :class:`Deconvolver` for the method, the treatment of compression layers and of biases.
 
     Parameters
     ----------
@@ -369,13 +338,18 @@ def deconvolve(
     spectrograms : numpy.ndarray
         Linear magnitude ``(bins, frames)`` (optionally ``(..., 1)``), or a batch ``(batch, bins, frames[, 1])``.
     layer : int or str
-        Block number (1 = the first max-pooling's output) or a layer name.
+        Block number (1 = the first pooling layer's output), a layer name, or a path ``"backbone/pool3"``.
     features : int, sequence of int, or None
         Feature indices from 0; ``None`` for all.
     seed : {"map", "max"}
         Whole activation map (the authors) or strongest activation only (Zeiler & Fergus).
     rule : {"deconvnet", "guided", "gradient"}
-        How ReLUs pass the backward signal: ``relu(dy)``, ``relu(dy) * (x > 0)``, or ``dy * (x > 0)``.
+        How rectifiers pass the backward signal: for a ReLU ``relu(dy)``, ``relu(dy) * (x > 0)``, or
+        ``dy * (x > 0)`` (:mod:`auralisation.deconv.rules` for the other activations).
+    at : str, optional
+        The layer whose output is the spectrogram (default: the model's input).
+    compression : {"identity", "gradient"}
+        How compression layers (``identity_backward``) pass the signal.
 
     Returns
     -------
@@ -393,4 +367,4 @@ def deconvolve(
     (1, 257, 173)
     """
     check_rule(rule)
-    return _cached(model, rule).deconvolve(spectrograms, layer, features, seed=seed)
+    return _cached(model, rule, at, compression).deconvolve(spectrograms, layer, features, seed=seed)

@@ -1,60 +1,71 @@
-"""Deconvolution of many features of one clip with a single forward pass.
+"""Deconvolution of many features of one clip with a single forward pass of the real model.
 
-The forward pass is the same for every feature of a clip, so it runs once, recording what the backward pass needs:
-each max-pooling's switches as a 0/1 mask (the first largest value of each window, in row-major order, which is
-where TensorFlow's max-pooling gradient sends the signal), and, for the guided and gradient rules, where each ReLU's
-input was positive. The backward pass then runs on a batch of seeds, one per feature, with those masks broadcast
-over the batch. It computes exactly what :func:`auralisation.deconv.tape.tape_deconvolve` computes (the tests hold
-the two equal), with these savings:
+The forward pass is the same for every feature of a clip, so it runs once (:meth:`Network.run`, Keras's own
+forward pass), recording every layer's call. The backward pass then walks those calls in reverse, for a batch of
+backward signals (one row per feature), each layer by the rule for its type:
 
-* the seed of feature ``k`` lives in channel ``k`` alone, so until the first transposed convolution the signal is
-  kept as one channel per feature, and that convolution uses only the kernel slice of ``k``: the top block costs a
-  channel count less than a dense one;
-* per-channel steps between a ReLU and its max-pooling (the ReLU's rule, a batch normalisation's scale) commute
-  with unpooling, so they run at the pooled resolution, and the ReLU's mask is folded into the switch mask;
-* the rows and columns a 'valid' pooling dropped are folded into the next transposed convolution's padding;
-* below a pooling whose input has few channels (the first block, on a one-channel spectrogram), unpooling and the
-  transposed convolution run fused, as one small matrix product per pooling window
-  (:meth:`_Signal._unpool_and_convolve`), so the full-resolution signal with all its channels is never formed.
+* a rectifier (an activation layer, or the activation of a ``Conv2D(activation=...)``): the rule
+  (:mod:`.rules`) with the activation's own local gradient ``f'(x)``, taken once from TensorFlow at the clip;
+* a non-overlapping max-pooling: upsampling times its switches, the layer's own gradient of ones at the clip;
+* a batch normalisation in inference: a per-element scale, the layer's own gradient of ones at the clip;
+* a compression with ``identity_backward``: the identity (unless ``compression="gradient"``);
+* a stride-1 convolution reached by a signal that still lives in one channel per feature (the top of the walk):
+  a depthwise convolution with that channel's flipped kernels, a channel count cheaper than a dense one;
+* **every other layer** (convolutions of any kind, ``Dense``, ``Add``, ``Concatenate``, ``Multiply``, pooling,
+  reshapes, custom layers): its own gradient, ``tape.gradient`` of its own ``call`` on the clip's input broadcast
+  over the batch, with the backward signal as ``output_gradients``. For a linear layer the forward part of that
+  is dead code that the compiled graph drops.
 
-The top block's one-channel transposed convolution is a matrix product per feature over shifted copies of its
-map (im2col), or a depthwise convolution when it produces a single channel.
-
-Only non-overlapping poolings (strides equal to the pool size) and ReLU activations take this path;
-:class:`~auralisation.deconv.Deconvolver` sends any other chain to the tape.
+Each rule is held equal to the layer's own gradient in the tests, and the whole walk to the definition
+(:mod:`.tape`). A model whose calls do not connect (a custom layer computing with raw TensorFlow ops around its
+sublayers) raises :class:`Unsupported`, and :class:`~auralisation.deconv.Deconvolver` falls back to the tape.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Sequence
+from typing import Any
 
+import keras
 import tensorflow as tf
 
-from .chain import Conv, Dense, Flatten, Normalise, Pool, Rectify, Step
-from .rules import backward_relu, first_max_mask, seed_maps
+from .network import Call, Network, Recording
+from .rules import Rule, activation_kind, activation_name, seed_maps
 
-__all__ = ["fast_deconvolve", "supports"]
+__all__ = ["Unsupported", "fast_deconvolve"]
 
-#: Largest per-clip weights (bytes) for which unpooling and a transposed convolution run fused.
+#: Activations that are not element-wise (their backward pass is their own gradient on the broadcast input).
+NOT_ELEMENTWISE = frozenset({"softmax", "log_softmax"})
+
+#: Layers that are the identity in inference.
+INFERENCE_IDENTITY: tuple[type, ...] = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+)
+
+
+#: Largest per-clip weights (bytes) for which an unpooling and a transposed convolution run fused.
 FUSED_WEIGHTS_BUDGET = 64 * 2**20
 
 
-def supports(steps: Sequence[Step]) -> bool:
-    """True when every step of the chain has a shared-forward backward pass here."""
-    for step in steps:
-        if isinstance(step, Pool):
-            if step.size != step.strides:
-                return False
-        elif not isinstance(step, (Conv, Dense, Normalise, Flatten, Rectify)):
-            return False
-    return True
+class Unsupported(Exception):
+    """The recorded calls do not form a graph the shared-forward walk can follow."""
+
+
+def per_feature(t: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
+    """``(1, ..., C)`` -> ``(n, ...)``: channel ``features[i]`` of the clip's ``t`` as row ``i``."""
+    picked = tf.gather(t[0], features, axis=-1)
+    rank = len(picked.shape)
+    return tf.transpose(picked, (rank - 1, *range(rank - 1)))
 
 
 @dataclasses.dataclass(frozen=True)
-class _Windows:
-    """Geometry of a non-overlapping max-pooling on an ``height x width`` input."""
+class Windows:
+    """Geometry of a non-overlapping 2-D max-pooling on a ``height x width`` input."""
 
     size: tuple[int, int]
     height: int
@@ -65,34 +76,19 @@ class _Windows:
     left: int
 
     @classmethod
-    def of(cls, step: Pool, height: int, width: int) -> "_Windows":
-        ph, pw = step.size
-        if step.padding == "VALID":
-            return cls(step.size, height, width, height // ph, width // pw, 0, 0)
+    def of(cls, layer: keras.layers.MaxPooling2D, height: int, width: int) -> Windows:
+        """The windows of ``layer`` on an input of ``height x width``."""
+        ph, pw = (int(v) for v in layer.pool_size)
+        if layer.padding == "valid":
+            return cls((ph, pw), height, width, height // ph, width // pw, 0, 0)
         out_height, out_width = -(-height // ph), -(-width // pw)
-        return cls(
-            step.size, height, width, out_height, out_width, (out_height * ph - height) // 2, (out_width * pw - width) // 2
-        )
+        top, left = (out_height * ph - height) // 2, (out_width * pw - width) // 2
+        return cls((ph, pw), height, width, out_height, out_width, top, left)
 
     @property
     def region(self) -> tuple[int, int]:
         """Rows and columns covered by the windows."""
         return self.out_height * self.size[0], self.out_width * self.size[1]
-
-    def to_windows(self, t: tf.Tensor, fill: float) -> tf.Tensor:
-        """``(height, width, C)`` -> ``(out_height, ph, out_width, pw, C)``, cropping or padding with ``fill``."""
-        rows, cols = self.region
-        if self.inside:
-            t = t[:rows, :cols]
-        else:
-            paddings = [
-                [self.top, rows - self.height - self.top],
-                [self.left, cols - self.width - self.left],
-                [0, 0],
-            ]
-            t = tf.pad(t, paddings, constant_values=fill)
-        ph, pw = self.size
-        return tf.reshape(t, (self.out_height, ph, self.out_width, pw, -1))
 
     @property
     def inside(self) -> bool:
@@ -100,316 +96,387 @@ class _Windows:
         rows, cols = self.region
         return self.top == 0 and self.left == 0 and rows <= self.height and cols <= self.width
 
-    def missing(self) -> tuple[int, int]:
-        """Rows and columns at the end of the input that no window covers ('valid' pooling drops them)."""
+    def to_windows(self, t: tf.Tensor) -> tf.Tensor:
+        """``(height, width, C)`` -> ``(out_height, ph, out_width, pw, C)``, cropped or padded with zeros."""
         rows, cols = self.region
-        return max(self.height - rows, 0), max(self.width - cols, 0)
+        if self.inside:
+            t = t[:rows, :cols]
+        else:
+            t = tf.pad(t, [[self.top, rows - self.height - self.top], [self.left, cols - self.width - self.left], [0, 0]])
+        ph, pw = self.size
+        return tf.reshape(t, (self.out_height, ph, self.out_width, pw, -1))
 
     def from_region(self, u: tf.Tensor) -> tf.Tensor:
         """``(n, rows, cols, ...)`` over the windows' region -> ``(n, height, width, ...)``."""
         if not self.inside:
             return u[:, self.top : self.top + self.height, self.left : self.left + self.width]
-        rows, cols = self.missing()
-        if rows or cols:
-            paddings = [[0, 0], [0, rows], [0, cols]] + [[0, 0]] * (len(u.shape) - 3)
+        rows, cols = self.region
+        if rows < self.height or cols < self.width:
+            paddings = [[0, 0], [0, self.height - rows], [0, self.width - cols]] + [[0, 0]] * (len(u.shape) - 3)
             u = tf.pad(u, paddings)
         return u
 
 
-def _switches(x: tf.Tensor, windows: _Windows) -> tf.Tensor:
-    """0/1 mask of each window's first maximum in ``x`` ``(height, width, C)``, in window layout."""
-    w = windows.to_windows(x, float("-inf"))
-    ho, ph, wo, pw, channels = w.shape
-    flat = tf.reshape(tf.transpose(w, (0, 2, 4, 1, 3)), (-1, ph * pw))
-    mask = tf.reshape(first_max_mask(flat), (ho, wo, channels, ph, pw))
-    return tf.transpose(mask, (0, 3, 1, 4, 2))
+@dataclasses.dataclass(frozen=True)
+class Unpooling:
+    """An unpooling not applied yet: the windows and the mask (switches, times any per-element factors folded in).
+
+    Attributes
+    ----------
+    windows : Windows
+        The pooling's geometry.
+    mask : tf.Tensor
+        ``(out_height, ph, out_width, pw, C)``: at most one non-zero per window and channel, at its switch.
+    folded : bool
+        Whether factors other than the 0/1 switches were folded into :attr:`mask`.
+    """
+
+    windows: Windows
+    mask: tf.Tensor
+    folded: bool = False
 
 
 @dataclasses.dataclass
-class _Record:
-    """What the forward pass leaves for the backward pass of one step."""
+class Signal:
+    """A batch of backward signals; while :attr:`features` is set, row ``i`` lives in channel ``features[i]`` only.
 
-    input_shape: tuple[int, ...]
-    mask: tf.Tensor | None = None
-    windows: _Windows | None = None
-
-
-def _record(steps: Sequence[Step], x: tf.Tensor, rule: str) -> tuple[tf.Tensor, list[_Record]]:
-    """Run the chain on one clip ``x`` ``(1, ...)``; return its output and the records."""
-    records = []
-    for step in steps:
-        record = _Record(tuple(x.shape[1:]))
-        if isinstance(step, Pool):
-            record.windows = _Windows.of(step, x.shape[1], x.shape[2])
-            record.mask = _switches(x[0], record.windows)
-        elif isinstance(step, Rectify) and rule != "deconvnet":
-            record.mask = tf.cast(x[0] > 0, x.dtype)
-        records.append(record)
-        x = step.forward(x, tf.nn.relu)
-    return x, records
-
-
-def _per_feature(t: tf.Tensor, features: tf.Tensor) -> tf.Tensor:
-    """``(..., C)`` -> ``(n, ...)``: channel ``features[i]`` of ``t`` as row ``i``."""
-    picked = tf.gather(t, features, axis=-1)
-    rank = len(picked.shape)
-    return tf.transpose(picked, (rank - 1, *range(rank - 1)))
-
-
-def _transposed_padding(step: Conv) -> list[list[int]]:
-    """Explicit padding that makes a stride-1 convolution with flipped kernels the transposed convolution."""
-    kernel = step.kernel.shape
-    paddings = [[0, 0]]
-    for size, dilation in zip(kernel[:2], step.dilations):
-        extent = (size - 1) * dilation + 1
-        before = (extent - 1) // 2 if step.padding == "SAME" else 0
-        after = extent - 1 - before if step.padding == "SAME" else 0
-        paddings.append([extent - 1 - before, extent - 1 - after])
-    paddings.append([0, 0])
-    return paddings
-
-
-class _Signal:
-    """The backward signal for a batch of features, with a deferred unpooling.
-
-    While :attr:`sparse`, row ``i`` of :attr:`values` holds channel ``features[i]`` only and has no channel axis.
-    While :attr:`windows` is set, :attr:`values` is at the pooled resolution and still has to be unpooled with
-    :attr:`mask` (switches, times the masks of ReLUs folded into it), in window layout.
+    Attributes
+    ----------
+    values : tf.Tensor
+        ``(n, ..., C)`` dense, or ``(n, ...)`` without the channel axis while sparse; at the pooled resolution
+        while :attr:`unpooling` is pending.
+    features : tf.Tensor or None
+        The channel of each row while sparse.
+    channels : int
+        The number of channels of the dense form.
+    unpooling : Unpooling or None
+        An unpooling still to apply, deferred so that per-element steps run at the pooled resolution and the
+        next transposed convolution can run fused with it.
     """
 
-    def __init__(self, values: tf.Tensor, features: tf.Tensor, rule: str) -> None:
-        self.values = values
-        self.features = features
-        self.rule = rule
-        self.sparse = True
-        self.windows: _Windows | None = None
-        self.mask: tf.Tensor | None = None
+    values: tf.Tensor
+    features: tf.Tensor | None
+    channels: int
+    unpooling: Unpooling | None = None
 
-    def channelwise(self, t: tf.Tensor) -> tf.Tensor:
-        """A per-clip tensor ``(..., C)`` laid out to multiply the signal (or its deferred mask)."""
-        return _per_feature(t, self.features) if self.sparse else t[None]
+    def _mask(self) -> tf.Tensor:
+        """The pending unpooling's mask, laid out to multiply the values."""
+        mask = self.unpooling.mask
+        if self.features is None:
+            return mask[None]
+        return tf.transpose(tf.gather(mask, self.features, axis=-1), (4, 0, 1, 2, 3))
 
-    def scale(self, factor: tf.Tensor) -> None:
-        """Multiply channel ``c`` by ``factor[c]`` (a batch normalisation's backward pass)."""
-        if self.sparse:
-            factor = tf.reshape(tf.gather(factor, self.features), (-1, *([1] * (len(self.values.shape) - 1))))
-        self.values = self.values * factor
-
-    def defer_unpool(self, record: _Record) -> None:
-        """Unpool with ``record``'s switches when the signal next needs full resolution."""
-        self.unpool()
-        self.windows = record.windows
-        self.mask = self.channelwise(record.mask)
-
-    def rectify(self, record: _Record) -> None:
-        """The rule's backward pass of a ReLU (at the pooled resolution when an unpooling is deferred)."""
-        if record.mask is None:
-            self.values = backward_relu(self.rule, self.values, None)
-        elif self.windows is not None:
-            self.values = backward_relu(self.rule, self.values, tf.ones((), self.values.dtype))
-            self.mask = self.mask * self.channelwise(self.windows.to_windows(record.mask, 0.0))
-        else:
-            self.values = backward_relu(self.rule, self.values, self.channelwise(record.mask))
-
-    def _region(self) -> tf.Tensor:
-        """Apply the deferred unpooling over the windows' region: ``(n, rows, cols[, C])``."""
-        v, mask = self.values, self.mask
-        rows, cols = self.windows.region
-        if self.sparse:
+    def unpooled(self) -> Signal:
+        """The signal with its pending unpooling applied."""
+        if self.unpooling is None:
+            return self
+        windows = self.unpooling.windows
+        (ph, pw), (rows, cols) = windows.size, windows.region
+        v, mask = self.values, self._mask()
+        if self.features is not None:
             region = tf.reshape(v[:, :, None, :, None] * mask, (-1, rows, cols))
-        else:
-            # TensorFlow broadcasts up to rank 5 on the CPU: repeat along the columns, broadcast along the rows.
-            ph, pw = self.windows.size
+        else:  # TensorFlow broadcasts up to rank 5 on the CPU: repeat along the columns, broadcast along the rows
             v = tf.repeat(v, pw, axis=2)[:, :, None]
-            mask = tf.reshape(mask, (1, rows // ph, ph, cols, v.shape[-1]))
-            region = tf.reshape(v * mask, (-1, rows, cols, v.shape[-1]))
-        self.windows, self.mask = None, None
-        return region
+            region = tf.reshape(v * tf.reshape(mask, (1, rows // ph, ph, cols, self.channels)), (-1, rows, cols, self.channels))
+        return Signal(windows.from_region(region), self.features, self.channels)
 
-    def unpool(self) -> None:
-        """Apply a deferred unpooling now."""
-        if self.windows is not None:
-            windows = self.windows
-            self.values = windows.from_region(self._region())
+    def dense(self) -> tf.Tensor:
+        """The signal, unpooled, with its channel axis."""
+        signal = self.unpooled()
+        if signal.features is None:
+            return signal.values
+        one_hot = tf.one_hot(signal.features, self.channels, dtype=signal.values.dtype)
+        shape = (-1, *([1] * (len(signal.values.shape) - 1)), self.channels)
+        return signal.values[..., None] * tf.reshape(one_hot, shape)
 
-    def densify(self, channels: int) -> None:
-        """Give the signal its channel axis (``channels`` long)."""
-        self.unpool()
-        if self.sparse:
-            one_hot = tf.one_hot(self.features, channels, dtype=self.values.dtype)
-            self.values = self.values[..., None] * tf.reshape(
-                one_hot, (-1, *([1] * (len(self.values.shape) - 1)), channels)
-            )
-            self.sparse = False
+    def times(self, clip: tf.Tensor) -> Signal:
+        """Multiply by the clip's per-element tensor ``(1, ..., C)`` (broadcast over the rows)."""
+        if self.unpooling is not None:
+            windows = self.unpooling.windows
+            mask = self.unpooling.mask * windows.to_windows(clip[0])
+            return dataclasses.replace(self, unpooling=Unpooling(windows, mask, folded=True))
+        if self.features is None:
+            return Signal(self.values * clip, None, self.channels)
+        return Signal(self.values * per_feature(clip, self.features), self.features, self.channels)
 
-    def conv(self, step: Conv, record: _Record) -> None:
-        """The transposed convolution: a convolution with flipped kernels, channels swapped."""
-        kernel = step.kernel
-        height, width, in_channels = record.input_shape
-        if step.strides != (1, 1):
-            self.densify(kernel.shape[-1])
-            shape = tf.stack([tf.shape(self.values)[0], height, width, in_channels])
-            self.values = tf.nn.conv2d_transpose(self.values, kernel, shape, step.strides, step.padding)
-            return
-        if self._can_fuse(step, in_channels):
-            self.values = self._unpool_and_convolve(step, height, width)
-            return
-        paddings = _transposed_padding(step)
-        if self.windows is not None and self.windows.inside:
-            rows, cols = self.windows.missing()
-            paddings[1][1] += rows
-            paddings[2][1] += cols
-            values = self._region()
-        else:
-            self.unpool()
-            values = self.values
-        flipped = tf.reverse(kernel, [0, 1])
-        if self.sparse:
-            self.values = self._single_channel_convolve(values, flipped, paddings, step.dilations, height, width)
-            self.sparse = False
-        else:
-            filters = tf.transpose(flipped, (0, 1, 3, 2))
-            self.values = tf.nn.conv2d(values, filters, 1, paddings, dilations=step.dilations)
+    def rectified(self) -> Signal:
+        """``relu`` of the signal; before a pending unpooling when that commutes (nothing folded yet)."""
+        signal = self.unpooled() if self.unpooling is not None and self.unpooling.folded else self
+        return dataclasses.replace(signal, values=tf.nn.relu(signal.values))
 
-    def _single_channel_convolve(
-        self, values: tf.Tensor, flipped: tf.Tensor, paddings: list[list[int]], dilations: tuple[int, int],
-        height: int, width: int,
-    ) -> tf.Tensor:
-        """Row ``i`` (channel ``features[i]`` alone) convolved with that channel's flipped kernels.
+    def __add__(self, other: Signal) -> Signal:
+        a, b = self.unpooled(), other.unpooled()
+        if a.features is not None and a.features is b.features:
+            return Signal(a.values + b.values, a.features, self.channels)
+        return Signal(a.dense() + b.dense(), None, self.channels)
 
-        One matrix product per feature over the ``kh * kw`` shifted copies of its map (im2col), which costs a
-        channel count less than a dense transposed convolution; with one output channel, a depthwise convolution.
-        """
-        kh, kw, in_channels, _ = flipped.shape
-        if in_channels == 1:  # a 2-D convolution per feature: a depthwise convolution with the features as channels
-            filters = tf.transpose(tf.gather(flipped, self.features, axis=3), (0, 1, 3, 2))
-            out = tf.nn.depthwise_conv2d(
-                tf.transpose(values, (1, 2, 0))[None], filters, (1, 1, 1, 1), paddings, dilations=dilations
-            )
-            return tf.transpose(out[0], (2, 0, 1))[..., None]
-        padded = tf.pad(values, paddings[:3])
-        shifted = [
-            padded[:, v * dilations[0] : v * dilations[0] + height, w * dilations[1] : w * dilations[1] + width]
-            for v in range(kh)
-            for w in range(kw)
-        ]
-        columns = tf.reshape(tf.stack(shifted, axis=-1), (-1, height * width, kh * kw))
-        filters = tf.transpose(tf.reshape(tf.gather(flipped, self.features, axis=3), (kh * kw, in_channels, -1)), (2, 0, 1))
-        return tf.reshape(tf.matmul(columns, filters), (-1, height, width, in_channels))
 
-    def _can_fuse(self, step: Conv, in_channels: int) -> bool:
-        """Whether unpooling and the transposed convolution run fused (dense signal, small per-window weights)."""
-        if self.sparse or self.windows is None or not self.windows.inside:
-            return False
-        kh, kw, _, channels = step.kernel.shape
-        (ph, pw), (dy, dx) = self.windows.size, step.dilations
-        weights = self.windows.out_height * self.windows.out_width * channels * in_channels
-        return 4 * weights * (ph + (kh - 1) * dy) * (pw + (kw - 1) * dx) <= FUSED_WEIGHTS_BUDGET
+def _own_gradient_of_ones(function: Any, x: tf.Tensor) -> tf.Tensor:
+    """``d sum(function(x)) / dx`` at the clip: a per-element layer's local gradient, from TensorFlow."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = function(x)
+    return tape.gradient(y, x, output_gradients=tf.ones_like(y))
 
-    def _unpool_and_convolve(self, step: Conv, height: int, width: int) -> tf.Tensor:
-        """Unpooling followed by the transposed convolution, without the full-resolution signal in between.
 
-        Each pooling window ``(i, j)`` of channel ``c`` holds at most one non-zero value, at its switch; the
-        transposed convolution spreads it over a ``P x Q`` patch (``P = ph + (kh - 1) * dilation``). So the patch
-        of window ``(i, j)`` is ``g[i, j, :] @ N[i, j]``, where row ``c`` of ``N[i, j]`` is the kernel of channel
-        ``c`` placed at the switch: one small matrix product per window (over the batch of features), then an
-        overlap-add of the patches with stride ``(ph, pw)``. Used when the ``N`` of a clip is small (few input
-        channels, as below the first layer), where a convolution that produces one channel would be slow.
-        """
-        windows, mask, g = self.windows, self.mask[0], self.values
-        self.windows, self.mask = None, None
-        kernel = step.kernel
-        kh, kw, in_channels, channels = kernel.shape
-        (ph, pw), (dy, dx) = windows.size, step.dilations
-        ho, wo = windows.out_height, windows.out_width
-        patch_h, patch_w = ph + (kh - 1) * dy, pw + (kw - 1) * dx
-        # the kernel of each channel placed at each offset (a, b) of a window, and a last, empty placement
-        dilated = tf.reshape(
-            tf.pad(kernel[:, None, :, None], [[0, 0], [0, dy - 1], [0, 0], [0, dx - 1], [0, 0], [0, 0]]),
-            (kh * dy, kw * dx, in_channels, channels),
-        )[: (kh - 1) * dy + 1, : (kw - 1) * dx + 1]
-        placed = [
-            tf.pad(dilated, [[a, ph - 1 - a], [b, pw - 1 - b], [0, 0], [0, 0]]) for a in range(ph) for b in range(pw)
-        ]
-        placed.append(tf.zeros_like(placed[0]))
-        placed = tf.reshape(tf.transpose(tf.stack(placed), (0, 4, 1, 2, 3)), (-1, patch_h * patch_w * in_channels))
-        offsets = tf.constant([[a * pw + b for b in range(pw)] for a in range(ph)], mask.dtype)
-        where = tf.einsum("iajbc,ab->ijc", mask, offsets)
-        hit = tf.reduce_sum(mask, axis=(1, 3))
-        where = tf.cast(tf.where(hit > 0, where, float(ph * pw)), tf.int32)
-        weights = tf.gather(placed, where * channels + tf.range(channels))
-        n = tf.shape(g)[0]
-        patches = tf.einsum("npc,pcq->npq", tf.reshape(g, (n, ho * wo, channels)), tf.reshape(weights, (ho * wo, channels, -1)))
-        rows, cols = -(-patch_h // ph), -(-patch_w // pw)
-        patches = tf.reshape(patches, (n, ho, wo, patch_h, patch_w, in_channels))
-        patches = tf.pad(patches, [[0, 0], [0, 0], [0, 0], [0, rows * ph - patch_h], [0, cols * pw - patch_w], [0, 0]])
-        patches = tf.reshape(patches, (n, ho, wo, rows, ph, cols, pw, in_channels))
-        total = 0.0
-        for r in range(rows):
-            for c in range(cols):
-                part = patches[:, :, :, r, :, c, :, :]
-                total += tf.pad(part, [[0, 0], [r, rows - 1 - r], [c, cols - 1 - c], [0, 0], [0, 0], [0, 0]])
-        out_h, out_w = (ho + rows - 1) * ph, (wo + cols - 1) * pw
-        total = tf.reshape(tf.transpose(total, (0, 1, 3, 2, 4, 5)), (n, out_h, out_w, in_channels))
-        # patch row 0 of window i is input row ph * i - (padding before) of the forward convolution
-        before = [(size - 1) * d - pad[0] for size, d, pad in zip((kh, kw), (dy, dx), _transposed_padding(step)[1:3])]
-        total = tf.pad(
-            total, [[0, 0], [0, max(0, before[0] + height - out_h)], [0, max(0, before[1] + width - out_w)], [0, 0]]
-        )
-        return total[:, before[0] : before[0] + height, before[1] : before[1] + width]
+def _broadcast(call: Call, n: tf.Tensor) -> tuple[tuple[Any, ...], dict[str, Any], list[tf.Tensor]]:
+    """The call's arguments with every tensor broadcast from the clip to ``n`` rows; and those tensors."""
+    broadcast: list[tf.Tensor] = []
 
-    def dense(self, step: Dense) -> None:
-        """The transposed fully connected layer."""
-        self.unpool()
-        kernel = step.kernel
-        if self.sparse:
-            self.values = self.values[:, None] * tf.transpose(tf.gather(kernel, self.features, axis=1))
-            self.sparse = False
-        else:
-            self.values = tf.matmul(self.values, kernel, transpose_b=True)
+    def widen(t: Any) -> Any:
+        if not tf.is_tensor(t):
+            return t
+        b = tf.broadcast_to(t, tf.concat([[n], tf.shape(t)[1:]], 0))
+        broadcast.append(b)
+        return b
+
+    args, kwargs = tf.nest.map_structure(widen, (call.args, call.kwargs))
+    return args, kwargs, broadcast
+
+
+def _own_vjp(network: Network, call: Call, signal: Signal, n: tf.Tensor) -> list[tf.Tensor | None]:
+    """The layer's own gradient (its linear part, for a layer with an activation) for the batch ``signal``."""
+    args, kwargs, inputs = _broadcast(call, n)
+    with tf.GradientTape() as tape:
+        for t in inputs:
+            tape.watch(t)
+        with network.linear(call.layer) as linear_call:
+            out = linear_call(*args, **kwargs)
+    outs = [o for o in tf.nest.flatten(out) if tf.is_tensor(o)]
+    return tape.gradient(outs[0] if len(outs) == 1 else outs, inputs, output_gradients=signal.dense())
+
+
+def _activation(call: Call, signal: Signal, rule: Rule, n: tf.Tensor) -> Signal:
+    """The backward pass of the call's activation (a rectifier by the rule, any other by its gradient)."""
+    z, function = call.pre_activation, call.function
+    name = activation_name(function)
+    rectifier = call.kind == "activation" and not isinstance(call.layer, keras.layers.Activation)
+    rectifier = rectifier or activation_kind(function) == "rectifier"
+    if name in NOT_ELEMENTWISE:
+        zb = tf.broadcast_to(z, tf.concat([[n], tf.shape(z)[1:]], 0))
+        with tf.GradientTape() as tape:
+            tape.watch(zb)
+            y = function(zb)
+        return Signal(tape.gradient(y, zb, output_gradients=signal.dense()), None, signal.channels)
+    if rectifier and rule == "deconvnet":
+        return signal.rectified()
+    local = _own_gradient_of_ones(function, z)
+    if rectifier and rule == "guided":
+        signal = signal.rectified()
+    return signal.times(local)
+
+
+def _max_pooling(call: Call, signal: Signal) -> Signal | None:
+    """Unpooling of a non-overlapping 2-D max-pooling, deferred. None if the layer is not one.
+
+    The switches are the layer's own gradient of ones at the clip: TensorFlow sends each window's signal to its
+    first largest input, so that gradient is 1 there and 0 elsewhere.
+    """
+    layer = call.layer
+    if not (
+        isinstance(layer, keras.layers.MaxPooling2D)
+        and tuple(layer.pool_size) == tuple(layer.strides)
+        and layer.data_format == "channels_last"
+    ):
+        return None
+    x = call.args[0]
+    switches = _own_gradient_of_ones(lambda t: layer.call(t), x)
+    windows = Windows.of(layer, int(x.shape[1]), int(x.shape[2]))
+    signal = signal.unpooled()
+    return Signal(signal.values, signal.features, signal.channels, Unpooling(windows, windows.to_windows(switches[0])))
+
+
+def _transposed_padding(layer: keras.layers.Conv2D) -> list[list[int]]:
+    """Explicit padding that makes a stride-1 correlation with flipped kernels the transposed convolution."""
+    paddings = [[0, 0]]
+    for size, dilation in zip(layer.kernel_size, layer.dilation_rate):
+        extent = (size - 1) * dilation + 1
+        before = (extent - 1) // 2 if layer.padding == "same" else 0
+        after = extent - 1 - before if layer.padding == "same" else 0
+        paddings.append([extent - 1 - before, extent - 1 - after])
+    return paddings + [[0, 0]]
+
+
+def _sparse_convolution(call: Call, signal: Signal) -> Signal | None:
+    """The transposed convolution of a one-channel-per-row signal: a depthwise convolution. None if not that case."""
+    layer = call.layer
+    if not (
+        signal.features is not None
+        and type(layer) is keras.layers.Conv2D
+        and tuple(layer.strides) == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    ):
+        return None
+    kernel = tf.convert_to_tensor(layer.kernel)
+    in_channels = kernel.shape[2]
+    flipped = tf.reverse(tf.gather(kernel, signal.features, axis=3), [0, 1])  # (kh, kw, in, n)
+    filters = tf.transpose(flipped, (0, 1, 3, 2))  # (kh, kw, n, in): depthwise, multiplier = in
+    values = tf.pad(tf.transpose(signal.unpooled().values, (1, 2, 0))[None], _transposed_padding(layer))
+    out = tf.nn.depthwise_conv2d(values, filters, (1, 1, 1, 1), "VALID", dilations=layer.dilation_rate)
+    height, width = out.shape[1], out.shape[2]
+    out = tf.transpose(tf.reshape(out[0], (height, width, -1, in_channels)), (2, 0, 1, 3))
+    return Signal(out, None, in_channels)
+
+
+def _fused_convolution(call: Call, signal: Signal) -> Signal | None:
+    """A pending unpooling and the transposed convolution below it, fused. None if not that case.
+
+    Each pooling window ``(i, j)`` of channel ``c`` holds at most one non-zero value, at its switch; the transposed
+    convolution spreads it over a ``P x Q`` patch (``P = ph + (kh - 1) * dilation``). So the patch of window
+    ``(i, j)`` is ``g[i, j, :] @ N[i, j]``, where row ``c`` of ``N[i, j]`` is the kernel of channel ``c`` placed at
+    the switch (times any factor folded into the mask): one small matrix product per window over the batch, then
+    an overlap-add of the patches with stride ``(ph, pw)``. Used where ``N`` is small (few input channels, as
+    below the first layer of a spectrogram model), where a transposed convolution into one channel is slow and
+    the unpooled signal with all its channels would be large.
+    """
+    layer, pending = call.layer, signal.unpooling
+    if not (
+        pending is not None
+        and pending.windows.inside
+        and signal.features is None
+        and type(layer) is keras.layers.Conv2D
+        and tuple(layer.strides) == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    ):
+        return None
+    kernel = tf.convert_to_tensor(layer.kernel)
+    kh, kw, in_channels, channels = kernel.shape
+    windows = pending.windows
+    (ph, pw), (dy, dx) = windows.size, tuple(layer.dilation_rate)
+    ho, wo = windows.out_height, windows.out_width
+    patch_h, patch_w = ph + (kh - 1) * dy, pw + (kw - 1) * dx
+    if 4 * ho * wo * channels * in_channels * patch_h * patch_w > FUSED_WEIGHTS_BUDGET:
+        return None
+    height, width = int(call.args[0].shape[1]), int(call.args[0].shape[2])
+    # the kernel of each channel placed at each offset (a, b) of a window, and a last, empty placement
+    dilated = tf.reshape(
+        tf.pad(kernel[:, None, :, None], [[0, 0], [0, dy - 1], [0, 0], [0, dx - 1], [0, 0], [0, 0]]),
+        (kh * dy, kw * dx, in_channels, channels),
+    )[: (kh - 1) * dy + 1, : (kw - 1) * dx + 1]
+    placed = [tf.pad(dilated, [[a, ph - 1 - a], [b, pw - 1 - b], [0, 0], [0, 0]]) for a in range(ph) for b in range(pw)]
+    placed.append(tf.zeros_like(placed[0]))
+    placed = tf.reshape(tf.transpose(tf.stack(placed), (0, 4, 1, 2, 3)), (-1, patch_h * patch_w * in_channels))
+    mask = pending.mask
+    hit_mask = tf.cast(tf.not_equal(mask, 0), mask.dtype)
+    offsets = tf.constant([[a * pw + b for b in range(pw)] for a in range(ph)], mask.dtype)
+    where = tf.einsum("iajbc,ab->ijc", hit_mask, offsets)
+    hit = tf.reduce_sum(hit_mask, axis=(1, 3))
+    factor = tf.reduce_sum(mask, axis=(1, 3))
+    where = tf.cast(tf.where(hit > 0, where, float(ph * pw)), tf.int32)
+    weights = tf.gather(placed, where * channels + tf.range(channels)) * factor[..., None]
+    n = tf.shape(signal.values)[0]
+    patches = tf.einsum(
+        "npc,pcq->npq",
+        tf.reshape(signal.values, (n, ho * wo, channels)),
+        tf.reshape(weights, (ho * wo, channels, -1)),
+    )
+    rows, cols = -(-patch_h // ph), -(-patch_w // pw)
+    patches = tf.reshape(patches, (n, ho, wo, patch_h, patch_w, in_channels))
+    patches = tf.pad(patches, [[0, 0], [0, 0], [0, 0], [0, rows * ph - patch_h], [0, cols * pw - patch_w], [0, 0]])
+    patches = tf.reshape(patches, (n, ho, wo, rows, ph, cols, pw, in_channels))
+    total = 0.0
+    for r in range(rows):
+        for c in range(cols):
+            part = patches[:, :, :, r, :, c, :, :]
+            total += tf.pad(part, [[0, 0], [r, rows - 1 - r], [c, cols - 1 - c], [0, 0], [0, 0], [0, 0]])
+    out_h, out_w = (ho + rows - 1) * ph, (wo + cols - 1) * pw
+    total = tf.reshape(tf.transpose(total, (0, 1, 3, 2, 4, 5)), (n, out_h, out_w, in_channels))
+    # patch row 0 of window i is input row ph * i - (padding before) of the forward convolution
+    before = [(size - 1) * d - pad[0] for size, d, pad in zip((kh, kw), (dy, dx), _transposed_padding(layer)[1:3])]
+    total = tf.pad(
+        total, [[0, 0], [0, max(0, before[0] + height - out_h)], [0, max(0, before[1] + width - out_w)], [0, 0]]
+    )
+    return Signal(total[:, before[0] : before[0] + height, before[1] : before[1] + width], None, in_channels)
+
+
+def _batch_normalisation(call: Call, signal: Signal) -> Signal | None:
+    """An inference batch normalisation over the last axis: a per-element scale. None if not that case."""
+    layer = call.layer
+    if not isinstance(layer, keras.layers.BatchNormalization) or layer.axis not in (-1, len(call.args[0].shape) - 1):
+        return None
+    scale = _own_gradient_of_ones(lambda t: layer.call(t, training=False), call.args[0])
+    return signal.times(scale)
+
+
+def _outputs(call: Call) -> list[tf.Tensor]:
+    return [t for t in tf.nest.flatten(call.output) if tf.is_tensor(t)]
 
 
 def fast_deconvolve(
-    steps: Sequence[Step], rule: str, x: tf.Tensor, features: tf.Tensor, seed: str
+    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seed: str, compression: str
 ) -> tf.Tensor:
-    """Deconvolve the features ``features`` of the last step's output for the one clip ``x``.
+    """Deconvolve the features ``features`` of the layer at ``path`` for the one clip ``x``.
 
-    Parameters
-    ----------
-    steps : sequence of Step
-        The chain from the gradient input up to the layer being deconvolved (see :func:`supports`).
-    rule : {"deconvnet", "guided", "gradient"}
-        How each ReLU passes the backward signal.
-    x : tf.Tensor
-        ``(1, bins, frames, 1)``: the scaled input of one clip.
-    features : tf.Tensor
-        ``(n,)`` int32 channel indices at the last step's output.
-    seed : {"map", "max"}
-        The seeding.
+    Parameters are those of :func:`~auralisation.deconv.tape.tape_deconvolve`, with ``x`` a single clip
+    ``(1, ...)``.
 
     Returns
     -------
     tf.Tensor
-        ``(n, bins, frames, 1)``, equal to :func:`~auralisation.deconv.tape.tape_deconvolve` on ``n`` copies of
-        ``x``.
+        ``(n, ...)`` shaped like the spectrogram tensor, equal to the tape's result on ``n`` copies of ``x``.
+
+    Raises
+    ------
+    Unsupported
+        The recorded calls do not connect the layer to the spectrogram.
     """
-    activations, records = _record(steps, x, rule)
-    signal = _Signal(seed_maps(_per_feature(activations[0], features), seed), features, rule)
-    for step, record in zip(reversed(steps), reversed(records)):
-        if isinstance(step, Pool):
-            signal.defer_unpool(record)
-        elif isinstance(step, Rectify):
-            signal.rectify(record)
-        elif isinstance(step, Normalise):
-            signal.scale(step.scale())
-        elif isinstance(step, Conv):
-            signal.conv(step, record)
-        elif isinstance(step, Dense):
-            signal.dense(step)
-        elif isinstance(step, Flatten):
-            signal.densify(math.prod(record.input_shape))
-            signal.values = tf.reshape(signal.values, (-1, *record.input_shape))
+    recording: Recording = network.run(x, rule, compression=compression)
+    source = network.source(recording, x)
+    target = recording.by_path(path)
+    top = recording.calls.index(target)
+    bottom = recording.calls.index(recording.by_path(network.at)) if network.at is not None else -1
+    activations = recording.output(path)
+    n = tf.shape(features)[0]
+    channels = int(activations.shape[-1])
+    chosen = per_feature(activations, features)
+    seeds = seed_maps(chosen, seed)
+    signal = Signal(seeds, features, channels)
+    if len(activations.shape) <= 2:  # units of a dense layer: no spatial axes to keep sparse
+        signal = Signal(signal.dense(), None, channels)
+
+    signals: dict[int, Signal] = {id(activations): signal}
+    known = {id(source)}
+    for call in recording.calls[bottom + 1 : top + 1]:
+        if call.children == 0:
+            known.update(id(t) for t in _outputs(call))
+    for call in reversed(recording.calls[bottom + 1 : top + 1]):
+        if call.children:
+            continue
+        outs = [signals.pop(id(t)) for t in _outputs(call) if id(t) in signals]
+        if not outs:
+            continue
+        if len(outs) != len(_outputs(call)):
+            raise Unsupported(f"layer {call.path!r} has several outputs")
+        signal = outs[0]
+        inputs = call.inputs
+        if call.kind == "identity":
+            grads: list[Any] = [signal]
         else:
-            raise TypeError(f"no shared-forward backward pass for {type(step).__name__}")
-    signal.unpool()
-    return signal.values
+            if call.pre_activation is not None:
+                signal = _activation(call, signal, rule, n)
+            if call.kind == "activation":
+                grads = [signal]
+            elif isinstance(call.layer, INFERENCE_IDENTITY):
+                grads = [signal]
+            else:
+                own = _max_pooling(call, signal) or _batch_normalisation(call, signal)
+                own = own or _fused_convolution(call, signal) or _sparse_convolution(call, signal)
+                if own is not None:
+                    grads = [own]
+                else:
+                    channels_in = [int(t.shape[-1]) for t in inputs]
+                    vjps = _own_vjp(network, call, signal, n)
+                    grads = [None if g is None else Signal(g, None, c) for g, c in zip(vjps, channels_in)]
+        for t, g in zip(inputs, grads):
+            if g is None:
+                continue
+            if id(t) not in known:
+                raise Unsupported(
+                    f"the input of layer {call.path!r} comes from operations outside the recorded layers"
+                )
+            signals[id(t)] = signals[id(t)] + g if id(t) in signals else g
+    if id(source) not in signals:
+        raise Unsupported(f"the walk from {path!r} did not reach the spectrogram")
+    return signals[id(source)].dense()

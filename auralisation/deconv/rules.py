@@ -1,6 +1,6 @@
-"""Attribution rules as ReLUs with a replaced backward pass, and the seeds that start the backward pass.
+"""Attribution rules: how a rectifying activation passes the backward signal; and the seeds that start it.
 
-A rule is how a ReLU ``y = max(x, 0)`` passes the backward signal ``dy`` down to ``x``:
+A rule is how an activation ``y = f(x)`` passes the backward signal ``dy`` down to ``x``. For the ReLU:
 
 ============  ===========================  ==========================================================
 rule          backward pass                method
@@ -9,6 +9,22 @@ deconvnet     ``relu(dy)``                 Zeiler & Fergus (2014); the authors' 
 guided        ``relu(dy) * (x > 0)``       guided backpropagation (Springenberg et al., 2015)
 gradient      ``dy * (x > 0)``             the plain gradient (saliency, Simonyan et al., 2014)
 ============  ===========================  ==========================================================
+
+**Other activations.** Zeiler & Fergus and Springenberg et al. define their rules for the ReLU only; iNNvestigate
+refuses any other activation, Captum and Zennit override ``ReLU`` modules and leave every other activation its
+ordinary gradient. We extend the rules to the *rectifier family*, the activations that approximate ``max(x, 0)``
+(:data:`RECTIFIERS`: ReLU, ReLU6, leaky and parametric ReLU, ELU, SELU, CELU, GELU, SiLU/swish, softplus, mish),
+by what each rule keeps of the forward pass:
+
+* deconvnet keeps nothing of a rectifier's forward input, so it passes ``relu(dy)`` whatever the rectifier;
+* guided backpropagation rectifies the backward signal and then applies the activation's own local gradient:
+  ``f'(x) * relu(dy)`` (for the ReLU, ``f'(x) = (x > 0)``; for the ELU, ``exp(x)`` below 0);
+* the gradient is the ordinary gradient ``f'(x) * dy``.
+
+Every other activation (sigmoid and hard sigmoid gates, tanh, softmax, linear, exponential) is not a rectifier:
+it keeps its ordinary gradient under every rule, as in Captum and Zennit. So a squeeze-and-excitation gate
+(``x * sigmoid(g)``) passes the signal by its true gradient, and only the rectifiers are ruled. The local gradient
+is always the activation's own (TensorFlow differentiates Keras's function), never a formula written here.
 
 Everything else in the network keeps its ordinary gradient: max-pooling's gradient sends the signal to the
 switches (unpooling), a convolution's gradient is the transposed convolution (flipped kernels, channels swapped).
@@ -19,7 +35,7 @@ Examples
 >>> x = tf.constant([-1.0, 0.0, 2.0, 3.0])
 >>> with tf.GradientTape() as tape:
 ...     tape.watch(x)
-...     y = rectifier("deconvnet")(x)
+...     y = ruled_activation(tf.nn.relu, "deconvnet", "rectifier")(x)
 >>> tape.gradient(y, x, output_gradients=tf.constant([1.0, 1.0, -1.0, 2.0])).numpy().tolist()
 [1.0, 1.0, 0.0, 2.0]
 """
@@ -27,22 +43,24 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
+import keras
 import tensorflow as tf
 
 from ..errors import ModelError
 
 __all__ = [
+    "RECTIFIERS",
     "RULES",
     "SEEDS",
     "Rule",
     "Seed",
-    "backward_relu",
+    "activation_kind",
     "check_rule",
     "check_seed",
     "first_max_mask",
-    "rectifier",
+    "ruled_activation",
     "seed_maps",
 ]
 
@@ -55,6 +73,15 @@ RULES: tuple[str, ...] = ("deconvnet", "guided", "gradient")
 #: Seedings: the whole activation map of the feature (the authors), or its single strongest activation (Zeiler &
 #: Fergus).
 SEEDS: tuple[str, ...] = ("map", "max")
+
+#: Keras activation names of the rectifier family (the rules apply to them; every other activation keeps its
+#: ordinary gradient).
+RECTIFIERS: frozenset[str] = frozenset(
+    {
+        "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "hard_silu",
+        "hard_swish", "softplus", "mish", "squareplus", "sparse_plus",
+    }
+)
 
 
 def check_rule(rule: str) -> str:
@@ -71,28 +98,52 @@ def check_seed(seed: str) -> str:
     return seed
 
 
-def backward_relu(rule: str, dy: tf.Tensor, positive: tf.Tensor | None) -> tf.Tensor:
-    """The backward pass of a ReLU under ``rule``; ``positive`` is ``x > 0`` as 0/1 (unused by deconvnet)."""
-    if rule == "deconvnet":
-        return tf.nn.relu(dy)
-    if rule == "guided":
-        return tf.nn.relu(dy) * positive
-    return dy * positive
+def activation_name(function: Any) -> str:
+    """The name of an activation function (``"relu"``, ``"elu"``...): its Python name, as Keras's are named."""
+    if function is None:
+        return "linear"
+    return str(getattr(function, "__name__", type(function).__name__))
 
 
-def rectifier(rule: str) -> Callable[[tf.Tensor], tf.Tensor]:
-    """A ReLU whose gradient follows ``rule`` (a :func:`tf.custom_gradient` function)."""
+def activation_kind(function: Any) -> Literal["rectifier", "other"]:
+    """``"rectifier"`` for an activation of :data:`RECTIFIERS`, else ``"other"`` (ordinary gradient).
+
+    Examples
+    --------
+    >>> activation_kind(keras.activations.elu), activation_kind(keras.activations.sigmoid)
+    ('rectifier', 'other')
+    """
+    return "rectifier" if activation_name(function) in RECTIFIERS else "other"
+
+
+def ruled_activation(
+    function: Callable[[tf.Tensor], tf.Tensor], rule: Rule, kind: Literal["rectifier", "other"]
+) -> Callable[[tf.Tensor], tf.Tensor]:
+    """``function`` with its backward pass replaced by ``rule``'s (a rectifier), or ``function`` itself.
+
+    The forward values are ``function``'s own. Under ``"gradient"``, and for an activation that is not a
+    rectifier, nothing is replaced.
+    """
     check_rule(rule)
+    if kind != "rectifier" or rule == "gradient":
+        return function
 
     @tf.custom_gradient
-    def relu(x: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tensor]]:
-        def grad(dy: tf.Tensor) -> tf.Tensor:
-            positive = None if rule == "deconvnet" else tf.cast(x > 0, dy.dtype)
-            return backward_relu(rule, dy, positive)
+    def ruled(x: tf.Tensor) -> tuple[tf.Tensor, Callable[..., Any]]:
+        def grad(dy: tf.Tensor, variables: Any = None) -> Any:
+            signal = tf.nn.relu(dy)
+            if rule == "guided":
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = function(x)
+                signal = tape.gradient(y, x, output_gradients=signal)
+            if variables:
+                return signal, [tf.zeros_like(v) for v in variables]
+            return signal
 
-        return tf.nn.relu(x), grad
+        return function(x), grad
 
-    return relu
+    return ruled
 
 
 def first_max_mask(a: tf.Tensor) -> tf.Tensor:

@@ -1,60 +1,58 @@
-"""The definition of deconvolution: one GradientTape pass over the chain with the rule's ReLUs.
+"""The definition of deconvolution: one GradientTape pass over the real model with the rule's rectifiers.
 
-Feature ``k`` of layer ``L`` is deconvolved as the gradient, with respect to the input of the first step (the
-output of the input scaling layer, shaped like the magnitude spectrogram), of ``sum(stop_gradient(s_k) * A_k)``,
-where ``A_k`` is the activation map of feature ``k`` at ``L`` and ``s_k`` is its seed (:func:`seed_maps`: the map
-itself, or only its strongest activation). Every ReLU's backward pass follows the rule; max-pooling and
-convolution keep their ordinary gradients, which are unpooling with the switches and the transposed convolution.
+Feature ``k`` of layer ``L`` is deconvolved as the gradient, with respect to the spectrogram (the model's input, or
+the output of the layer :attr:`Network.at <auralisation.deconv.network.Network.at>`), of
+``sum(stop_gradient(s_k) * A_k)``, where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` is its seed
+(:func:`~.rules.seed_maps`: the map itself, or only its strongest activation). Every rectifier's backward pass
+follows the rule; every other layer keeps its ordinary gradient, which for max-pooling is unpooling with the
+switches and for a convolution is the transposed convolution.
 
-This path recomputes the forward pass for every feature; :mod:`auralisation.deconv.fast` shares it and is held
-equal to this one in the tests.
+This path runs the model's forward pass once per feature (each row of the batch is one feature);
+:mod:`auralisation.deconv.fast` shares it and is held equal to this one in the tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import tensorflow as tf
 
-from .chain import Rectifier, Step
-from .rules import seed_maps
+from .network import Network
+from .rules import Rule, seed_maps
 
-__all__ = ["forward", "tape_deconvolve"]
-
-
-def forward(steps: Sequence[Step], x: tf.Tensor, rectify: Rectifier) -> tf.Tensor:
-    """Run ``steps`` on the batch ``x`` with ``rectify`` as every ReLU."""
-    for step in steps:
-        x = step.forward(x, rectify)
-    return x
+__all__ = ["tape_deconvolve"]
 
 
 def tape_deconvolve(
-    steps: Sequence[Step], rectify: Rectifier, x: tf.Tensor, features: tf.Tensor, seed: str
+    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seed: str, compression: str
 ) -> tf.Tensor:
-    """Deconvolve feature ``features[i]`` of the last step's output for the input ``x[i]``.
+    """Deconvolve feature ``features[i]`` of the layer at ``path`` for the input ``x[i]``.
 
     Parameters
     ----------
-    steps : sequence of Step
-        The chain from the gradient input up to the layer being deconvolved.
-    rectify : callable
-        The rule's ReLU (:func:`auralisation.deconv.rules.rectifier`).
+    network : Network
+        The model.
+    path : str
+        The layer whose features are deconvolved.
+    rule : {"deconvnet", "guided", "gradient"}
+        How rectifiers pass the backward signal.
     x : tf.Tensor
-        ``(n, bins, frames, 1)``: the scaled input, one row per feature to deconvolve.
+        The model's input, one row per feature to deconvolve.
     features : tf.Tensor
-        ``(n,)`` int32 channel indices at the last step's output.
+        ``(n,)`` int32 channel indices at the layer's output.
     seed : {"map", "max"}
         The seeding.
+    compression : {"identity", "gradient"}
+        How ``identity_backward`` layers pass the signal.
 
     Returns
     -------
     tf.Tensor
-        ``(n, bins, frames, 1)``, the deconvolved spectrograms.
+        The gradient, shaped like the spectrogram tensor (with its batch axis).
     """
     with tf.GradientTape() as tape:
         tape.watch(x)
-        activations = forward(steps, x, rectify)
+        recording = network.run(x, rule, compression=compression)
+        source = network.source(recording, x)
+        activations = recording.output(path)
         chosen = tf.gather(activations, features, axis=-1, batch_dims=1)
         target = tf.reduce_sum(tf.stop_gradient(seed_maps(chosen, seed)) * chosen)
-    return tape.gradient(target, x)
+    return tape.gradient(target, source)

@@ -24,17 +24,15 @@ __all__ = ["default_layer", "gradcam", "upsample"]
 
 def default_layer(scorer: Scorer) -> str:
     """The last layer at or below the target with 2-D maps that is not a max-pooling."""
-    model = scorer.deconvolver.model
-    depth = len(scorer.path())
+    network = scorer.network
     names = [
-        name
-        for name, end in scorer.chain.ends.items()
-        if end <= depth
-        and len(model.get_layer(name).output.shape) == 4
-        and not isinstance(model.get_layer(name), keras.layers.MaxPooling2D)
+        path
+        for path in scorer.layers_below()
+        if len(network.layers[path].output.shape) == 4
+        and not isinstance(network.layers[path], (keras.layers.MaxPooling2D, keras.layers.Dropout))
     ]
     if not names:
-        raise ModelError(f"model {scorer.chain.model_name!r} has no layer with 2-D maps below {scorer.target}")
+        raise ModelError(f"model {network.name!r} has no layer with 2-D maps below {scorer.target}")
     return names[-1]
 
 

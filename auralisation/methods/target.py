@@ -7,11 +7,11 @@ A :class:`Target` names the scalar an attribution method explains:
   curves (:mod:`.faithfulness`) follow the *probability* instead, which is bounded and comparable across clips;
 * a **feature** ``k`` of a layer: the *mean activation* of its map.
 
-:class:`Scorer` computes that scalar for batches of spectrograms, and its gradients, on the chain that
-:mod:`auralisation.deconv` reads from the model (:func:`~auralisation.deconv.chain.read_chain`), with the ReLUs of
-:mod:`auralisation.deconv.rules`: the rule's ReLU override lives there only. Like deconvolution, the gradient is
-taken with respect to the output of the model's input scaling layer (``log(1 + S)``), which is treated as the
-identity going back, so every map has the shape and the units of the magnitude spectrogram.
+:class:`Scorer` computes that scalar for batches of spectrograms, and its gradients, on the real model run by
+:class:`auralisation.deconv.Network`, with the rules of :mod:`auralisation.deconv.rules`: the rules' override
+lives there only. Like deconvolution, the gradient is taken with respect to the spectrogram, and a compression
+layer (``log(1 + S)``) is treated as the identity going back, so every map has the shape and the units of the
+magnitude spectrogram.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..deconv import Deconvolver, check_spectrograms
-from ..deconv.chain import Step
-from ..deconv.rules import rectifier
-from ..deconv.tape import forward
+from ..deconv.network import Call, Recording
+from ..deconv.rules import activation_name
 from ..errors import ModelError
 
 __all__ = ["Target", "Scorer", "make_target"]
@@ -105,13 +104,33 @@ def make_target(
     return Target(int(feature), name)
 
 
+#: Output activations whose input is the logit.
+SQUASHING = frozenset({"softmax", "sigmoid", "log_softmax"})
+
+
+def _output_call(recording: Recording, output: tf.Tensor) -> Call:
+    """The leaf call that produced the model's output."""
+    for call in reversed(recording.calls):
+        if call.children == 0 and call.output is output:
+            return call
+    raise ModelError("cannot find the layer that produces the model's output; is the model's output one tensor?")
+
+
+def logits_of(recording: Recording, output: tf.Tensor) -> tf.Tensor:
+    """The model's logits: the input of its final softmax or sigmoid, or the output itself when it has none."""
+    call = _output_call(recording, output)
+    if call.pre_activation is not None and activation_name(call.function) in SQUASHING:
+        return call.pre_activation
+    return output
+
+
 class Scorer:
     """The score of one :class:`Target` of one model, for batches of spectrograms, and its gradients.
 
     Parameters
     ----------
     deconvolver : Deconvolver
-        Gives the model read as a chain (:attr:`Deconvolver.chain`); its rule does not matter here.
+        Gives the model (:attr:`Deconvolver.network`); its rule does not matter here.
     target : Target
         What to score.
     batch_size : int
@@ -120,21 +139,15 @@ class Scorer:
 
     def __init__(self, deconvolver: Deconvolver, target: Target, *, batch_size: int = 16) -> None:
         self.deconvolver = deconvolver
-        self.chain = deconvolver.chain
+        self.network = deconvolver.network
         self.target = target
         self.batch_size = batch_size
         self._compiled: dict[tuple[object, ...], Callable[..., tf.Tensor]] = {}
-        if target.is_class:
-            self._name = deconvolver.model.layers[-1].name
-            self._logit_end = self.chain.logit_end(self._name)
-        else:
-            self._name = target.layer
-            self._logit_end = self.chain.ends[target.layer]
 
     @property
     def shape(self) -> tuple[int, int]:
         """The spectrogram shape the model takes, ``(bins, frames)``."""
-        return tuple(self.chain.input_shape[:2])
+        return tuple(self.network.input_shape[:2])
 
     def check(self, spectrogram: np.ndarray) -> np.ndarray:
         """One linear magnitude spectrogram ``(bins, frames)`` or ``(bins, frames, 1)`` as float32 ``(bins, frames)``.
@@ -144,7 +157,7 @@ class Scorer:
         ModelError
             Wrong shape, or NaN/infinite values.
         """
-        batch, single = check_spectrograms(self.chain, spectrogram)
+        batch, single = check_spectrograms(self.network, spectrogram)
         if not single:
             raise ModelError(
                 f"expected one spectrogram ({self.shape[0]} x {self.shape[1]} bins x frames) for "
@@ -152,28 +165,22 @@ class Scorer:
             )
         return batch[0, ..., 0]
 
-    def path(self, rule: str = "gradient", *, start: int = 0, probability: bool = False) -> tuple[Step, ...]:
-        """The chain's steps from step ``start`` to the score (the logit, or the probability), checked for ``rule``."""
-        logits = self.target.is_class and not probability
-        return self.chain.path(self._name, rectified_only=rule != "gradient", rule=rule, logits=logits)[start:]
-
-    def head(self, outputs: tf.Tensor) -> tf.Tensor:
-        """The score ``(n,)`` from the outputs ``(n, ...)`` of :meth:`path`."""
+    def score(self, x: tf.Tensor, rule: str = "gradient", *, probability: bool = False) -> tuple[tf.Tensor, Recording]:
+        """The target's score ``(n,)`` for the model's inputs ``x``, by a forward pass under ``rule``; and its recording."""
+        with self.network.ruled(rule) as recording:
+            output = self.network.model(x, training=False)
         if self.target.is_class:
-            return outputs[:, self.target.index]
-        return tf.reduce_mean(outputs[..., self.target.index], axis=tuple(range(1, len(outputs.shape) - 1)))
-
-    def scaled(self, x: tf.Tensor) -> tf.Tensor:
-        """The chain's input: the output of the model's scaling layer for the linear magnitudes ``x``."""
-        scaling = self.chain.scaling
-        return tf.convert_to_tensor(scaling(x)) if scaling is not None else x
+            values = output if probability else logits_of(recording, output)
+            return values[:, self.target.index], recording
+        a = recording.output(self.target.layer)
+        return tf.reduce_mean(a[..., self.target.index], axis=tuple(range(1, len(a.shape) - 1))), recording
 
     def _function(
         self, key: tuple[object, ...], build: Callable[[], Callable[..., tf.Tensor]]
     ) -> Callable[..., tf.Tensor]:
         """A compiled function, traced once per key."""
         if key not in self._compiled:
-            self._compiled[key] = tf.function(build(), reduce_retracing=True)
+            self._compiled[key] = tf.function(build(), reduce_retracing=True, autograph=False)
         return self._compiled[key]
 
     def scores(self, spectrograms: np.ndarray, *, probability: bool = False) -> np.ndarray:
@@ -183,10 +190,7 @@ class Scorer:
         activation). Returns float64 ``(n,)``.
         """
         batch = np.asarray(spectrograms, dtype=np.float32)
-        steps = self.path(probability=probability)
-        run = self._function(
-            ("scores", probability), lambda: lambda x: self.head(forward(steps, self.scaled(x), tf.nn.relu))
-        )
+        run = self._function(("scores", probability), lambda: lambda x: self.score(x, probability=probability)[0])
         out = [
             run(tf.constant(batch[start : start + self.batch_size, ..., None])).numpy()
             for start in range(0, len(batch), self.batch_size)
@@ -194,24 +198,30 @@ class Scorer:
         return np.concatenate(out).astype(np.float64)
 
     def gradient(self, spectrogram: np.ndarray, rule: Literal["deconvnet", "guided", "gradient"]) -> np.ndarray:
-        """The gradient of the score under ``rule`` with respect to the scaled input: float32 ``(bins, frames)``."""
+        """The gradient of the score under ``rule`` with respect to the spectrogram: float32 ``(bins, frames)``."""
         s = self.check(spectrogram)
-        steps = self.path(rule)
 
         def build() -> Callable[[tf.Tensor], tf.Tensor]:
-            rectify = rectifier(rule)
-
             def run(x: tf.Tensor) -> tf.Tensor:
-                z = self.scaled(x)
                 with tf.GradientTape() as tape:
-                    tape.watch(z)
-                    score = tf.reduce_sum(self.head(forward(steps, z, rectify)))
-                return tape.gradient(score, z)
+                    tape.watch(x)
+                    score, recording = self.score(x, rule)
+                    score = tf.reduce_sum(score)
+                return tape.gradient(score, self.network.source(recording, x))
 
             return run
 
         run = self._function(("gradient", rule), build)
         return run(tf.constant(s[None, ..., None])).numpy()[0, ..., 0].astype(np.float32)
+
+    def layers_below(self) -> list[str]:
+        """The layers (leaves, in graph order) that run before the target."""
+        leaves = self.network.leaves()
+        if self.target.is_class:
+            return leaves
+        paths = self.network.paths
+        top = paths.index(self.target.layer)
+        return [p for p in leaves if paths.index(p) <= top]
 
     def layer_gradient(self, spectrogram: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
         """The maps ``A`` at ``layer`` and the plain gradient of the score with respect to them, each ``(h, w, c)``.
@@ -219,29 +229,27 @@ class Scorer:
         Raises
         ------
         ModelError
-            ``layer`` is not on the way to the target (above it, or not a layer of the chain).
+            ``layer`` is not a layer of the model, or not on the way to the target.
         """
         s = self.check(spectrogram)
-        split = self.chain.ends.get(layer)
-        if split is None or split > self._logit_end:
-            on_path = [name for name, end in self.chain.ends.items() if end <= self._logit_end]
-            raise ModelError(
-                f"layer {layer!r} is not below {self.target} in model {self.chain.model_name!r}; choose one of "
-                f"{', '.join(on_path)}"
-            )
-        lower = self.path()[:split]
-        upper = self.path(start=split)
+        path = self.network.resolve(layer)
 
         def build() -> Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
             def run(x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                a = forward(lower, self.scaled(x), tf.nn.relu)
                 with tf.GradientTape() as tape:
-                    tape.watch(a)
-                    score = tf.reduce_sum(self.head(forward(upper, a, tf.nn.relu)))
-                return a, tape.gradient(score, a)
+                    score, recording = self.score(x)
+                    a = recording.output(path)
+                    score = tf.reduce_sum(score)
+                grad = tape.gradient(score, a)
+                if grad is None:
+                    raise ModelError(
+                        f"layer {path!r} is not below {self.target} in model {self.network.name!r}; choose one of "
+                        f"{', '.join(self.layers_below())}"
+                    )
+                return a, grad
 
             return run
 
-        run = self._function(("layer_gradient", layer), build)
+        run = self._function(("layer_gradient", path), build)
         a, grad = run(tf.constant(s[None, ..., None]))
         return a.numpy()[0], grad.numpy()[0]
