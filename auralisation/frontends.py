@@ -59,6 +59,7 @@ from .errors import ConfigError, ModelError
 __all__ = [
     "ROUTES",
     "Filterbank",
+    "LinearDeconvolver",
     "check_filterbank",
     "activation_names",
     "check_front_end",
@@ -67,6 +68,7 @@ __all__ = [
     "mel_filterbank",
     "mel_parameters",
     "model_input",
+    "spectrogram_target",
     "stft_layers",
     "to_linear",
 ]
@@ -513,3 +515,123 @@ def describe(
 def _span(names: list[str]) -> str:
     """``"elu1..elu5"`` for more than two names, else the names joined."""
     return f"{names[0]}..{names[-1]}" if len(names) > 2 else ", ".join(names)
+
+
+def spectrogram_target(
+    model: keras.Model, config: AudioConfig, route: Literal["transpose", "pinv"] = "transpose"
+) -> tuple[str | None, bool]:
+    """Where to take the gradient for ``model`` (``at``), and whether the maps there lie on filterbank bands.
+
+    The gradient is taken at the linear STFT when the model has one (its input, or the output of its Keras
+    ``STFTSpectrogram`` layer): any filterbank above it is then crossed by its own gradient, the transpose. It is
+    taken at the filterbank's output instead for the pseudo-inverse route, for a filterbank computed outside the
+    model (the model's input), and for a Keras ``MelSpectrogram`` layer (which computes the STFT and the mel bands
+    in one layer, leaving no linear STFT tensor); those maps lie on the bands and :func:`to_linear` brings them back.
+
+    Returns
+    -------
+    tuple
+        ``(at, on_bands)``: a layer name (``None``: the model's input) and whether the maps there are on bands.
+    """
+    if route not in ROUTES:
+        raise ModelError(f"route must be one of {ROUTES}, got {route!r}")
+    front = config.frontend
+    layers = _layers(model)
+    mel_layer = next((layer for layer in layers if isinstance(layer, keras.layers.MelSpectrogram)), None)
+    bank = next((layer for layer in layers if isinstance(layer, Filterbank)), None)
+    if front.input == "filterbank":
+        return None, True
+    if mel_layer is not None:
+        return mel_layer.name, True
+    if route == "pinv" and bank is not None:
+        return bank.name, True
+    if front.input == "waveform":
+        stft = next((layer for layer in layers if isinstance(layer, keras.layers.STFTSpectrogram)), None)
+        if stft is None:
+            raise ModelError(
+                f"model {model.name!r} takes the waveform but has no STFTSpectrogram or MelSpectrogram layer whose "
+                "output is the spectrogram to explain; build its front end with auralisation.frontends.stft_layers"
+            )
+        following = [layer for layer in layers if layer.name == "spectrogram"]
+        return (following[0].name if following else stft.name), False
+    return None, False
+
+
+class LinearDeconvolver:
+    """Deconvolve a model with any front end and return the maps on the clip's linear STFT bins.
+
+    The same interface as :class:`auralisation.deconv.Deconvolver` (``deconvolve``, ``activations``,
+    ``layer_names``, ``layer_name``, ``n_features``), with the front end read from the model's config: the
+    gradient is taken where :func:`spectrogram_target` says, and maps on filterbank bands come back through
+    :func:`to_linear`. Inputs are what the model takes (:func:`model_input` of the clip).
+
+    Parameters
+    ----------
+    model : keras.Model
+    config : AudioConfig
+        The model's saved config (its ``frontend`` is the description used).
+    rule : {"deconvnet", "guided", "gradient"}
+    route : {"transpose", "pinv"}
+        How maps on filterbank bands come back to the STFT bins (see the module's docstring).
+    compression : {"identity", "gradient"}
+        The backward pass of the compression layers: the identity (the authors' choice) or their true gradient.
+    **options
+        Passed to :class:`~auralisation.deconv.Deconvolver` (``batch_size``...).
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        config: AudioConfig,
+        rule: str = "deconvnet",
+        *,
+        route: Literal["transpose", "pinv"] = "transpose",
+        compression: Literal["identity", "gradient"] = "identity",
+        **options: Any,
+    ) -> None:
+        from .deconv import Deconvolver
+
+        self.model, self.config, self.rule, self.route = model, config, rule, route
+        self.at, on_bands = spectrogram_target(model, config, route)
+        self.matrix = filterbank_of(model, config) if on_bands else None
+        self.deconvolver = Deconvolver(model, rule, at=self.at, compression=compression, **options)
+        self.description = describe(model, config, rule=rule, route=route, compression=compression)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """The block outputs, in order (as :attr:`Deconvolver.layer_names`)."""
+        return self.deconvolver.layer_names
+
+    def layer_name(self, layer: int | str) -> str:
+        """The name of ``layer``, a block number (1-based) or a layer name."""
+        return self.deconvolver.layer_name(layer)
+
+    def n_features(self, layer: int | str) -> int:
+        """Number of features (channels) at ``layer``."""
+        return self.deconvolver.n_features(layer)
+
+    def activations(self, inputs: np.ndarray, layer: int | str) -> np.ndarray:
+        """The feature maps at ``layer`` for the model's inputs (as :meth:`Deconvolver.activations`)."""
+        return self.deconvolver.activations(inputs, layer)
+
+    def deconvolve(
+        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seed: str = "map"
+    ) -> np.ndarray:
+        """Deconvolved maps on the linear STFT: float32 ``(n_features, n_bins, n_frames)`` (a batch axis first for a
+        batch of inputs).
+
+        Raises
+        ------
+        ModelError
+            As :meth:`Deconvolver.deconvolve`, or maps whose shape is not the spectrogram's.
+        """
+        maps = np.asarray(self.deconvolver.deconvolve(inputs, layer, features, seed=seed))
+        rows = self.config.n_bins if self.matrix is None else self.matrix.shape[0]
+        if maps.shape[-2:] == (self.config.n_frames, rows) and rows != self.config.n_frames:
+            maps = np.swapaxes(maps, -1, -2)  # a time-first Keras spectrogram layer: frequency first, as everywhere
+        if maps.shape[-2:] != (rows, self.config.n_frames):
+            raise ModelError(
+                f"model {self.model.name!r}: the maps at {self.at or 'the input'} have shape {maps.shape[-2:]}, not "
+                f"the spectrogram's ({rows}, {self.config.n_frames}); check the model's front end against its config"
+            )
+        return maps if self.matrix is None else to_linear(maps, self.matrix, self.route)

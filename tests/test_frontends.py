@@ -15,13 +15,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from auralisation.audio import AudioConfig, FrontEnd, magnitude
+from auralisation.audio import AudioConfig, FrontEnd, magnitude, stft
+from auralisation.auralise import auralise
+from auralisation.deconv import deconvolve
 from auralisation.errors import ConfigError, ModelError
 from auralisation.frontends import (
+    ROUTES,
     Filterbank,
+    LinearDeconvolver,
     check_filterbank,
     filterbank_of,
     mel_filterbank,
+    mel_parameters,
     model_input,
     stft_layers,
     to_linear,
@@ -34,7 +39,9 @@ from auralisation.train import ARCH_CONFIGS, TrainSettings, compile_model, load_
 MEL = AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96))
 
 #: 1 s clips, 129 bins x 87 frames, 32 mel bands: small enough to train in a test.
-SMALL_MEL = AudioConfig(duration=1.0, n_fft=256, hop_length=128, scaling="db", frontend=FrontEnd("magnitude", "mel", 32))
+SMALL_MEL = AudioConfig(
+    duration=1.0, n_fft=256, hop_length=128, scaling="db", frontend=FrontEnd("magnitude", "mel", 32)
+)
 
 
 def test_mel_filterbank_is_librosas_and_the_layer_applies_it():
@@ -221,3 +228,114 @@ def test_a_filterbank_that_does_not_cover_the_stft_is_refused():
         AudioConfig(frontend=FrontEnd(filterbank="mel", fmax=8000.0))
     with pytest.raises(ValueError, match="needs a filterbank"):
         AudioConfig(frontend=FrontEnd(input="filterbank"))
+
+
+# --- deconvolution through the front end (the engine) -------------------------------------------------------------
+
+#: 0.5 s clips: 65 bins x 44 frames; 16 mel bands.
+TINY_LINEAR = AudioConfig(duration=0.5, n_fft=128, hop_length=128)
+TINY_MEL = dataclasses.replace(TINY_LINEAR, frontend=FrontEnd("magnitude", "mel", 16))
+
+
+def tiny_net(inputs, x, *, activation: str = "relu", seed: int = 0) -> keras.Model:
+    """Two blocks (3x3 convolution of 3 filters, ``activation``, 2x2 max-pooling) on ``x``, then a softmax."""
+    for block in (1, 2):
+        x = keras.layers.Conv2D(3, 3, padding="same", activation=activation, name=f"conv{block}",
+                                kernel_initializer=keras.initializers.GlorotUniform(seed + block),
+                                bias_initializer=keras.initializers.RandomNormal(0.0, 0.1, seed=seed + 10 + block))(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="output")(x))
+
+
+def clip_of(config: AudioConfig, seed: int = 0) -> np.ndarray:
+    """A noisy harmonic clip of ``config.n_samples`` samples."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(config.n_samples) / config.sr
+    y = sum(np.sin(2 * np.pi * f * t) / k for k, f in enumerate((220.0, 440.0, 660.0, 1320.0), start=1))
+    return (0.3 * y + 0.05 * rng.standard_normal(config.n_samples)).astype("float32")
+
+
+def test_an_identity_filterbank_gives_the_linear_models_maps():
+    inputs = keras.Input(TINY_LINEAR.input_shape)
+    linear = tiny_net(inputs, MagnitudeScaling("log", name="scaling")(inputs))
+    with_bank = keras.Input(TINY_LINEAR.input_shape)
+    identity = Filterbank(matrix=np.eye(TINY_LINEAR.n_bins), name="filterbank")
+    x = MagnitudeScaling("log", name="scaling")(identity(with_bank))
+    banked = tiny_net(with_bank, x)
+    banked.set_weights(linear.get_weights())
+    S = magnitude(clip_of(TINY_LINEAR), TINY_LINEAR)
+    expected = deconvolve(linear, S, 2)
+    assert np.abs(expected).max() > 0
+    for route in ROUTES:
+        maps = LinearDeconvolver(banked, TINY_LINEAR, route=route).deconvolve(S, 2)
+        np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+def test_the_transpose_route_is_the_gradient_through_the_mel_layer():
+    """Under the gradient rule with the compression's true gradient, a mel model's map is TensorFlow's own gradient
+    of the seeded activation with respect to the linear magnitude, and the pinv route maps the band-level map."""
+    inputs = keras.Input(TINY_MEL.input_shape)
+    x = MagnitudeScaling("log", name="scaling")(Filterbank(mel=mel_parameters(TINY_MEL), name="filterbank")(inputs))
+    model = tiny_net(inputs, x)
+    S = magnitude(clip_of(TINY_MEL), TINY_MEL)
+    maps = LinearDeconvolver(model, TINY_MEL, "gradient", compression="gradient").deconvolve(S, 2, [1])[0]
+    block = keras.Model(model.input, model.get_layer("pool2").output)
+    s = tf.constant(S[None, ..., None])
+    with tf.GradientTape() as tape:
+        tape.watch(s)
+        a = block(s)[..., 1]
+        score = tf.reduce_sum(tf.stop_gradient(a) * a)
+    expected = tape.gradient(score, s).numpy()[0, ..., 0]
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(maps, expected, rtol=1e-3, atol=1e-5 * np.abs(expected).max())
+    # the band-level map: the gradient at the filterbank's output, brought back through pinv(M)
+    head = keras.Model(model.get_layer("scaling").input, model.get_layer("pool2").output)
+    b = tf.constant(model.get_layer("filterbank")(s))
+    with tf.GradientTape() as tape:
+        tape.watch(b)
+        a = head(b)[..., 1]
+        score = tf.reduce_sum(tf.stop_gradient(a) * a)
+    on_bands = tape.gradient(score, b).numpy()[0, ..., 0]
+    pinv = LinearDeconvolver(model, TINY_MEL, "gradient", route="pinv", compression="gradient").deconvolve(S, 2, [1])[0]
+    np.testing.assert_allclose(pinv, np.linalg.pinv(mel_filterbank(TINY_MEL)) @ on_bands, rtol=1e-3,
+                               atol=1e-5 * np.abs(pinv).max())
+
+
+def test_a_feature_that_sees_mel_bands_10_to_20_maps_back_to_their_bins():
+    inputs = keras.Input(MEL.input_shape)
+    x = MagnitudeScaling("db", name="scaling")(Filterbank(mel=mel_parameters(MEL), name="filterbank")(inputs))
+    x = keras.layers.Cropping2D(((10, 96 - 21), (0, 0)), name="bands_10_to_20")(x)
+    model = tiny_net(inputs, x)
+    S = magnitude(clip_of(MEL), MEL)
+    maps = LinearDeconvolver(model, MEL).deconvolve(S, 2)
+    edges = librosa.mel_frequencies(n_mels=96 + 2, fmin=0.0, fmax=11025 / 2)
+    bins = librosa.fft_frequencies(sr=11025, n_fft=512)
+    covered = (bins > edges[10]) & (bins < edges[22])
+    reached = np.any(maps != 0, axis=(0, 2))
+    assert np.all(reached <= covered) and reached.sum() >= 0.8 * covered.sum()
+
+
+def test_a_waveform_model_with_a_keras_stft_layer_auralises_end_to_end():
+    """choi2016 on the waveform (Keras STFTSpectrogram inside) gives the maps of choi2016 on librosa's |X|."""
+    waveform = dataclasses.replace(TINY_LINEAR, frontend=FrontEnd(input="waveform"))
+    on_wave = choi2016(waveform, n_classes=2, width=3, seed=0)
+    on_magnitude = choi2016(TINY_LINEAR, n_classes=2, width=3, seed=0)
+    y = clip_of(TINY_LINEAR)
+    deconvolver = LinearDeconvolver(on_wave, waveform)
+    D = deconvolver.deconvolve(model_input(y, waveform), 1, [0, 2])
+    assert deconvolver.at == "spectrogram"
+    expected = deconvolve(on_magnitude, magnitude(y, TINY_LINEAR), 1, [0, 2])
+    np.testing.assert_allclose(D, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
+    X = stft(y, waveform)
+    waves = auralise(X, D, waveform)
+    assert waves.shape == (2, waveform.n_samples) and np.all(np.isfinite(waves)) and np.abs(waves).max() > 0
+
+
+def test_choi2017_deconvolves_through_bn_and_elu_and_says_how():
+    model = choi2017(SMALL_MEL, n_classes=2, width=4, seed=0)
+    deconvolver = LinearDeconvolver(model, SMALL_MEL)
+    S = magnitude(clip_of(SMALL_MEL), SMALL_MEL)
+    D = deconvolver.deconvolve(S, 3, [0, 1])
+    assert D.shape == (2, SMALL_MEL.n_bins, SMALL_MEL.n_frames) and np.all(np.isfinite(D)) and np.any(D != 0)
+    assert "elu1..elu5" in deconvolver.description and "pass relu(dy)" in deconvolver.description
