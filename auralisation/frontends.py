@@ -68,6 +68,7 @@ __all__ = [
     "mel_filterbank",
     "mel_parameters",
     "model_input",
+    "require_magnitude_input",
     "spectrogram_target",
     "stft_layers",
     "to_linear",
@@ -635,3 +636,17 @@ class LinearDeconvolver:
                 f"the spectrogram's ({rows}, {self.config.n_frames}); check the model's front end against its config"
             )
         return maps if self.matrix is None else to_linear(maps, self.matrix, self.route)
+
+
+def require_magnitude_input(config: AudioConfig, what: str) -> None:
+    """:class:`ModelError` unless the model of ``config`` takes the linear magnitude (``what`` needs it).
+
+    Every model this package trains does (a filterbank and a compression are layers inside it); a model on the
+    waveform or on bands computed outside it is explained by :class:`LinearDeconvolver` and
+    ``auralisation auralise``.
+    """
+    if config.frontend.input != "magnitude":
+        raise ModelError(
+            f"{what} explains models that take the linear magnitude; this one takes the {config.frontend.input}: "
+            "use `auralisation auralise` (the deconvolution rules) or auralisation.frontends.LinearDeconvolver"
+        )

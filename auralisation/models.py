@@ -55,6 +55,11 @@ BLOCKS = 5
 #: Hidden units of the two dense layers of the head (the authors' template).
 DENSE_UNITS = (512, 256)
 
+#: Momentum of :func:`choi2017`'s batch normalisation statistics. Keras's default, 0.99, lets the inference statistics
+#: lag too far behind on a small dataset: on the bundled one (21 steps an epoch) training accuracy reached 97% while
+#: validation stayed at chance (the dB input's mean, about -40, was still a third short after six epochs).
+BN_MOMENTUM = 0.9
+
 #: Max-pooling (frequency, time) of the five blocks of Choi et al. (2017), for their 96 x 1,366 log-mel input;
 #: :func:`choi2017` clips each to the map it pools (:func:`choi2017_pools`).
 CHOI2017_POOLS: tuple[tuple[int, int], ...] = ((2, 4), (4, 4), (4, 5), (2, 4), (4, 4))
@@ -332,7 +337,7 @@ def choi2017(
     """
     _check_options("choi2017", n_classes, width, dropout)
     inputs, x = front_end(config)
-    x = keras.layers.BatchNormalization(axis=1, name="bn0")(x)
+    x = keras.layers.BatchNormalization(axis=1, momentum=BN_MOMENTUM, name="bn0")(x)
     for block, pool in enumerate(choi2017_pools(config), start=1):
         x = keras.layers.Conv2D(
             width,
@@ -341,7 +346,7 @@ def choi2017(
             kernel_initializer=keras.initializers.GlorotUniform(seed=_seeded(seed, block)),
             name=f"conv{block}",
         )(x)
-        x = keras.layers.BatchNormalization(name=f"bn{block}")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{block}")(x)
         x = keras.layers.ELU(name=f"elu{block}")(x)
         x = keras.layers.MaxPooling2D(pool, name=f"pool{block}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
