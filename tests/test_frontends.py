@@ -13,6 +13,7 @@ import keras
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 import tensorflow as tf
 
 from auralisation.audio import AudioConfig, FrontEnd, magnitude, stft
@@ -339,3 +340,31 @@ def test_choi2017_deconvolves_through_bn_and_elu_and_says_how():
     D = deconvolver.deconvolve(S, 3, [0, 1])
     assert D.shape == (2, SMALL_MEL.n_bins, SMALL_MEL.n_frames) and np.all(np.isfinite(D)) and np.any(D != 0)
     assert "elu1..elu5" in deconvolver.description and "pass relu(dy)" in deconvolver.description
+
+
+@pytest.mark.parametrize("front", ["mel", "waveform"])
+def test_the_cli_auralises_a_saved_model_whatever_its_front_end(front, tmp_path, write_audio, capsys):
+    """The command reads the front end from the saved config, says how the maps come back, and writes them."""
+    from auralisation.auralise import PEAK, synthesise
+    from auralisation.audio import load_clip
+
+    if front == "mel":
+        config, model, route, said = SMALL_MEL, choi2017(SMALL_MEL, 2, width=2, seed=0), "pinv", "pseudo-inverse"
+    else:
+        config = dataclasses.replace(TINY_LINEAR, frontend=FrontEnd(input="waveform"))
+        model, route, said = choi2016(config, 2, width=2, seed=0), "transpose", "the waveform"
+    save_model(tmp_path / "m", model, config, ["a", "b"])
+    audio = write_audio(tmp_path / "clip.wav", clip_of(config), config.sr)
+    argv = ["auralise", "--model", str(tmp_path / "m"), "--audio", str(audio), "--layers", "2", "--features", "0,1",
+            "--route", route, "--no-images", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert said in capsys.readouterr().out
+    layer = model.get_layer("pool2").name
+    written, _ = sf.read(tmp_path / "out" / "clip" / layer / "feature_001.wav", dtype="float32")
+    y = load_clip(audio, config)
+    D = LinearDeconvolver(model, config, route=route).deconvolve(model_input(y, config), 2, [0, 1])
+    raw = synthesise(stft(y, config), D, config)
+    np.testing.assert_allclose(written, raw[1] * PEAK / np.abs(raw).max(), atol=2 / 2**15)
+    if front == "waveform":
+        assert main(argv[:-2] + ["--method", "gradcam", "--out", str(tmp_path / "out")]) == 2
+        assert "takes the waveform" in capsys.readouterr().err
