@@ -368,3 +368,19 @@ def test_the_cli_auralises_a_saved_model_whatever_its_front_end(front, tmp_path,
     if front == "waveform":
         assert main(argv[:-2] + ["--method", "gradcam", "--out", str(tmp_path / "out")]) == 2
         assert "takes the waveform" in capsys.readouterr().err
+
+
+def test_a_keras_melspectrogram_model_comes_back_through_its_own_filterbank():
+    """A Keras MelSpectrogram on the waveform leaves no linear STFT tensor: the map is taken at its output and
+    brought back through the layer's own (TensorFlow, HTK-formula) mel matrix."""
+    config = dataclasses.replace(TINY_LINEAR, frontend=FrontEnd("waveform", "mel", 16))
+    inputs = keras.Input(config.input_shape)
+    x = keras.layers.Reshape((config.n_samples,))(inputs)
+    x = keras.layers.MelSpectrogram(fft_length=128, sequence_stride=128, sequence_length=128, sampling_rate=config.sr,
+                                    num_mel_bins=16, min_freq=0.0, name="mel")(x)
+    model = tiny_net(inputs, keras.layers.Reshape((16, config.n_frames, 1))(x))
+    reference = tf.signal.linear_to_mel_weight_matrix(16, config.n_bins, config.sr, 0.0, config.sr / 2).numpy().T
+    np.testing.assert_allclose(filterbank_of(model, config), reference, rtol=0, atol=1e-3)  # Keras recomputes it
+    deconvolver = LinearDeconvolver(model, config)
+    D = deconvolver.deconvolve(model_input(clip_of(config), config), 1, [0, 1])
+    assert deconvolver.at == "mel" and D.shape == (2, config.n_bins, config.n_frames) and np.any(D != 0)
