@@ -248,7 +248,11 @@ def export(
         The files written.
     """
     folder = Path(out) / _safe_name(clip_name, "clip name")
-    layers = {_safe_name(layer, "layer name"): _layer_maps(layer, maps, config) for layer, maps in maps_by_layer.items()}
+    # a layer inside a nested model ("backbone/pool1") gets the folder "backbone.pool1"
+    layers = {
+        _safe_name(layer.replace("/", "."), "layer name"): _layer_maps(layer, maps, config)
+        for layer, maps in maps_by_layer.items()
+    }
     X = _checked_stft(X, config)
     written = [write_wav(folder / "original.wav", istft(X, config), config.sr, normalize="peak")]
     panels = None
@@ -310,8 +314,9 @@ def parse_features(text: str) -> list[int] | None:
 def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation auralise``."""
     from .methods import METHODS
+    from .train import add_model_arguments
 
-    parser.add_argument("--model", required=True, help="saved model folder, e.g. models/choi2016")
+    add_model_arguments(parser)
     parser.add_argument("--audio", required=True, help="audio file to explain")
     parser.add_argument("--offset", type=float, default=0.0, help="start of the clip in the file, seconds")
     parser.add_argument("--layers", default="1-5", help="block numbers or layer names, e.g. 1-5 or 2,pool4")
@@ -390,9 +395,9 @@ def run_auralise(args: argparse.Namespace) -> int:
     """
     from .deconv import RULES
     from .frontends import LinearDeconvolver, model_input, require_magnitude_input
-    from .train import load_model
+    from .train import model_from_arguments
 
-    trained = load_model(args.model)
+    trained = model_from_arguments(args)
     config = trained.config
     deconvolver = None
     if args.method in RULES:

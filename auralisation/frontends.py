@@ -53,7 +53,7 @@ import keras
 import librosa
 import numpy as np
 
-from .audio import AudioConfig, magnitude
+from .audio import AudioConfig, FrontEnd, magnitude
 from .errors import ConfigError, ModelError
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "check_front_end",
     "describe",
     "filterbank_of",
+    "front_end_of",
     "mel_filterbank",
     "mel_parameters",
     "model_input",
@@ -650,3 +651,30 @@ def require_magnitude_input(config: AudioConfig, what: str) -> None:
             f"{what} explains models that take the linear magnitude; this one takes the {config.frontend.input}: "
             "use `auralisation auralise` (the deconvolution rules) or auralisation.frontends.LinearDeconvolver"
         )
+
+
+def front_end_of(model: keras.Model) -> FrontEnd:
+    """The :class:`~auralisation.audio.FrontEnd` that ``model``'s own layers describe, for a ``.keras`` file saved
+    without its config.
+
+    A Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer means a waveform input; a :class:`Filterbank` holding
+    librosa's mel filterbank (by its parameters) or a ``MelSpectrogram`` gives the mel bands. A filterbank given by
+    its values alone cannot be described, and is reported by :func:`check_front_end`.
+
+    Examples
+    --------
+    >>> from auralisation.models import choi2017
+    >>> config = AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96))
+    >>> front_end_of(choi2017(config, n_classes=2)) == config.frontend
+    True
+    """
+    layers = _layers(model)
+    waveform = any(isinstance(layer, (keras.layers.STFTSpectrogram, keras.layers.MelSpectrogram)) for layer in layers)
+    kind = "waveform" if waveform else "magnitude"
+    for layer in layers:
+        if isinstance(layer, Filterbank) and layer.mel is not None:
+            mel = layer.mel
+            return FrontEnd(kind, "mel", int(mel["n_mels"]), float(mel["fmin"]), mel["fmax"])
+        if isinstance(layer, keras.layers.MelSpectrogram):
+            return FrontEnd(kind, "mel", int(layer.num_mel_bins), float(layer.min_freq), float(layer.max_freq))
+    return FrontEnd(kind)

@@ -43,7 +43,7 @@ from .fileio import atomic_path, atomic_write_text
 from .frontends import LinearDeconvolver, require_magnitude_input
 from .plots import spectrogram
 from .plots_listen import feature_grid
-from .train import TrainedModel, load_model
+from .train import TrainedModel, add_model_arguments, model_from_arguments
 from .widgets import Clip, feature_activations
 
 __all__ = ["PAGE", "add_report_arguments", "build_report", "run_report"]
@@ -328,7 +328,7 @@ def build_report(
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation report``."""
-    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
+    add_model_arguments(parser)
     parser.add_argument("--audio", required=True, nargs="+", type=Path, metavar="FILE", help="audio files")
     parser.add_argument("--out", required=True, type=Path, help="output folder; the page is OUT/index.html")
     parser.add_argument("--layers", nargs="+", type=int, metavar="L", help="block numbers (default: all)")
@@ -344,7 +344,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 def run_report(args: argparse.Namespace) -> int:
     """Run ``auralisation report``: build the page and print its path."""
     page = build_report(
-        load_model(args.model),
+        model_from_arguments(args),
         args.audio,
         args.out,
         layers=args.layers,

@@ -47,7 +47,7 @@ from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, 
 from .errors import DatasetError, ModelError
 from .evaluate import Evaluation, evaluate_model, format_scores
 from .fileio import atomic_path, atomic_write_text
-from .frontends import Filterbank, check_front_end
+from .frontends import Filterbank, check_front_end, front_end_of
 from .models import ARCHITECTURES, MagnitudeScaling
 from .paths import project_paths
 
@@ -58,6 +58,7 @@ __all__ = [
     "TrainResult",
     "TrainSettings",
     "TrainedModel",
+    "add_model_arguments",
     "add_train_arguments",
     "build_model",
     "check_compatible",
@@ -65,6 +66,7 @@ __all__ = [
     "evaluate_trained",
     "fit",
     "load_model",
+    "model_from_arguments",
     "prepare_data",
     "run_train",
     "save_model",
@@ -162,19 +164,36 @@ def _swap_folder(staging: Path, folder: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def load_model(folder: str | os.PathLike[str]) -> TrainedModel:
-    """Load a model saved by :func:`save_model` (Keras safe mode: no arbitrary code is run).
+def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = None) -> TrainedModel:
+    """Load a model folder saved by :func:`save_model`, or a user's own ``.keras`` file (Keras safe mode).
+
+    Parameters
+    ----------
+    path : path-like
+        A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, or any
+        ``.keras`` file. A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
+        defaults; its class names are a ``classes.json`` beside it, else ``class 0``, ``class 1``...
+    config : AudioConfig, optional
+        The audio settings a lone ``.keras`` file's inputs were made with (ignored for a model folder, which
+        carries its own).
 
     Raises
     ------
     ModelError
-        The folder or one of its files is missing, ``model.keras`` is not a Keras archive, or the model, config
-        and classes disagree with one another.
+        The folder or one of its files is missing, the file is not a Keras archive, or the model, config and
+        classes disagree with one another (for a lone file: which audio settings would fit its input).
     """
-    folder = Path(folder)
+    path = Path(path)
+    if path.suffix == ".keras" and path.is_file():
+        beside = path.parent
+        if path.name == MODEL_FILE and all((beside / name).is_file() for name in MODEL_FILES):
+            return load_model(beside)
+        return _load_keras_file(path, config)
+    folder = path
     if not folder.is_dir():
         raise ModelError(
-            f"{folder}: no such model folder; train one with `auralisation train --data DIR --out {folder}`"
+            f"{folder}: no such model folder or .keras file; train one with `auralisation train --data DIR --out "
+            f"{folder}`, or give the path of a .keras file"
         )
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
     if missing:
@@ -182,21 +201,51 @@ def load_model(folder: str | os.PathLike[str]) -> TrainedModel:
             f"{folder}: not a saved model, {', '.join(missing)} missing; a saved model folder holds "
             f"{', '.join(MODEL_FILES)} (written by save_model)"
         )
-    model_path = folder / MODEL_FILE
-    if not zipfile.is_zipfile(model_path):
-        raise ModelError(f"{model_path}: not a Keras .keras archive (not a zip file); save the model again")
-    try:
-        model = keras.saving.load_model(
-            model_path, custom_objects={"MagnitudeScaling": MagnitudeScaling, "Filterbank": Filterbank}, safe_mode=True
-        )
-    except Exception as error:  # Keras raises many types for a damaged archive.
-        raise ModelError(f"{model_path}: cannot be loaded as a Keras model ({error}); save the model again") from error
+    model = _read_keras(folder / MODEL_FILE)
     try:
         config = AudioConfig.load(folder / CONFIG_FILE)
     except ValueError as error:
         raise ModelError(str(error)) from error
     classes = _read_classes(folder / CLASSES_FILE)
     _check_model(model, config, classes, source=str(folder))
+    return TrainedModel(model, config, classes)
+
+
+def _read_keras(path: Path) -> keras.Model:
+    """The Keras model in the archive ``path`` (safe mode, this package's layers known)."""
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras .keras archive (not a zip file); save the model again")
+    try:
+        return keras.saving.load_model(
+            path, custom_objects={"MagnitudeScaling": MagnitudeScaling, "Filterbank": Filterbank}, safe_mode=True
+        )
+    except Exception as error:  # Keras raises many types for a damaged archive or an unknown layer.
+        raise ModelError(
+            f"{path}: cannot be loaded as a Keras model ({error}); if it uses custom layers, register them with "
+            "@keras.saving.register_keras_serializable in the code that loads it, or save the model again"
+        ) from error
+
+
+def _load_keras_file(path: Path, config: AudioConfig | None) -> TrainedModel:
+    """A lone ``.keras`` file with its audio settings (given, beside it, or the defaults)."""
+    model = _read_keras(path)
+    beside = path.parent / CONFIG_FILE
+    if config is None and beside.is_file():
+        try:
+            config = AudioConfig.load(beside)
+        except ValueError as error:
+            raise ModelError(str(error)) from error
+    elif config is not None or not beside.is_file():
+        # settings from options or defaults: the model's own scaling layer, if it has one, says how it compresses
+        # and its front-end layers (a filterbank, an STFT layer on the waveform) what it hears
+        scaling = [layer.scaling for layer in model.layers if isinstance(layer, MagnitudeScaling)]
+        config = dataclasses.replace(config or AudioConfig(), **({"scaling": scaling[0]} if scaling else {}),
+                                     frontend=front_end_of(model))
+    classes_file = path.parent / CLASSES_FILE
+    classes = _read_classes(classes_file) if classes_file.is_file() else [
+        f"class {i}" for i in range(int(model.output_shape[-1]))
+    ]
+    _check_model(model, config, classes, source=str(path))
     return TrainedModel(model, config, classes)
 
 
@@ -214,9 +263,11 @@ def _check_model(model: keras.Model, config: AudioConfig, classes: list[str], *,
     """:class:`ModelError` unless the model's input, front end, scaling layer and outputs agree with config and
     classes."""
     if tuple(model.input_shape[1:]) != tuple(config.input_shape):
+        settings = ", ".join(f"{name}={getattr(config, name)}" for name in ("sr", "n_fft", "hop_length", "duration"))
         raise ModelError(
-            f"{source}: the model takes inputs of shape {tuple(model.input_shape[1:])} but its config gives "
-            f"{config.input_shape}; save the model with the config it was trained with"
+            f"{source}: the model takes inputs of shape {tuple(model.input_shape[1:])} but the audio settings "
+            f"({settings}) give {config.input_shape}; give the settings its inputs were made with (--sr, --n-fft, "
+            "--hop-length, --duration, or --config FILE), or save the model with the config it was trained with"
         )
     if model.output_shape[-1] != len(classes):
         raise ModelError(
@@ -601,6 +652,43 @@ def evaluate_trained(trained: TrainedModel, data: PreparedData, *, batch_size: i
 
 # ----------------------------------------------------------------------------------------------------------------
 # Command line
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` (a model folder or a ``.keras`` file) and the audio settings of a lone ``.keras`` file."""
+    parser.add_argument("--model", required=True, type=Path,
+                        help="a saved model folder (train --out), or your own .keras file")
+    settings = parser.add_argument_group("audio settings of a lone .keras file (a model folder carries its own)")
+    settings.add_argument("--config", type=Path, help="an AudioConfig JSON file")
+    settings.add_argument("--sr", type=int, help=f"sample rate, Hz (default {AudioConfig.sr})")
+    settings.add_argument("--n-fft", type=int, help=f"FFT size (default {AudioConfig.n_fft})")
+    settings.add_argument("--hop-length", type=int, help=f"STFT hop, samples (default {AudioConfig.hop_length})")
+    settings.add_argument("--duration", type=float, help=f"clip length, seconds (default {AudioConfig.duration})")
+
+
+def model_from_arguments(args: argparse.Namespace) -> TrainedModel:
+    """The model named by :func:`add_model_arguments`'s options.
+
+    Raises
+    ------
+    ModelError
+        Audio settings given with a model folder, or anything :func:`load_model` refuses.
+    """
+    given = {name: getattr(args, name) for name in ("sr", "n_fft", "hop_length", "duration")}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not (given or args.config):
+        return load_model(args.model)
+    if args.model.is_dir():
+        raise ModelError(
+            f"{args.model} is a model folder, which carries its own audio settings; --config, --sr, --n-fft, "
+            "--hop-length and --duration are for a lone .keras file"
+        )
+    try:
+        base = AudioConfig.load(args.config) if args.config else AudioConfig()
+        config = dataclasses.replace(base, **given)
+    except ValueError as error:
+        raise ModelError(str(error)) from error
+    return load_model(args.model, config=config)
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,11 +10,16 @@
     of this machine measured in the same run on a large ``tf.nn.conv2d`` (just before and just after (a); the
     better of the two).
 
+Then, for each model of :mod:`auralisation.zoo` (the architectures users bring: a compact mel convnet with BN and
+ELU, a short-chunk ResNet, a musicnn-like front end, a VGGish-like net with a nested backbone, a waveform model with
+an STFT layer), all features of every block of the same clip, by the shared forward against one GradientTape call
+per feature.
+
 Times are the best of ``--repeats`` runs (wall clock) after one warm-up run that compiles the functions; the
 machine may be shared, so the best run is the least disturbed. The model is ``models/choi2016`` when it exists (the
 trained one), else a randomly initialised ``choi2016``; the output says which.
 
-Run: ``python benchmarks/bench_deconv.py [--repeats 3] [--reference-features 1]``.
+Run: ``python benchmarks/bench_deconv.py [--repeats 3] [--reference-features 1] [--no-zoo]``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import reference_deconv as reference  # noqa: E402
+from auralisation import zoo  # noqa: E402
 from auralisation.audio import AudioConfig, magnitude  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
@@ -75,12 +81,12 @@ def load_benchmark_model() -> tuple[keras.Model, AudioConfig, str]:
 
 
 def test_clip(config: AudioConfig) -> np.ndarray:
-    """A 4 s clip with harmonics, onsets and noise, as a linear magnitude spectrogram."""
+    """A 4 s clip with harmonics, onsets and noise, as samples."""
     rng = np.random.default_rng(0)
     t = np.arange(config.n_samples) / config.sr
     y = sum(np.sin(2 * np.pi * f * t) / (i + 1) for i, f in enumerate((220.0, 440.0, 660.0, 1320.0)))
     y = y * (0.6 + 0.4 * (np.sin(2 * np.pi * 2 * t) > 0)) + 0.05 * rng.standard_normal(len(t))
-    return magnitude((0.2 * y).astype(np.float32), config)
+    return (0.2 * y).astype(np.float32)
 
 
 def reference_blocks(model: keras.Model, n_blocks: int) -> list[reference.Block]:
@@ -120,15 +126,43 @@ def conv_throughput(repeats: int) -> float:
     return 2 * 32 * 128 * 86 * 64 * 64 * 9 / seconds
 
 
+def zoo_figures(config: AudioConfig, S: np.ndarray, y: np.ndarray, repeats: int) -> None:
+    """Shared forward against the per-feature tape, all features of every block of each zoo model."""
+    for name in zoo.ZOO:
+        at = zoo.spectrogram_layer(name)
+        model = zoo.build(name, config, n_classes=10)
+        inputs = y[:, None] if at else S
+        deconvolver = Deconvolver(model, at=at)
+        layers = deconvolver.layer_names
+        counts = [deconvolver.n_features(layer) for layer in layers]
+
+        def shared() -> None:
+            for layer in layers:
+                deconvolver.deconvolve(inputs, layer)
+
+        def per_feature() -> None:
+            for layer, count in zip(layers, counts):
+                for k in range(count):
+                    deconvolver.deconvolve(inputs, layer, [k], engine="tape")
+
+        fast = best_time(shared, repeats)
+        tape = best_time(per_feature, 1)
+        print(f"zoo {name:9s} {len(layers)} blocks, {sum(counts):4d} features: shared forward {fast:7.3f} s, tape per "
+              f"feature {tape:7.3f} s ({tape / fast:.1f}x); walk fell back to the tape on: "
+              f"{', '.join(sorted(deconvolver._tape_only)) or 'nothing'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (best is kept)")
     parser.add_argument("--reference-features", type=int, default=1, help="features per layer timed for (c)")
+    parser.add_argument("--no-zoo", action="store_true", help="skip the zoo models")
     args = parser.parse_args(argv)
 
     model, config, which = load_benchmark_model()
     deconvolver = Deconvolver(model)
-    S = test_clip(config)
+    y = test_clip(config)
+    S = magnitude(y, config)
     layers = range(1, len(deconvolver.layer_names) + 1)
     counts = [deconvolver.n_features(layer) for layer in layers]
     total = sum(counts)
@@ -176,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     d_cpu = flops / (2 * 32 * 128 * 86 * 64 * 64 * 9 / CPU_TIMES["conv"])
     print(f"by CPU time / {CORES} cores (less sensitive to other processes on the machine): a = {a_cpu:.3f} s, "
           f"d = {d_cpu:.3f} s, a/d = {a_cpu / d_cpu:.2f}; load average now {os.getloadavg()[0]:.1f}")
+    if not args.no_zoo:
+        zoo_figures(config, S, y, args.repeats)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tensorflow as tf
 from ..errors import ModelError
 from ..lru import LRU
 from .fast import Unsupported, fast_deconvolve
-from .network import Network, _output_shape
+from .network import Network
 from .rules import check_rule, check_seed
 from .tape import tape_deconvolve
 
@@ -193,7 +193,7 @@ class Deconvolver:
         if batch is None:
             paths = self.network.paths
             below = paths[: paths.index(layer) + 1]
-            sizes = [_output_shape(self.network.layers[p]) for p in below]
+            sizes = [self.network.output_shape(p) for p in below]
             sizes = [math.prod(s[1:]) for s in sizes if s is not None and None not in s[1:]]
             if not sizes:
                 batch = DEFAULT_BATCH

@@ -224,6 +224,7 @@ class Network:
         if inputs is not None and len(inputs) != 1:
             raise ModelError(f"model {model.name!r} has {len(inputs)} inputs; deconvolution needs exactly one")
         self.model = model
+        self._probed: dict[str, tuple[int | None, ...]] | None = None
         self.layers: dict[str, Any] = {}
         self._walk(model, "")
         self.at = None if at is None else self.resolve(at)
@@ -345,9 +346,29 @@ class Network:
                 "explain a class output with auralisation.methods.attribute(..., class_index=c)"
             )
 
+    def output_shape(self, path: str) -> tuple[int | None, ...] | None:
+        """The output shape (with the batch axis) of the layer at ``path``.
+
+        Keras knows it for a layer of a functional graph; for the layers of a subclassed model it is measured once,
+        by running the model on zeros of its input shape.
+        """
+        shape = _output_shape(self.layers[path])
+        if shape is None:
+            if self._probed is None:
+                x = tf.zeros((1, *(1 if n is None else n for n in self.input_shape)))
+                with self.ruled() as recording:
+                    self.model(x, training=False)
+                self._probed = {}
+                for call in recording.calls:
+                    out = tf.nest.flatten(call.output)
+                    if out and tf.is_tensor(out[0]):
+                        self._probed.setdefault(call.path, tuple(out[0].shape))
+            shape = self._probed.get(path)
+        return shape
+
     def n_features(self, path: str) -> int:
         """The number of channels (the last axis) of ``path``'s output."""
-        shape = _output_shape(self.layers[path])
+        shape = self.output_shape(path)
         if shape is None or shape[-1] is None:
             raise ModelError(f"layer {path!r} of model {self.name!r} has no known number of channels")
         return int(shape[-1])

@@ -15,8 +15,8 @@ Every method returns a float32 ``(bins, frames)`` map, in the spectrogram's layo
 :func:`auralisation.deconv.deconvolve` (seeded by the feature's whole map by default, as the authors did: the
 gradient of ``sum(stop_gradient(A_k) * A_k)``), so ``method="deconvnet"`` is the paper's deconvolved spectrogram;
 Grad-CAM and occlusion explain the feature's mean activation. For a **class**, every method explains the class's
-logit (the output before the softmax); the rules then run on :class:`~.target.Scorer`'s gradient, on the same chain
-and with the same ReLU overrides as deconvolution.
+logit (the output before the softmax); the rules then run on :class:`~.target.Scorer`'s gradient, on the real
+model with the same rules as deconvolution. Grad-CAM and occlusion need no rule and run on the model as it is.
 
 Examples
 --------
@@ -71,8 +71,8 @@ class Attributor:
     Parameters
     ----------
     model : keras.Model
-        A model that :mod:`auralisation.deconv` can read (a chain of Conv2D, MaxPooling2D, ReLU, BatchNormalization,
-        Dense, Flatten, Dropout layers over a linear magnitude input). Never modified.
+        Any Keras model with one input, a linear magnitude spectrogram (any graph: see
+        :class:`auralisation.deconv.Network`). Never modified.
     batch_size : int
         Spectrograms per forward pass for occlusion and for :meth:`scorer` users (faithfulness curves).
     """

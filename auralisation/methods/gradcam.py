@@ -28,7 +28,7 @@ def default_layer(scorer: Scorer) -> str:
     names = [
         path
         for path in scorer.layers_below()
-        if len(network.layers[path].output.shape) == 4
+        if len(network.output_shape(path) or ()) == 4
         and not isinstance(network.layers[path], (keras.layers.MaxPooling2D, keras.layers.Dropout))
     ]
     if not names:
@@ -52,7 +52,7 @@ def gradcam(scorer: Scorer, spectrogram: np.ndarray, layer: str | None = None) -
     spectrogram : numpy.ndarray
         Linear magnitude ``(bins, frames)`` (or ``(..., 1)``).
     layer : str, optional
-        The layer whose maps are weighted (a name of the model's chain at or below the target); default
+        The layer whose maps are weighted (a layer name or path at or below the target); default
         :func:`default_layer`.
 
     Returns
