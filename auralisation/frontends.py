@@ -653,9 +653,9 @@ def require_magnitude_input(config: AudioConfig, what: str) -> None:
         )
 
 
-def front_end_of(model: keras.Model) -> FrontEnd:
+def front_end_of(model: keras.Model) -> FrontEnd | None:
     """The :class:`~auralisation.audio.FrontEnd` that ``model``'s own layers describe, for a ``.keras`` file saved
-    without its config.
+    without its config; ``None`` when they describe none (a model on the magnitude, or on bands computed outside it).
 
     A Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer means a waveform input; a :class:`Filterbank` holding
     librosa's mel filterbank (by its parameters) or a ``MelSpectrogram`` gives the mel bands. A filterbank given by
@@ -677,4 +677,4 @@ def front_end_of(model: keras.Model) -> FrontEnd:
             return FrontEnd(kind, "mel", int(mel["n_mels"]), float(mel["fmin"]), mel["fmax"])
         if isinstance(layer, keras.layers.MelSpectrogram):
             return FrontEnd(kind, "mel", int(layer.num_mel_bins), float(layer.min_freq), float(layer.max_freq))
-    return FrontEnd(kind)
+    return FrontEnd(kind) if waveform else None

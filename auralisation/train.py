@@ -239,8 +239,9 @@ def _load_keras_file(path: Path, config: AudioConfig | None) -> TrainedModel:
         # settings from options or defaults: the model's own scaling layer, if it has one, says how it compresses
         # and its front-end layers (a filterbank, an STFT layer on the waveform) what it hears
         scaling = [layer.scaling for layer in model.layers if isinstance(layer, MagnitudeScaling)]
+        front = front_end_of(model)
         config = dataclasses.replace(config or AudioConfig(), **({"scaling": scaling[0]} if scaling else {}),
-                                     frontend=front_end_of(model))
+                                     **({"frontend": front} if front is not None else {}))
     classes_file = path.parent / CLASSES_FILE
     classes = _read_classes(classes_file) if classes_file.is_file() else [
         f"class {i}" for i in range(int(model.output_shape[-1]))

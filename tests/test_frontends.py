@@ -190,6 +190,13 @@ def test_a_saved_mel_model_loads_and_keeps_its_front_end(tmp_path):
     np.testing.assert_allclose(trained.model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
 
 
+def test_a_lone_keras_file_gets_its_front_end_from_its_layers(tmp_path):
+    """Saved without its config, a mel model's .keras file is read with the front end its layers describe."""
+    choi2017(SMALL_MEL, 2, width=2, seed=0).save(tmp_path / "mine.keras")
+    stft_only = dataclasses.replace(SMALL_MEL, scaling="linear", frontend=FrontEnd())
+    assert load_model(tmp_path / "mine.keras", config=stft_only).config == SMALL_MEL
+
+
 def test_a_config_saved_before_front_ends_reads_as_the_linear_magnitude(tmp_path):
     old = {"sr": 11025, "n_fft": 512, "hop_length": 256, "win_length": None, "window": "hann", "center": True,
            "duration": 4.0, "scaling": "linear"}
