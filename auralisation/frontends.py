@@ -62,6 +62,8 @@ __all__ = [
     "LinearDeconvolver",
     "check_filterbank",
     "activation_names",
+    "apply_back",
+    "back_projection",
     "check_front_end",
     "describe",
     "filterbank_of",
@@ -275,15 +277,24 @@ def to_linear(
     >>> to_linear(np.array([[2.0], [0.0]]), M).ravel().tolist()
     [2.0, 1.0, 0.0]
     """
+    return apply_back(maps, back_projection(matrix, route))
+
+
+def back_projection(matrix: np.ndarray, route: Literal["transpose", "pinv"] = "transpose") -> np.ndarray:
+    """The ``(n_bins, n_bands)`` matrix that takes maps on the bands back to the STFT bins: ``M.T`` or ``pinv(M)``."""
     if route not in ROUTES:
         raise ModelError(f"route must be one of {ROUTES}, got {route!r}")
     M = np.asarray(matrix, dtype=np.float64)
+    return M.T if route == "transpose" else np.linalg.pinv(M)
+
+
+def apply_back(maps: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """``back @ maps`` over the band axis (second-last) of ``maps``, as float32 ``(..., n_bins, n_frames)``."""
     maps = np.asarray(maps)
-    if maps.ndim < 2 or maps.shape[-2] != M.shape[0]:
+    if maps.ndim < 2 or maps.shape[-2] != back.shape[1]:
         raise ModelError(
-            f"maps of shape {maps.shape} do not have the filterbank's {M.shape[0]} bands on their second-last axis"
+            f"maps of shape {maps.shape} do not have the filterbank's {back.shape[1]} bands on their second-last axis"
         )
-    back = M.T if route == "transpose" else np.linalg.pinv(M)
     return np.einsum("bm,...mt->...bt", back, maps).astype(np.float32)
 
 
@@ -596,6 +607,7 @@ class LinearDeconvolver:
         self.model, self.config, self.rule, self.route = model, config, rule, route
         self.at, on_bands = spectrogram_target(model, config, route)
         self.matrix = filterbank_of(model, config) if on_bands else None
+        self._back = None if self.matrix is None else back_projection(self.matrix, route)
         self.deconvolver = Deconvolver(model, rule, at=self.at, compression=compression, **options)
         self.description = describe(model, config, rule=rule, route=route, compression=compression)
 
@@ -636,7 +648,7 @@ class LinearDeconvolver:
                 f"model {self.model.name!r}: the maps at {self.at or 'the input'} have shape {maps.shape[-2:]}, not "
                 f"the spectrogram's ({rows}, {self.config.n_frames}); check the model's front end against its config"
             )
-        return maps if self.matrix is None else to_linear(maps, self.matrix, self.route)
+        return maps if self._back is None else apply_back(maps, self._back)
 
 
 def require_magnitude_input(config: AudioConfig, what: str) -> None:
