@@ -115,3 +115,30 @@ def test_a_keras_file_whose_input_disagrees_with_the_settings(
     code = cli.main(["auralise", "--model", str(saved["vggish"].parent), "--sr", "8000", "--audio", "x.wav",
                      "--out", "out"])
     assert code == 2 and "carries its own audio settings" in capsys.readouterr().err
+
+
+def test_every_method_on_a_residual_graph(audio: Path) -> None:
+    from auralisation.methods import METHODS, attribute
+
+    model = zoo.build("resnet", CONFIG, n_classes=3, seed=2)
+    S = magnitude(load_clip(audio, CONFIG), CONFIG)
+    layer = Deconvolver(model).layer_names[1]
+    for method in METHODS:
+        options = {"patch": (32, 16)} if method == "occlusion" else {}
+        for target in ({"class_index": 1}, {"layer": layer, "feature": 0}):
+            m = attribute(model, S, method, **target, **options)
+            assert m.shape == S.shape and np.all(np.isfinite(m)), (method, target)
+            assert np.max(np.abs(m)) > 0, (method, target)
+
+
+def test_sanity_check_randomises_inside_a_nested_backbone(audio: Path) -> None:
+    from auralisation.methods import cascading_randomisation
+
+    model = zoo.build("vggish", CONFIG, n_classes=3, seed=2)
+    S = magnitude(load_clip(audio, CONFIG), CONFIG)
+    result = cascading_randomisation(model, S, ("gradient",), class_index=0, stages=3)
+    assert result.stages == ("output", "embedding", "backbone/conv2b")
+    assert result.scores["spearman_abs"].shape == (3, 1) and np.all(result.scores["spearman_abs"] < 1)
+    np.testing.assert_array_equal(model.get_layer("backbone").get_layer("conv2b").get_weights()[0],
+                                  zoo.build("vggish", CONFIG, n_classes=3, seed=2).get_layer("backbone")
+                                  .get_layer("conv2b").get_weights()[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -187,12 +188,16 @@ class Deconvolver:
         """Features per batch: as many as fit in :data:`MEMORY_BUDGET`, split evenly.
 
         The tape holds every activation of the forward pass per feature; the shared-forward walk holds a few
-        copies of the largest backward signal per feature.
+        copies of the largest backward signal per feature, from the first max-pooling up (below it, the unpooling
+        runs fused with the transposed convolution, or on a signal with few channels).
         """
         batch = self.batch_size
         if batch is None:
             paths = self.network.paths
             below = paths[: paths.index(layer) + 1]
+            if engine == "fast":
+                pools = [i for i, p in enumerate(below) if isinstance(self.network.layers[p], keras.layers.MaxPooling2D)]
+                below = below[pools[0] :] if pools else below
             sizes = [self.network.output_shape(p) for p in below]
             sizes = [math.prod(s[1:]) for s in sizes if s is not None and None not in s[1:]]
             if not sizes:
@@ -220,6 +225,7 @@ class Deconvolver:
         *,
         seed: Literal["map", "max"] = "map",
         engine: Literal["auto", "fast", "tape"] = "auto",
+        method: str | None = None,
     ) -> np.ndarray:
         """Deconvolved spectrograms of ``features`` at ``layer``.
 
@@ -241,6 +247,8 @@ class Deconvolver:
             ``"tape"`` is the definition (one GradientTape pass per feature, the forward pass repeated);
             ``"fast"`` shares one forward pass across the features; ``"auto"`` takes ``"fast"`` where the model
             allows it.
+        method : str, optional
+            The old name of ``engine`` (deprecated: it means the attribution method elsewhere).
 
         Returns
         -------
@@ -255,6 +263,9 @@ class Deconvolver:
             or ``engine="fast"`` on a model the shared walk cannot follow.
         """
         check_seed(seed)
+        if method is not None:
+            warnings.warn("Deconvolver.deconvolve(method=...) is now engine=...", DeprecationWarning, stacklevel=2)
+            engine = method  # type: ignore[assignment]
         if engine not in ("auto", "fast", "tape"):
             raise ModelError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
         name = self.layer_name(layer)

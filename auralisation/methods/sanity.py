@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from scipy import ndimage, stats
 
+from ..deconv import Network
 from ..errors import ModelError
 from .attribute import METHODS, Attributor, check_method
 
@@ -103,18 +104,35 @@ def similarities(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
 
 
 def clone(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` with its own variables holding the same weights."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
+    """A copy of ``model`` with its own variables holding the same weights.
+
+    Raises
+    ------
+    ModelError
+        Keras cannot copy the model (a subclassed model without ``get_config``, say).
+    """
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception as error:  # Keras raises many types for a model it cannot rebuild.
+        raise ModelError(
+            f"the randomisation check works on a copy of model {model.name!r}, and Keras cannot copy it ({error}); "
+            "build it with the functional API or give its layers get_config"
+        ) from error
     return copy
 
 
 def randomisable_layers(model: keras.Model, below: str | None = None) -> list[str]:
-    """Names of the layers of ``model`` that hold weights, top first; only ``below`` and under when given."""
-    names = [layer.name for layer in model.layers]
+    """Paths of the layers of ``model`` that hold weights (nested models' layers too), top first.
+
+    Only ``below`` and the layers before it in the graph when given.
+    """
+    network = Network(model)
+    paths = network.paths
     if below is not None:
-        names = names[: names.index(below) + 1]
-    return [name for name in reversed(names) if model.get_layer(name).weights]
+        paths = paths[: paths.index(network.resolve(below)) + 1]
+    leaves = set(network.leaves())
+    return [path for path in reversed(paths) if path in leaves and network.layers[path].weights]
 
 
 def _initializer(layer: keras.layers.Layer, variable: keras.Variable, seed: int) -> keras.initializers.Initializer:
@@ -219,8 +237,9 @@ def cascading_randomisation(
         return {m: attributor.attribute(spectrogram, m, target, **options.get(m, {})) for m in methods}
 
     history = [attribute_all()]
+    layers = Network(copy).layers
     for stage, name in enumerate(names):
-        randomise(copy.get_layer(name), seed + stage)
+        randomise(layers[name], seed + stage)
         history.append(attribute_all())
     scores = {
         measure: np.array(
