@@ -54,16 +54,17 @@ import librosa
 import numpy as np
 
 from .audio import AudioConfig, FrontEnd, magnitude
+from .deconv.rules import RECTIFIERS, activation_name
 from .errors import ConfigError, ModelError
 
 __all__ = [
     "ROUTES",
     "Filterbank",
     "LinearDeconvolver",
-    "check_filterbank",
     "activation_names",
     "apply_back",
     "back_projection",
+    "check_filterbank",
     "check_front_end",
     "describe",
     "filterbank_of",
@@ -435,10 +436,6 @@ def _stft_sizes(layer: keras.layers.Layer) -> tuple[int, int]:
     return int(layer._fft_length), int(layer._frame_step)  # the sizes it uses, defaults resolved
 
 
-#: Activations the rules treat as rectifiers (see :func:`describe`); others (sigmoid, tanh, softmax) keep their
-#: ordinary gradient under every rule.
-RECTIFIER_LIKE: tuple[str, ...] = ("elu", "selu", "gelu", "silu", "swish", "leaky_relu", "prelu", "softplus", "mish")
-
 #: How each rule passes the backward signal through a rectifier-like activation other than ReLU.
 _RECTIFIER_RULES = {
     "deconvnet": "pass relu(dy), ignoring their forward input, exactly as a ReLU does",
@@ -448,7 +445,8 @@ _RECTIFIER_RULES = {
 
 
 def activation_names(model: keras.Model) -> dict[str, str]:
-    """Layer name -> activation, for every layer of ``model`` whose activation is neither linear nor a ReLU.
+    """Layer name -> activation, for every layer of ``model`` whose activation is neither linear nor a ReLU (those
+    of :data:`auralisation.deconv.rules.RECTIFIERS` the rules treat as rectifiers; the others keep their gradient).
 
     Examples
     --------
@@ -463,7 +461,7 @@ def activation_names(model: keras.Model) -> dict[str, str]:
         kind = next((name for cls, name in named.items() if isinstance(layer, cls)), None)
         function = getattr(layer, "activation", None)
         if kind is None and callable(function):
-            kind = getattr(function, "__name__", type(function).__name__)
+            kind = activation_name(function)
         if kind is not None and kind not in ("linear", "relu"):
             found[layer.name] = kind
     return found
@@ -515,7 +513,7 @@ def describe(
     elif config.scaling != "linear":
         text += f" The {config.scaling} compression passes its true gradient."
     others = activation_names(model)
-    rectifiers = sorted(name for name, kind in others.items() if kind in RECTIFIER_LIKE)
+    rectifiers = sorted(name for name, kind in others.items() if kind in RECTIFIERS)
     if rectifiers:
         kinds = sorted({others[name] for name in rectifiers})
         text += (
