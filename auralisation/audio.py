@@ -39,6 +39,9 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioConfig",
     "AudioWarning",
+    "DB_FLOOR",
+    "FrontEnd",
+    "SCALINGS",
     "compress",
     "istft",
     "load_clip",
@@ -53,9 +56,94 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".au", ".flac", ".ogg", ".mp3")
 #: Peak amplitude below which a clip counts as silent.
 SILENCE_PEAK = 1e-6
 
+#: The magnitude compressions a model may apply (:attr:`AudioConfig.scaling`).
+SCALINGS: tuple[str, ...] = ("linear", "log", "db")
+
+#: Smallest magnitude the ``"db"`` scaling distinguishes (-100 dB), librosa's ``amplitude_to_db`` ``amin``.
+DB_FLOOR = 1e-5
+
+#: What a model may take as its input (:attr:`FrontEnd.input`).
+FRONT_END_INPUTS: tuple[str, ...] = ("magnitude", "filterbank", "waveform")
+
+#: The filterbanks a front end may apply (:attr:`FrontEnd.filterbank`).
+FILTERBANKS: tuple[str, ...] = ("none", "mel")
+
 
 class AudioWarning(UserWarning):
     """A clip was usable but not as expected (padded, silent, resampled from an odd rate)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontEnd:
+    """What the model takes and which filterbank lies between the linear STFT and its first convolution.
+
+    Saved inside :class:`AudioConfig` (its ``frontend`` field), so that everything that explains a saved model (the
+    CLI, the explorer, the report, the analyses) knows how to bring a deconvolved map back to the clip's linear
+    STFT without asking the user; :mod:`auralisation.frontends` does the work. A config saved before front ends
+    existed has none of these fields and reads as the default: the linear magnitude, no filterbank.
+
+    Parameters
+    ----------
+    input : {"magnitude", "filterbank", "waveform"}
+        What the model's input is: the linear magnitude ``|X|`` ``(n_bins, n_frames, 1)`` (the filterbank, if any,
+        is a layer inside the model); the filterbank's output computed outside the model ``(n_mels, n_frames, 1)``;
+        or the waveform ``(n_samples, 1)``, turned into a spectrogram by a Keras ``STFTSpectrogram`` or
+        ``MelSpectrogram`` layer inside the model.
+    filterbank : {"none", "mel"}
+        ``"mel"``: librosa's mel filterbank (Slaney scale and area normalisation) applied to the magnitude, a
+        linear map from ``n_bins`` to ``n_mels`` bands.
+    n_mels : int
+        Mel bands (96 in Choi et al. 2017).
+    fmin, fmax : float
+        Lowest and highest frequency of the mel filterbank in Hz; ``fmax`` ``None`` means ``sr / 2``.
+
+    Examples
+    --------
+    >>> FrontEnd(filterbank="mel", n_mels=96).bands(n_bins=257)
+    96
+    >>> FrontEnd().bands(n_bins=257)
+    257
+    """
+
+    input: Literal["magnitude", "filterbank", "waveform"] = "magnitude"
+    filterbank: Literal["none", "mel"] = "none"
+    n_mels: int = 96
+    fmin: float = 0.0
+    fmax: float | None = None
+
+    def problems(self, sr: int) -> list[str]:
+        """What is wrong with this front end at sample rate ``sr`` (empty when nothing is)."""
+        problems = []
+        if self.input not in FRONT_END_INPUTS:
+            problems.append(f"frontend.input must be one of {FRONT_END_INPUTS}, got {self.input!r}")
+        if self.filterbank not in FILTERBANKS:
+            problems.append(f"frontend.filterbank must be one of {FILTERBANKS}, got {self.filterbank!r}")
+        if self.input == "filterbank" and self.filterbank == "none":
+            problems.append("frontend.input 'filterbank' needs a filterbank (frontend.filterbank='mel')")
+        if self.n_mels < 1:
+            problems.append(f"frontend.n_mels must be at least 1, got {self.n_mels}")
+        top = sr / 2 if self.fmax is None else self.fmax
+        if not 0 <= self.fmin < top:
+            problems.append(f"frontend.fmin must lie in [0, fmax={top:g}) Hz, got {self.fmin:g}")
+        if top > sr / 2:
+            problems.append(
+                f"frontend.fmax {top:g} Hz lies above the Nyquist frequency {sr / 2:g} Hz, where the STFT has no "
+                "bins; lower fmax or raise sr"
+            )
+        return problems
+
+    def bands(self, n_bins: int) -> int:
+        """Rows of the spectrogram the first convolution sees: ``n_mels`` with a filterbank, else ``n_bins``."""
+        return n_bins if self.filterbank == "none" else self.n_mels
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "FrontEnd":
+        """Build a front end from ``dataclasses.asdict``'s output, refusing unknown keys."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown FrontEnd fields {unknown}; known fields are {sorted(known)}")
+        return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,12 +166,15 @@ class AudioConfig:
         Whether frames are centred (the signal is padded by ``n_fft // 2`` on both sides).
     duration : float
         Length of one clip (an excerpt) in seconds.
-    scaling : {"log", "linear"}
-        Compression of the magnitude before the first convolution: ``"log"`` is ``log(1 + |X|)``, ``"linear"``
-        is ``|X|`` itself. Models apply it as their first layer so that deconvolution reaches the magnitude. The
-        paper is silent on which one training used; linear is the default because it trained better on the
-        bundled default dataset (100% of test excerpts against 94.4% for log, same seed and 14 epochs), and it
-        is what the authors' code fed to the deconvolution.
+    scaling : {"log", "linear", "db"}
+        Compression of the magnitude (or of the filterbank's output) before the first convolution: ``"log"`` is
+        ``log(1 + |X|)``, ``"db"`` is ``20 log10(max(|X|, 1e-5))`` (librosa's ``amplitude_to_db`` without
+        ``top_db``), ``"linear"`` is ``|X|`` itself. Models apply it as a layer so that deconvolution reaches the
+        magnitude. The paper is silent on which one training used; linear is the default because it trained
+        better on the bundled default dataset (100% of test excerpts against 94.4% for log, same seed and 14
+        epochs), and it is what the authors' code fed to the deconvolution.
+    frontend : FrontEnd
+        The model's input and filterbank (default: the linear magnitude, no filterbank, as in the paper).
 
     Examples
     --------
@@ -91,6 +182,8 @@ class AudioConfig:
     173
     >>> AudioConfig.from_json(AudioConfig(scaling="log").to_json()).scaling
     'log'
+    >>> AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96)).input_shape
+    (257, 173, 1)
     """
 
     sr: int = 11025
@@ -100,7 +193,8 @@ class AudioConfig:
     window: str = "hann"
     center: bool = True
     duration: float = 4.0
-    scaling: Literal["log", "linear"] = "linear"
+    scaling: Literal["log", "linear", "db"] = "linear"
+    frontend: FrontEnd = FrontEnd()
 
     def __post_init__(self) -> None:
         problems = []
@@ -114,8 +208,12 @@ class AudioConfig:
             problems.append(f"win_length must lie in 1..n_fft={self.n_fft}, got {self.win_length}")
         if self.duration <= 0:
             problems.append(f"duration must be positive, got {self.duration}")
-        if self.scaling not in ("log", "linear"):
-            problems.append(f"scaling must be 'log' or 'linear', got {self.scaling!r}")
+        if self.scaling not in SCALINGS:
+            problems.append(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        if not isinstance(self.frontend, FrontEnd):
+            problems.append(f"frontend must be a FrontEnd, got {type(self.frontend).__name__}")
+        else:
+            problems.extend(self.frontend.problems(self.sr))
         if problems:
             raise ValueError("invalid AudioConfig: " + "; ".join(problems))
 
@@ -137,8 +235,13 @@ class AudioConfig:
         return 1 + (self.n_samples - self.n_fft) // self.hop_length
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
-        """Shape of one network input: ``(n_bins, n_frames, 1)``."""
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one network input: ``(n_bins, n_frames, 1)`` for the magnitude (the default),
+        ``(n_mels, n_frames, 1)`` for a filterbank computed outside the model, ``(n_samples, 1)`` for a waveform."""
+        if self.frontend.input == "waveform":
+            return (self.n_samples, 1)
+        if self.frontend.input == "filterbank":
+            return (self.frontend.n_mels, self.n_frames, 1)
         return (self.n_bins, self.n_frames, 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,11 +250,15 @@ class AudioConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "AudioConfig":
-        """Build a config from :meth:`to_dict`'s output, refusing unknown keys."""
+        """Build a config from :meth:`to_dict`'s output, refusing unknown keys (a missing ``frontend``, as in a
+        config saved before front ends existed, is the default one)."""
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown AudioConfig fields {unknown}; known fields are {sorted(known)}")
+        values = dict(values)
+        if isinstance(values.get("frontend"), dict):
+            values["frontend"] = FrontEnd.from_dict(values["frontend"])
         return cls(**values)
 
     def to_json(self) -> str:
@@ -310,13 +417,16 @@ def magnitude(y: np.ndarray, config: AudioConfig) -> np.ndarray:
     return np.abs(stft(y, config)).astype(np.float32)
 
 
-def compress(S: np.ndarray, scaling: Literal["log", "linear"]) -> np.ndarray:
-    """Apply a config's magnitude ``scaling`` to a linear magnitude spectrogram (``log(1 + S)`` or ``S``)."""
+def compress(S: np.ndarray, scaling: Literal["log", "linear", "db"]) -> np.ndarray:
+    """Apply a config's magnitude ``scaling`` to a magnitude spectrogram: ``log(1 + S)``, ``S``, or
+    ``20 log10(max(S, DB_FLOOR))``."""
     if scaling == "log":
         return np.log1p(S)
     if scaling == "linear":
         return S
-    raise ValueError(f"scaling must be 'log' or 'linear', got {scaling!r}")
+    if scaling == "db":
+        return (20.0 * np.log10(np.maximum(S, DB_FLOOR))).astype(np.result_type(S, np.float32), copy=False)
+    raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
 
 
 def write_wav(

@@ -49,6 +49,8 @@ from .fileio import atomic_write_bytes
 if TYPE_CHECKING:
     import keras
 
+    from .frontends import LinearDeconvolver
+
 __all__ = [
     "LOUDNESS",
     "OCCLUSION_PATCH",
@@ -324,6 +326,11 @@ def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=METHODS, default="deconvnet",
                         help="attribution method: deconvnet (the paper), guided, gradient (ReLU backward rules, "
                              "batched), gradcam or occlusion (one feature at a time, slower)")
+    parser.add_argument("--route", choices=("transpose", "pinv"), default="transpose",
+                        help="for a model with a filterbank: bring maps back to the STFT bins through its transpose "
+                             "(the gradient, default) or its pseudo-inverse")
+    parser.add_argument("--compression", choices=("identity", "gradient"), default="identity",
+                        help="backward pass of the log/dB compression: identity (the authors) or its true gradient")
     parser.add_argument("--loudness", choices=LOUDNESS, default="comparable",
                         help="one gain per layer (comparable) or every file normalised (peak, as the authors)")
     parser.add_argument("--no-images", action="store_true", help="write the WAV files only")
@@ -339,11 +346,14 @@ def feature_maps(
     *,
     seed: str = "map",
     progress: bool = True,
+    deconvolver: LinearDeconvolver | None = None,
 ) -> tuple[str, list[int], np.ndarray]:
-    """The ``method`` maps of the chosen features of ``layer`` for one linear magnitude spectrogram ``S``.
+    """The ``method`` maps of the chosen features of ``layer`` for one model input ``S`` (the linear magnitude).
 
     The ReLU backward rules (deconvnet, guided, gradient) deconvolve all the features in batches
-    (:class:`~auralisation.deconv.Deconvolver`); Grad-CAM and occlusion explain one feature after the other with
+    (:class:`~auralisation.deconv.Deconvolver`, or ``deconvolver`` when given: a
+    :class:`~auralisation.frontends.LinearDeconvolver` of the rule, which takes what the model takes and brings
+    the maps back to the linear STFT); Grad-CAM and occlusion explain one feature after the other with
     :func:`~auralisation.methods.attribute` (occlusion with the patch :data:`OCCLUSION_PATCH`).
 
     Returns
@@ -361,7 +371,8 @@ def feature_maps(
     from .methods import attribute, attributor_for, check_method
 
     check_method(method)
-    deconvolver = attributor_for(model).deconvolver("deconvnet" if method not in RULES else method)
+    if deconvolver is None:
+        deconvolver = attributor_for(model).deconvolver("deconvnet" if method not in RULES else method)
     name = deconvolver.layer_name(layer)
     chosen = list(range(deconvolver.n_features(name))) if features is None else list(features)
     if method in RULES:
@@ -376,19 +387,35 @@ def feature_maps(
 
 
 def run_auralise(args: argparse.Namespace) -> int:
-    """Explain and auralise the chosen features of one clip by ``--method``; write them with :func:`export`."""
+    """Explain and auralise the chosen features of one clip by ``--method``; write them with :func:`export`.
+
+    The model's front end comes from its saved config: the rules take what the model takes and bring their maps
+    back to the linear STFT (:class:`~auralisation.frontends.LinearDeconvolver`, by ``--route`` and
+    ``--compression``), and the command says how.
+    """
+    from .deconv import RULES
+    from .frontends import LinearDeconvolver, model_input, require_magnitude_input
     from .train import model_from_arguments
 
     trained = model_from_arguments(args)
     config = trained.config
+    deconvolver = None
+    if args.method in RULES:
+        deconvolver = LinearDeconvolver(trained.model, config, args.method, route=args.route,
+                                        compression=args.compression)
+    else:
+        require_magnitude_input(config, args.method)
     y = load_clip(args.audio, config, args.offset)
     X = stft(y, config)
-    S = np.abs(X).astype(np.float32)
+    inputs = model_input(y, config)
     features = parse_features(args.features)
     maps: dict[str, tuple[list[int], np.ndarray]] = {}
     for layer in parse_layers(args.layers):
-        name, chosen, D = feature_maps(trained.model, S, layer, features, args.method, seed=args.seed)
+        name, chosen, D = feature_maps(trained.model, inputs, layer, features, args.method, seed=args.seed,
+                                       deconvolver=deconvolver)
         maps[name] = (chosen, D)
+    if deconvolver is not None:
+        print(deconvolver.description)
     written = export(args.out, Path(args.audio).stem, X, maps, config, loudness=args.loudness,
                      images=not args.no_images)
     wavs = sum(1 for path in written if path.suffix == ".wav") - 1

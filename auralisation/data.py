@@ -328,10 +328,10 @@ class SpectrogramCache:
 
     Entries live in ``folder/<config-hash>/`` as one ``.npy`` file per excerpt, keyed by the file (its resolved
     path, size and modification time), the excerpt's offset and every field of the config that changes the
-    spectrogram (all but ``scaling``, which models apply themselves). Editing or replacing a track therefore
-    invalidates its entries, and two configs never share one. Entries are written atomically; an unreadable
-    entry (a crash elsewhere, a full disk) is decoded again with a :class:`DatasetWarning`. Safe to call from
-    several threads.
+    spectrogram (all but ``scaling`` and ``frontend``, which models apply themselves). Editing or replacing a track
+    therefore invalidates its entries, and two configs never share one. Entries are written atomically; an
+    unreadable entry (a crash elsewhere, a full disk) is decoded again with a :class:`DatasetWarning`. Safe to call
+    from several threads.
 
     Parameters
     ----------
@@ -411,9 +411,10 @@ class SpectrogramCache:
 
 
 def _config_digest(config: AudioConfig) -> str:
-    """Hash of the config fields that change a linear magnitude spectrogram."""
+    """Hash of the config fields that change a linear magnitude spectrogram (not the scaling nor the front end,
+    which models apply themselves)."""
     fields = config.to_dict()
-    del fields["scaling"]
+    del fields["scaling"], fields["frontend"]
     payload = json.dumps({"cache_format": _CACHE_FORMAT, **fields}, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 

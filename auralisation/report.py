@@ -37,9 +37,10 @@ from tqdm.auto import tqdm
 
 from .audio import write_wav
 from .auralise import loudness_gains, synthesise
-from .deconv import RULES, SEEDS, Deconvolver
+from .deconv import RULES, SEEDS
 from .errors import ModelError
 from .fileio import atomic_path, atomic_write_text
+from .frontends import LinearDeconvolver, require_magnitude_input
 from .plots import spectrogram
 from .plots_listen import feature_grid
 from .train import TrainedModel, add_model_arguments, model_from_arguments
@@ -113,7 +114,7 @@ def _prediction(trained: TrainedModel, clip: Clip, top: int = 3) -> str:
 
 def _clip_section(
     trained: TrainedModel,
-    deconvolver: Deconvolver,
+    deconvolver: LinearDeconvolver,
     clip: Clip,
     folder: Path,
     root: Path,
@@ -300,7 +301,8 @@ def build_report(
         raise ModelError(f"features per layer must be at least 1, got {features}")
     if loudness not in ("comparable", "peak"):
         raise ModelError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
-    deconvolver = Deconvolver(trained.model, rule)
+    require_magnitude_input(trained.config, "the report")
+    deconvolver = LinearDeconvolver(trained.model, trained.config, rule)
     n_blocks = len(deconvolver.layer_names)
     layers = list(range(1, n_blocks + 1)) if layers is None else [int(layer) for layer in layers]
     for layer in layers:
@@ -316,7 +318,8 @@ def build_report(
     meta = escape(
         f"{trained.model.name}: {n_blocks} blocks; rule {rule}, seed {seed}, loudness {loudness}; "
         f"{config.duration:g} s at {config.sr} Hz, n_fft {config.n_fft}, hop {config.hop_length}, "
-        f"{config.scaling} magnitude; written {datetime.datetime.now().isoformat(timespec='seconds')}"
+        f"{config.scaling} magnitude; written {datetime.datetime.now().isoformat(timespec='seconds')}. "
+        f"{deconvolver.description}"
     )
     page = out / PAGE
     atomic_write_text(page, _page(sections, title, meta))

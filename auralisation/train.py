@@ -1,9 +1,10 @@
 """Training, saving and loading the CNN, and the ``auralisation train`` command.
 
-A training run (:func:`train_and_evaluate`) builds :func:`auralisation.models.choi2016`, fits it with Keras on the
-spectrogram cache (early stopping on the validation loss, the best weights restored, the best model checkpointed
-and the history written after every epoch), saves it with its :class:`~auralisation.audio.AudioConfig` and class
-names, and scores it on the test split beside an MFCC + logistic-regression baseline.
+A training run (:func:`train_and_evaluate`) builds :func:`auralisation.models.choi2016` (or ``choi2017``), fits it
+with Keras on the spectrogram cache (early stopping on the validation loss, the best weights restored, the best
+model checkpointed and the history written after every epoch), saves it with its
+:class:`~auralisation.audio.AudioConfig` and class names, and scores it on the test split beside an MFCC + logistic-
+regression baseline.
 
 A saved model is a folder::
 
@@ -40,16 +41,18 @@ from typing import Any, Literal
 
 import keras
 
-from .audio import AudioConfig
+from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
 from .errors import DatasetError, ModelError
 from .evaluate import Evaluation, evaluate_model, format_scores
 from .fileio import atomic_path, atomic_write_text
-from .models import MagnitudeScaling, choi2016
+from .frontends import Filterbank, check_front_end, front_end_of
+from .models import ARCHITECTURES, MagnitudeScaling
 from .paths import project_paths
 
 __all__ = [
+    "ARCH_CONFIGS",
     "DEFAULT_SCALING",
     "PreparedData",
     "TrainResult",
@@ -88,6 +91,14 @@ SPLIT_NAMES = ("train", "validation", "test")
 #: same seed and 14 epochs, linear magnitude reached 100% test accuracy (144 excerpts) and log(1 + |X|) 94.4%, and
 #: linear learned faster from the first epochs, so linear it is; ``--scaling log`` trains the other.
 DEFAULT_SCALING: Literal["log", "linear"] = "linear"
+
+#: The audio config each architecture is trained with by default: the paper's linear magnitude for ``choi2016``;
+#: for ``choi2017`` 96 mel bands in decibels, as Choi et al. (2017) computed with kapre (magnitude mel here, whose
+#: decibels are the power mel's, see :class:`auralisation.audio.AudioConfig`).
+ARCH_CONFIGS: dict[str, AudioConfig] = {
+    "choi2016": AudioConfig(scaling=DEFAULT_SCALING),
+    "choi2017": AudioConfig(scaling="db", frontend=FrontEnd(filterbank="mel", n_mels=96)),
+}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -205,7 +216,9 @@ def _read_keras(path: Path) -> keras.Model:
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a Keras .keras archive (not a zip file); save the model again")
     try:
-        return keras.saving.load_model(path, custom_objects={"MagnitudeScaling": MagnitudeScaling}, safe_mode=True)
+        return keras.saving.load_model(
+            path, custom_objects={"MagnitudeScaling": MagnitudeScaling, "Filterbank": Filterbank}, safe_mode=True
+        )
     except Exception as error:  # Keras raises many types for a damaged archive or an unknown layer.
         raise ModelError(
             f"{path}: cannot be loaded as a Keras model ({error}); if it uses custom layers, register them with "
@@ -224,8 +237,11 @@ def _load_keras_file(path: Path, config: AudioConfig | None) -> TrainedModel:
             raise ModelError(str(error)) from error
     elif config is not None or not beside.is_file():
         # settings from options or defaults: the model's own scaling layer, if it has one, says how it compresses
+        # and its front-end layers (a filterbank, an STFT layer on the waveform) what it hears
         scaling = [layer.scaling for layer in model.layers if isinstance(layer, MagnitudeScaling)]
-        config = dataclasses.replace(config or AudioConfig(), **({"scaling": scaling[0]} if scaling else {}))
+        front = front_end_of(model)
+        config = dataclasses.replace(config or AudioConfig(), **({"scaling": scaling[0]} if scaling else {}),
+                                     **({"frontend": front} if front is not None else {}))
     classes_file = path.parent / CLASSES_FILE
     classes = _read_classes(classes_file) if classes_file.is_file() else [
         f"class {i}" for i in range(int(model.output_shape[-1]))
@@ -245,7 +261,8 @@ def _read_classes(path: Path) -> list[str]:
 
 
 def _check_model(model: keras.Model, config: AudioConfig, classes: list[str], *, source: str) -> None:
-    """:class:`ModelError` unless the model's input, scaling layer and outputs agree with config and classes."""
+    """:class:`ModelError` unless the model's input, front end, scaling layer and outputs agree with config and
+    classes."""
     if tuple(model.input_shape[1:]) != tuple(config.input_shape):
         settings = ", ".join(f"{name}={getattr(config, name)}" for name in ("sr", "n_fft", "hop_length", "duration"))
         raise ModelError(
@@ -264,6 +281,7 @@ def _check_model(model: keras.Model, config: AudioConfig, classes: list[str], *,
             f"{source}: the model's scaling layer applies {scaling[0]!r} but its config says {config.scaling!r}; "
             "save the model with the config it was trained with"
         )
+    check_front_end(model, config, source=source)
 
 
 def check_compatible(trained: TrainedModel, classes: Sequence[str], config: AudioConfig) -> None:
@@ -386,8 +404,10 @@ class TrainSettings:
         default dataset (98.6% of test excerpts against RMSprop's 100%, linear magnitude, 14 epochs).
     learning_rate : float
         5e-4 in the authors' template.
+    arch : {"choi2016", "choi2017"}
+        The architecture (:data:`auralisation.models.ARCHITECTURES`).
     width, batch_norm, dropout
-        Passed to :func:`auralisation.models.choi2016`.
+        Passed to the architecture (``batch_norm`` to ``choi2016`` only: ``choi2017`` always has it).
     hop : float or None
         Seconds between excerpt starts (``None``: no overlap).
     fractions : (float, float, float)
@@ -396,6 +416,7 @@ class TrainSettings:
         Seeds the weights, the dropout, the shuffle and the split.
     """
 
+    arch: Literal["choi2016", "choi2017"] = "choi2016"
     epochs: int = 30
     batch_size: int = 32
     patience: int = 5
@@ -409,9 +430,20 @@ class TrainSettings:
     seed: int = 0
 
     @classmethod
-    def for_mode(cls, fast: bool) -> "TrainSettings":
-        """The notebook's and CLI's settings: the paper's model in full mode; in fast mode a narrow one (16 filters)
-        for 15 short epochs (batches of 8, learning rate 1e-3), to try the pipeline out on a tiny dataset."""
+    def for_mode(cls, fast: bool, arch: Literal["choi2016", "choi2017"] = "choi2016") -> "TrainSettings":
+        """The notebook's and CLI's settings for ``arch``.
+
+        ``choi2016``: the paper's model in full mode; in fast mode a narrow one (16 filters) for 15 short epochs
+        (batches of 8, learning rate 1e-3), to try the pipeline out on a tiny dataset. ``choi2017``: 32 filters
+        and Adam at 1e-3 (the optimiser of Choi et al. 2017) for up to 30 epochs; in fast mode 8 filters.
+        """
+        if arch not in ARCHITECTURES:
+            raise ModelError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+        if arch == "choi2017":
+            if fast:
+                return cls(arch=arch, epochs=15, batch_size=8, optimizer="adam", learning_rate=1e-3, width=8,
+                           patience=4)
+            return cls(arch=arch, epochs=30, optimizer="adam", learning_rate=1e-3, width=32, patience=5)
         if fast:
             return cls(epochs=15, batch_size=8, learning_rate=1e-3, width=16, patience=4)
         return cls(epochs=16, patience=4)
@@ -546,15 +578,26 @@ class TrainResult:
 
 
 def build_model(data: PreparedData, settings: TrainSettings) -> keras.Model:
-    """:func:`~auralisation.models.choi2016` for ``data``'s config and classes with ``settings``' options."""
-    return choi2016(
-        data.config,
-        len(data.classes),
-        width=settings.width,
-        batch_norm=settings.batch_norm,
-        dropout=settings.dropout,
-        seed=settings.seed,
-    )
+    """``settings.arch`` (:data:`~auralisation.models.ARCHITECTURES`) for ``data``'s config and classes.
+
+    Raises
+    ------
+    ModelError
+        An unknown architecture, or a config whose model input the training data cannot give (training reads
+        linear magnitude spectrograms, so the model must take them: ``frontend.input="magnitude"``).
+    """
+    if settings.arch not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {settings.arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    if data.config.frontend.input != "magnitude":
+        raise ModelError(
+            f"training reads linear magnitude spectrograms, but the config's front end takes the "
+            f"{data.config.frontend.input}; train with frontend.input='magnitude' (a filterbank then sits inside "
+            "the model)"
+        )
+    options: dict[str, Any] = {"width": settings.width, "dropout": settings.dropout, "seed": settings.seed}
+    if settings.arch == "choi2016":
+        options["batch_norm"] = settings.batch_norm
+    return ARCHITECTURES[settings.arch](data.config, len(data.classes), **options)
 
 
 def train_and_evaluate(
@@ -653,10 +696,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation train``."""
     parser.add_argument("--data", required=True, type=Path, help="dataset folder: one sub-folder of audio per class")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write, e.g. models/choi2016")
+    parser.add_argument(
+        "--arch", choices=sorted(ARCHITECTURES), default="choi2016",
+        help="choi2016: the paper's network on the linear STFT; choi2017: the compact convnet on 96 log-mel bands",
+    )
     parser.add_argument("--epochs", type=int, help="most epochs (early stopping may end sooner)")
     parser.add_argument("--fast", action="store_true", help="a narrow model, 15 short epochs: to try the pipeline out")
     parser.add_argument(
-        "--scaling", choices=("log", "linear"), default=DEFAULT_SCALING, help="magnitude compression in the model"
+        "--scaling", choices=("log", "linear", "db"),
+        help="magnitude compression in the model (default: the architecture's, linear for choi2016, db for choi2017)",
     )
     parser.add_argument("--width", type=int, help="filters per convolution (64 in the paper)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffle and split")
@@ -668,12 +716,16 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``auralisation train``: train, save and score a model, printing its accuracy and the baseline's."""
-    settings = TrainSettings.for_mode(args.fast)
+    settings = TrainSettings.for_mode(args.fast, args.arch)
     overrides = {"epochs": args.epochs, "width": args.width, "seed": args.seed}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     cache = args.cache if args.cache is not None else project_paths().cache
     trained = load_model(args.out) if args.evaluate_only else None
-    config = trained.config if trained is not None else AudioConfig(scaling=args.scaling)
+    if trained is not None:
+        config = trained.config
+    else:
+        config = ARCH_CONFIGS[args.arch]
+        config = config if args.scaling is None else dataclasses.replace(config, scaling=args.scaling)
     data = prepare_data(args.data, config, cache, hop=settings.hop, fractions=settings.fractions, seed=settings.seed)
     if trained is not None:
         scores = {"model": evaluate_trained(trained, data, batch_size=settings.batch_size)}

@@ -60,6 +60,7 @@ from .audio import AUDIO_EXTENSIONS, AudioConfig, istft, load_clip, stft
 from .auralise import OCCLUSION_PATCH, auralise, loudness_gains, synthesise
 from .deconv import RULES, Deconvolver
 from .errors import AudioError, AuralisationError, ModelError
+from .frontends import require_magnitude_input
 from .lru import LRU
 from .methods import METHODS, Attributor, check_method
 from .plots_listen import FeaturePanels, feature_grid, thumbnail_png
@@ -561,6 +562,7 @@ class Explorer:
         cache_size: int = 16,
     ) -> None:
         self.model, self.config, self.classes = _unpack_model(model, config)
+        require_magnitude_input(self.config, "the explorer")
         self.cache = FeatureCache(self.model, size=cache_size)
         self.prefetch = prefetch
         self.panels = FeaturePanels(self.config)

@@ -82,7 +82,7 @@ def test_magnitude_scaling_values_and_round_trip():
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(MagnitudeScaling("linear")))
     assert isinstance(clone, MagnitudeScaling) and clone.scaling == "linear"
     with pytest.raises(ModelError, match="scaling"):
-        MagnitudeScaling("db")
+        MagnitudeScaling("cubic")
 
 
 def test_same_seed_same_initial_weights_other_seed_other_weights():

@@ -174,9 +174,11 @@ def compute_responses(
     Responses
     """
     from ..deconv import Deconvolver
+    from ..frontends import require_magnitude_input
 
     if not stimuli:
         raise ModelError("no stimuli to run the model over: generate them with `auralisation generate stimuli`")
+    require_magnitude_input(config, "the correlation analysis")
     deconvolver = Deconvolver(model, rule=rule, batch_size=batch_size)
     names = deconvolver.layer_names if layers is None else [deconvolver.layer_name(layer) for layer in layers]
     chosen = {layer: _resolve_features(deconvolver.n_features(layer), features, layer) for layer in names}
