@@ -14,8 +14,8 @@ every block of each, with the shared forward and with the per-feature tape.
               filters, max-pooled over frequency, joined by ``Concatenate``, a residual 1-D mid-end
 ``vggish``    a VGGish-like net: pairs of 3x3 convolutions (``Activation("relu")`` and ``ReLU()`` spellings) per
               block, a nested ``Sequential`` backbone, a dense head
-``waveform``  a model whose input is the waveform: ``keras.layers.STFTSpectrogram`` then a layer named
-              ``"spectrogram"`` giving ``(bins, frames, 1)``, the magnitude that maps are taken at
+``waveform``  a model whose input is the waveform: ``keras.layers.STFTSpectrogram`` (librosa's conventions,
+              :func:`auralisation.frontends.stft_layers`) then ``"spectrogram"``, the magnitude maps are taken at
 ============  =====================================================================================================
 
 Examples
@@ -42,24 +42,32 @@ from .models import MagnitudeScaling
 __all__ = ["ZOO", "build", "spectrogram_layer"]
 
 
+#: The layers whose weights :func:`_initialised` draws (a filterbank or an STFT keeps its own).
+LEARNED = (keras.layers.Conv2D, keras.layers.Dense, keras.layers.BatchNormalization)
+
+
 def _initialised(model: keras.Model, seed: int) -> keras.Model:
-    """Seeded weights: Glorot-like kernels, small biases, batch statistics away from the identity."""
+    """Seeded weights for the learned layers: He-like kernels, small biases, batch statistics off the identity."""
+    from .deconv import Network
+
     rng = np.random.default_rng(seed)
-    weights = []
-    for w in model.weights:
-        shape = tuple(w.shape)
-        if "moving_variance" in w.path:
-            weights.append(rng.uniform(0.5, 2.0, shape))
-        elif "moving_mean" in w.path or "beta" in w.path or "bias" in w.path:
-            weights.append(0.05 * rng.standard_normal(shape))
-        elif "gamma" in w.path:
-            weights.append(rng.uniform(0.5, 1.5, shape))
-        elif not w.trainable:
-            weights.append(np.asarray(w))
-        else:
-            fan = float(np.prod(shape[:-1])) or 1.0
-            weights.append(rng.standard_normal(shape) * np.sqrt(2.0 / fan))
-    model.set_weights([np.asarray(v, dtype=np.float32) for v in weights])
+    network = Network(model)
+    for path in network.leaves():
+        layer = network.layers[path]
+        if not isinstance(layer, LEARNED) or not layer.trainable:
+            continue
+        weights = []
+        for w in layer.weights:
+            shape = tuple(w.shape)
+            if "moving_variance" in w.path:
+                weights.append(rng.uniform(0.5, 2.0, shape))
+            elif "moving_mean" in w.path or "beta" in w.path or "bias" in w.path:
+                weights.append(0.05 * rng.standard_normal(shape))
+            elif "gamma" in w.path:
+                weights.append(rng.uniform(0.5, 1.5, shape))
+            else:
+                weights.append(rng.standard_normal(shape) * np.sqrt(2.0 / (float(np.prod(shape[:-1])) or 1.0)))
+        layer.set_weights([np.asarray(v, dtype=np.float32) for v in weights])
     return model
 
 
@@ -150,15 +158,17 @@ def vggish(config: AudioConfig, n_classes: int, *, width: int = 4) -> keras.Mode
 
 
 def waveform(config: AudioConfig, n_classes: int, *, width: int = 4) -> keras.Model:
-    """A model on the waveform: ``STFTSpectrogram`` (magnitude) inside, then two conv blocks."""
-    bins, frames, _ = config.input_shape
+    """A model on the waveform: Keras's ``STFTSpectrogram`` with librosa's conventions inside, two conv blocks.
+
+    The front end is :func:`auralisation.frontends.stft_layers`, whose last layer, ``"spectrogram"``, gives the
+    magnitude ``(bins, frames, 1)`` that the maps are taken at.
+    """
+    from .frontends import stft_layers
+
     inputs = keras.Input((config.n_samples, 1), name="waveform")
-    x = keras.layers.STFTSpectrogram(
-        mode="magnitude", frame_length=config.n_fft, frame_step=config.hop_length, fft_length=config.n_fft,
-        window=config.window, periodic=True, padding="same", name="stft",
-    )(inputs)
-    x = keras.layers.Permute((2, 1), name="to_bins")(x)
-    x = keras.layers.Reshape((bins, -1, 1), name="spectrogram")(x)
+    x = inputs
+    for layer in stft_layers(config):
+        x = layer(x)
     for i in (1, 2):
         x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
