@@ -671,6 +671,7 @@ class Explorer:
             self.browser_title,
             self.browser,
         ])
+        self.widget.add_class("auralisation-explorer")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -878,7 +879,9 @@ class Explorer:
                               f"{len(activations)} features, by {method}</h4>"))
             maps = np.stack([entry.map(k) for k, entry in entries.items()])
             figure = feature_grid(loaded.S, maps, picked, activations[picked], self.config)
-            items.append(Image(data=_png(figure), format="png"))
+            items.append(Image(data=_png(figure), format="png",
+                               alt=f"{loaded.name}, layer {layer} ({name}): the deconvolved spectrograms of features "
+                                   f"{', '.join(map(str, picked))} by {method}"))
             cells = "".join(
                 f"<td style='text-align:center'>feature {k} (activation {activations[k]:.3g})<br>"
                 + audio_html(auralised(loaded, entry, k, self.loudness.value), self.config.sr,

@@ -15,8 +15,8 @@ On the command line::
 Examples
 --------
 >>> from auralisation.app import voila_argv
->>> voila_argv(port=8866, token="secret")[-3:-1]
-['--port=8866', '--Voila.token=secret']
+>>> "--Voila.ip=127.0.0.1" in voila_argv(port=8866, token="secret")
+True
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "ru
 
 #: The notebook Voilà serves.
 NOTEBOOK = Path(__file__).with_name("explorer.ipynb")
+#: A Jupyter data folder holding the app's Voila template (``voila/templates/explorer``).
+TEMPLATES = Path(__file__).with_name("jupyter")
 #: Environment variables through which :func:`run_explore` hands the model and the clips to the app's kernel.
 ENV_MODEL = "AURALISATION_EXPLORE_MODEL"
 ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
@@ -89,6 +91,8 @@ def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
         f"--port={port}",
         f"--Voila.token={token}",
         "--Voila.log_level=WARN",
+        # Voila's lab template without its links to a CDN (jupyter/voila/templates/explorer beside this file).
+        "--template=explorer",
     ]
 
 
@@ -134,6 +138,7 @@ def run_explore(args: argparse.Namespace) -> int:
     from voila.app import Voila
 
     token = secrets.token_urlsafe(16)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
     os.environ[ENV_MODEL] = str(Path(args.model).resolve())
     os.environ[ENV_AUDIO] = json.dumps([str(Path(path).resolve()) for path in args.audio])
     host = f"[{args.ip}]" if ":" in args.ip else args.ip

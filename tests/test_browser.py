@@ -1,0 +1,179 @@
+"""The explorer in a real browser: notebook 03 in JupyterLab, and ``auralisation explore`` (Voila), in headless
+Chromium driven through Playwright (:mod:`auralisation.browser`).
+
+Each server is started here on 127.0.0.1 (a free port, a token) and ended with its process group. The model is a
+narrow random ``choi2016`` on a 1 s front end, saved where notebook 03 looks in fast mode (``AURALISATION_HOME``),
+so that the notebook runs in seconds. The page is moved from the keyboard (arrow keys on the sliders, the method
+dropdown and the loudness radio group), and after each move the test checks that the figure changed and that the
+auralisation's ``<audio>`` holds new audio that Chromium decodes and that is not silent, with no error in the
+console or the notebook. Skips, saying why, without Playwright or Chromium (``scripts/setup.sh --browser``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from auralisation.audio import AudioConfig  # noqa: E402
+from auralisation.browser import Change, ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
+from auralisation.models import choi2016  # noqa: E402
+from auralisation.train import save_model  # noqa: E402
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install "
+                                                              "playwright; no browser download is needed)")
+if find_chromium() is None:
+    pytest.skip("no Chromium: install Debian's chromium (scripts/setup.sh --browser)", allow_module_level=True)
+
+REPO = Path(__file__).resolve().parents[1]
+#: 1 s clips, 129 bins x 87 frames: five poolings fit, every view takes milliseconds.
+SMALL = AudioConfig(duration=1.0, n_fft=256, hop_length=128)
+#: Bounded waits: a kernel start and notebook 03 on a loaded 2-core machine.
+SERVER_TIMEOUT = 90.0
+NOTEBOOK_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder: the model where fast-mode notebook 03 loads it, the notebook, and a clip to upload."""
+    home = tmp_path_factory.mktemp("home")
+    save_model(home / "models" / "fast" / "choi2016", choi2016(SMALL, 3, width=8, seed=1), SMALL,
+               ["low", "mid", "high"])
+    (home / "notebooks").mkdir()
+    shutil.copy(REPO / "notebooks" / "03_listen.ipynb", home / "notebooks")
+    t = np.arange(SMALL.n_samples) / SMALL.sr
+    y = 0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1320 * t) * (t % 0.25 < 0.1)
+    sf.write(home / "mine.wav", y.astype(np.float32), SMALL.sr)
+    return home
+
+
+@pytest.fixture(scope="module")
+def env(home: Path) -> dict[str, str]:
+    """The servers' environment: this checkout's package, the fast mode, the project folder ``home``."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "AURALISATION_FAST": "1", "AURALISATION_HOME": str(home),
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+def shown(page: ExplorerPage) -> tuple[str, str]:
+    """The layer and feature the status line names."""
+    status = page.status()
+    found = re.search(r"layer (\d+) \(pool\d\), feature (\d+)", status)
+    assert found, status
+    return found.group(1), found.group(2)
+
+
+def check_change(change: Change, before: Change | None) -> None:
+    """The page holds a new, decodable, audible auralisation and a new figure."""
+    assert change.sr == SMALL.sr and change.audio.shape == (SMALL.n_samples,)
+    assert np.all(np.isfinite(change.audio)) and np.abs(change.audio).max() > 1e-3
+    assert change.browser_peak == pytest.approx(np.abs(change.audio).max(), rel=1e-3, abs=1e-4)
+    assert change.figure[:4] == b"\x89PNG"
+    assert 0 < change.latency < 30 and 0 < change.figure_latency < 30
+    if before is not None:
+        assert change.figure != before.figure
+        assert not np.array_equal(change.audio, before.audio)
+
+
+def exercise(page: ExplorerPage) -> list[Change]:
+    """Move the feature and layer sliders, the method and the loudness from the keyboard; check each view."""
+    moves = [
+        ("feature", "ArrowRight", ("1", "1")), ("feature", "ArrowRight", ("1", "2")),
+        ("layer", "ArrowRight", ("2", "2")), ("layer", "ArrowRight", ("3", "2")),
+        ("method", "ArrowDown", ("3", "2")), ("loudness", "ArrowRight", ("3", "2")),
+    ]
+    assert shown(page) == ("1", "0") and page.value("method") == "deconvnet"
+    changes: list[Change] = []
+    for control, key, expected in moves:
+        change = page.change(control, lambda: page.press(control, key))
+        check_change(change, changes[-1] if changes else None)
+        assert shown(page) == expected, (control, page.status())
+        changes.append(change)
+    assert page.value("method") == "guided" and "guided" in page.status()
+    assert page.value("loudness") == "peak"
+    assert "\u26a0" not in page.page.locator(".auralisation-explorer").text_content()
+    assert page.errors == []
+    return changes
+
+
+def check_accessibility(page: ExplorerPage) -> None:
+    """Every control is a Tab stop; players and images name clip, layer and feature; no label is cut."""
+    stops = page.tab_order(40)
+    for name in ("layer", "feature", "method", "seed", "loudness"):
+        assert name in stops, stops
+    assert any(stop.startswith("auralised: ") for stop in stops), stops
+    labels = page.page.evaluate("""() => ({
+      audio: Array.from(document.querySelectorAll('.auralisation-explorer audio')).map((a) => a.getAttribute('aria-label') || ''),
+      images: Array.from(document.querySelectorAll('.auralisation-explorer img')).map((i) => i.alt),
+      cut: Array.from(document.querySelectorAll('.widget-radio-box label, .widget-button, .widget-upload'))
+        .filter((e) => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent.trim()),
+    })""")
+    clip = page.value("clip")
+    assert labels["audio"] and all(label.startswith(("original: ", "auralised: ", "residual: "))
+                                   and clip in label for label in labels["audio"])
+    assert all("layer " in label and "feature " in label for label in labels["audio"] if "original" not in label)
+    assert labels["images"] and all(clip in alt and "layer " in alt and "feature " in alt for alt in labels["images"])
+    assert labels["cut"] == []
+
+
+def test_notebook_03_in_jupyterlab(home: Path, env: dict[str, str], browser: object) -> None:
+    with jupyterlab(home / "notebooks", "03_listen.ipynb", env=env, timeout=SERVER_TIMEOUT) as server:
+        page = ExplorerPage.open(browser, server.url)
+        try:
+            assert page.run_notebook(NOTEBOOK_TIMEOUT) == []
+            page.wait_for_explorer()
+            exercise(page)
+            check_accessibility(page)
+        finally:
+            page.page.close()
+
+
+def test_standalone_app_serves_the_explorer_alone(home: Path, env: dict[str, str], browser: object) -> None:
+    with explore_app(home / "models" / "fast" / "choi2016", env=env, log=home / "app.log",
+                     timeout=SERVER_TIMEOUT) as server:
+        page = ExplorerPage.open(browser, server.url)
+        try:
+            page.wait_for_explorer(NOTEBOOK_TIMEOUT)
+            exercise(page)
+            # A clip of the visitor's own, through the upload button's file chooser.
+            with page.page.expect_file_chooser() as chooser:
+                page.control("upload").click()
+            change = page.change("upload", lambda: chooser.value.set_files(home / "mine.wav"))
+            check_change(change, None)
+            assert page.value("clip") == "mine" and page.status().startswith("mine ")
+            check_accessibility(page)
+            # The explorer alone: no code, no path on the server's disk, no file browser, no terminal, no API.
+            assert page.page.locator(".jp-InputArea, .jp-CodeMirrorEditor, .cm-editor, textarea").count() == 0
+            assert page.page.locator("input[type=text]").count() == 0
+            assert page.errors == []
+        finally:
+            page.page.close()
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(server.url))
+        token = server.url.split("token=")[1]
+        for path in ("/tree", "/lab", "/api/contents", "/api/terminals", "/terminals/1", "/voila/files/explorer.ipynb",
+                     "/voila/tree", "/api/kernels"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{origin}{path}?token={token}", timeout=10)
+            assert refused.value.code in (403, 404, 405), path
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{origin}/", timeout=10)  # without the token
+        assert refused.value.code == 403
