@@ -211,8 +211,8 @@ class Change:
     what : str
     latency : float
         Seconds from the action (key press, click, file chosen) to the new auralisation's ``canplay`` event.
-    figure_latency : float
-        Seconds from the action to the new figure in the page.
+    figure_latency : float or None
+        Seconds from the action to the new figure in the page (None when none was awaited).
     audio : numpy.ndarray
         The auralisation now in the page, decoded from its WAV (float32).
     sr : int
@@ -226,7 +226,7 @@ class Change:
 
     what: str
     latency: float
-    figure_latency: float
+    figure_latency: float | None
     audio: np.ndarray = dataclasses.field(repr=False)
     sr: int
     browser_peak: float
@@ -234,23 +234,25 @@ class Change:
     status: str
 
 
-_WATCH = """([auralised, figure, timeout]) => {
+_WATCH = """([auralised, figure, timeout, needFigure]) => {
   const source = () => { const a = document.querySelector(auralised); return a && a.querySelector('source')
     ? a.querySelector('source').src : null; };
   const picture = () => { const i = document.querySelector(figure); return i ? i.getAttribute('src') : null; };
   const audioBefore = source(), figureBefore = picture();
-  const state = {start: null};
-  const onStart = (event) => { if (state.start === null) state.start = event.timeStamp; };
+  const state = {start: null}, installed = performance.now();
+  // A file chooser's change event carries an earlier time stamp: never start before the watch began.
+  const onStart = (event) => { if (state.start === null) state.start = Math.max(event.timeStamp, installed); };
   const kinds = ['keydown', 'pointerdown', 'input', 'change'];
   kinds.forEach((kind) => document.addEventListener(kind, onStart, true));
   window.__auralisationChange = new Promise((resolve, reject) => {
     let audioAt = null, figureAt = null, watched = null;
     const finish = () => {
-      if (audioAt === null || figureAt === null) return;
+      if (audioAt === null || (needFigure && figureAt === null)) return;
       observer.disconnect();
       clearTimeout(timer);
       kinds.forEach((kind) => document.removeEventListener(kind, onStart, true));
-      resolve({start: state.start, audio: audioAt - state.start, figure: figureAt - state.start});
+      resolve({start: state.start, audio: audioAt - state.start,
+               figure: figureAt === null ? null : figureAt - state.start});
     };
     const check = () => {
       if (figureAt === null && picture() !== figureBefore) figureAt = performance.now();
@@ -345,6 +347,12 @@ class ExplorerPage:
                 return found.first
         raise LookupError(f"the explorer has no control {name!r}")
 
+    def radio(self, name: str, choice: str) -> Any:
+        """The radio button ``choice`` of the radio group ``name`` (``"loudness"``, ``"peak"``)."""
+        label = self.page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(name)}$"))
+        group = self.page.locator(EXPLORER).locator(".widget-radio").filter(has=label)
+        return group.locator("label", has_text=re.compile(f"^{re.escape(choice)}$")).locator("input")
+
     def press(self, name: str, key: str) -> None:
         """Focus the control ``name`` and press ``key`` (``"ArrowRight"``, say)."""
         self.control(name).focus()
@@ -363,22 +371,27 @@ class ExplorerPage:
             return control.evaluate("(input) => input.parentElement.textContent.trim()")
         return control.input_value()
 
-    def change(self, what: str, action: Callable[[], None], timeout: float = 30.0) -> Change:
-        """Do ``action`` and wait (at most ``timeout`` s) for a new playable auralisation and a new figure.
+    def change(self, what: str, action: Callable[[], None], *, figure: bool = True, timeout: float = 30.0) -> Change:
+        """Do ``action`` and wait (at most ``timeout`` s) for a new playable auralisation and, with ``figure``, a
+        new figure (the loudness changes what is heard, not what is drawn).
 
         Raises
         ------
         playwright.sync_api.Error
             Nothing new within ``timeout`` (the message says which of the two did not come).
         """
-        self.page.evaluate(_WATCH, [AURALISED, FIGURE, int(1000 * timeout)])
+        self.page.evaluate(_WATCH, [AURALISED, FIGURE, int(1000 * timeout), figure])
         action()
-        times = self.page.evaluate("() => window.__auralisationChange")
+        try:
+            times = self.page.evaluate("() => window.__auralisationChange")
+        except Exception as error:  # Playwright's Error: say what was changed and what the page shows
+            raise AssertionError(f"{what}: {error}\nstatus: {self.status()}\nconsole errors: {self.errors}") from None
         decoded = self.page.evaluate(_DECODE, AURALISED)
         wav = base64.b64decode(decoded["source"].split(",", 1)[1])
         audio, sr = sf.read(io.BytesIO(wav), dtype="float32")
         src = self.page.locator(FIGURE).get_attribute("src")
-        return Change(what, times["audio"] / 1000, times["figure"] / 1000, audio, int(sr), float(decoded["peak"]),
+        figure_latency = None if times["figure"] is None else times["figure"] / 1000
+        return Change(what, times["audio"] / 1000, figure_latency, audio, int(sr), float(decoded["peak"]),
                       base64.b64decode(src.split(",", 1)[1]), self.status())
 
     def tab_order(self, stops: int = 40) -> list[str]:
