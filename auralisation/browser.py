@@ -251,8 +251,9 @@ _WATCH = """([auralised, figure, timeout, needFigure]) => {
       observer.disconnect();
       clearTimeout(timer);
       kinds.forEach((kind) => document.removeEventListener(kind, onStart, true));
-      resolve({start: state.start, audio: audioAt - state.start,
-               figure: figureAt === null ? null : figureAt - state.start});
+      // No event seen (an upload's file input lives outside the document): from the start of the watch.
+      const start = state.start === null ? installed : state.start;
+      resolve({start, audio: audioAt - start, figure: figureAt === null ? null : figureAt - start});
     };
     const check = () => {
       if (figureAt === null && picture() !== figureBefore) figureAt = performance.now();

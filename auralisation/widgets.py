@@ -633,8 +633,8 @@ class Explorer:
         self.method = widgets.Dropdown(options=METHODS, value=method, description="method", style=wide,
                                        layout=widgets.Layout(width="220px"),
                                        tooltip="how a feature's map is computed (deconvnet: the paper's)")
-        # Radio buttons rather than toggle buttons: their labels are never cut, and a radio group is one Tab stop
-        # whose choice the arrow keys change.
+        # Radio buttons rather than toggle buttons, whose fixed width cut "whole map" and "comparable"; each choice
+        # is a Tab stop that Space selects.
         self.seed = widgets.RadioButtons(options=[("whole map", "map"), ("strongest", "max")], value="map",
                                          description="seed", orientation="horizontal", style=wide,
                                          layout=widgets.Layout(width="auto"),

@@ -173,7 +173,8 @@ def test_standalone_app_serves_the_explorer_alone(home: Path, env: dict[str, str
             assert page.value("clip") == "mine"
             check_accessibility(page)
             # The explorer alone: no code, no path on the server's disk, no file browser, no terminal, no API.
-            assert page.page.locator(".jp-InputArea, .jp-CodeMirrorEditor, .cm-editor, textarea").count() == 0
+            assert page.page.locator(".jp-InputArea, .jp-CodeMirrorEditor, .cm-editor").count() == 0
+            assert "explorer_from_environment" not in page.page.content()
             assert page.page.locator("input[type=text]").count() == 0
             assert page.errors == []
         finally:
