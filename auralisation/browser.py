@@ -14,7 +14,7 @@ a browser (do not run ``playwright install``).
 Examples
 --------
 >>> from playwright.sync_api import sync_playwright                              # doctest: +SKIP
->>> with explore_app("models/choi2016", env=dict(os.environ)) as server, sync_playwright() as p:  # doctest: +SKIP
+>>> with explore_app("models/choi2016", env=dict(os.environ), log="app.log") as server, sync_playwright() as p:  # doctest: +SKIP
 ...     browser = launch(p)
 ...     page = ExplorerPage.open(browser, server.url)
 ...     page.wait_for_explorer()
