@@ -16,7 +16,7 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -145,30 +145,39 @@ def check_accessibility(page: ExplorerPage) -> None:
     assert labels["cut"] == []
 
 
-def test_notebook_03_in_jupyterlab(home: Path, env: dict[str, str], browser: object) -> None:
+def record(record_property: Callable[[str, object], None], changes: list[Change]) -> None:
+    """Keep each move's latency, action to playable audio, in the test report (JUnit XML ``--junitxml``)."""
+    for n, change in enumerate(changes):
+        record_property(f"latency_ms_{n}_{change.what}", round(1000 * change.latency, 1))
+
+
+def test_notebook_03_in_jupyterlab(home: Path, env: dict[str, str], browser: object,
+                                   record_property: Callable[[str, object], None]) -> None:
     with jupyterlab(home / "notebooks", "03_listen.ipynb", env=env, timeout=SERVER_TIMEOUT) as server:
         page = ExplorerPage.open(browser, server.url)
         try:
             assert page.run_notebook(NOTEBOOK_TIMEOUT) == []
             page.wait_for_explorer()
-            exercise(page, arrows_on_dropdowns=False)
+            record(record_property, exercise(page, arrows_on_dropdowns=False))
             check_accessibility(page)
         finally:
             page.page.close()
 
 
-def test_standalone_app_serves_the_explorer_alone(home: Path, env: dict[str, str], browser: object) -> None:
+def test_standalone_app_serves_the_explorer_alone(home: Path, env: dict[str, str], browser: object,
+                                                  record_property: Callable[[str, object], None]) -> None:
     with explore_app(home / "models" / "fast" / "choi2016", env=env, log=home / "app.log",
                      timeout=SERVER_TIMEOUT) as server:
         page = ExplorerPage.open(browser, server.url)
         try:
             page.wait_for_explorer(NOTEBOOK_TIMEOUT)
-            exercise(page, arrows_on_dropdowns=True)
+            changes = exercise(page, arrows_on_dropdowns=True)
             # A clip of the visitor's own, through the upload button's file chooser.
             with page.page.expect_file_chooser() as chooser:
                 page.control("upload").click()
             change = page.change("upload", lambda: chooser.value.set_files(home / "mine.wav"))
             check_change(change, None)
+            record(record_property, [*changes, change])
             sync_api.expect(page.page.locator(AURALISED)).to_have_attribute("aria-label", re.compile("^auralised: mine, "))
             assert page.value("clip") == "mine"
             check_accessibility(page)
