@@ -126,8 +126,9 @@ def in_the_browser(trained: TrainedModel, moves: int) -> None:
                     if errors:
                         raise RuntimeError(f"notebook 03 failed in JupyterLab: {errors}")
                 page.wait_for_explorer(timeout=600)
-                print(f"{where}: server start to the explorer's first view (includes the kernel start and, in "
-                      f"JupyterLab, the whole notebook): {time.perf_counter() - start:6.1f} s")
+                what = "the kernel start and the whole notebook" if where.startswith("JupyterLab") else "the kernel start"
+                print(f"{where}: server start to the explorer's first view (includes {what}): "
+                      f"{time.perf_counter() - start:6.1f} s")
                 for name, times in browser_moves(page, moves).items():
                     print(f"  in the browser, {summary(name, times)}")
                 if page.errors:
