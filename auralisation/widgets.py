@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import hashlib
@@ -73,6 +74,7 @@ __all__ = [
     "LayerFeatures",
     "View",
     "audio_html",
+    "image_html",
     "auralised",
     "feature_activations",
     "layer_features",
@@ -481,12 +483,13 @@ def auralised(clip: Clip, features: LayerFeatures, feature: int, loudness: Loudn
     return auralise(clip.X, D, clip.config, loudness=loudness)[0]
 
 
-def audio_html(y: np.ndarray, sr: int, *, normalize: bool) -> tuple[str, float]:
+def audio_html(y: np.ndarray, sr: int, *, normalize: bool, label: str | None = None) -> tuple[str, float]:
     """An HTML ``<audio>`` player (:class:`IPython.display.Audio`) and the gain applied to ``y``.
 
     With ``normalize`` the player scales the waveform to full scale (gain reported as 1). Without it the waveform
     plays at its own level, unless its peak exceeds 1: then it is scaled down to a peak of 0.99 (the gain says by
-    how much) rather than clipped.
+    how much) rather than clipped. ``label`` (what is heard: clip, layer, feature) becomes the player's
+    ``aria-label`` and ``title``, which a screen reader announces and a pointer shows.
     """
     y = np.asarray(y, dtype=np.float32)
     gain = 1.0
@@ -496,8 +499,22 @@ def audio_html(y: np.ndarray, sr: int, *, normalize: bool) -> tuple[str, float]:
             gain = 0.99 / peak
             y = y * gain
     silent = not np.any(y)
-    player = Audio(y, rate=sr, normalize=normalize and not silent)
-    return player._repr_html_(), gain
+    player = Audio(y, rate=sr, normalize=normalize and not silent)._repr_html_()
+    if label is not None:
+        quoted = _escape(label, quote=True)
+        player = player.replace("<audio ", f'<audio aria-label="{quoted}" title="{quoted}" ', 1)
+    return player, gain
+
+
+def image_html(png: bytes, label: str) -> str:
+    """An HTML ``<img>`` of the PNG ``png``, inline, with ``label`` (what it shows: clip, layer, feature) as its
+    ``alt`` text and ``title``; it fits the width of its container.
+
+    (An :class:`ipywidgets.Image` cannot carry an ``alt`` text: screen readers would announce an unnamed image.)
+    """
+    quoted = _escape(label, quote=True)
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{quoted}" title="{quoted}" style="max-width:100%">'
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -508,7 +525,7 @@ def audio_html(y: np.ndarray, sr: int, *, normalize: bool) -> tuple[str, float]:
 class _Card:
     """One thumbnail of the feature browser; clicking its button selects :attr:`feature`."""
 
-    image: widgets.Image
+    image: widgets.HTML
     button: widgets.Button
     box: widgets.VBox
     feature: int = 0
@@ -549,6 +566,9 @@ class Explorer:
         at once.
     cache_size : int
         Layers kept (see :class:`FeatureCache`).
+    local_files : bool
+        Offer the box for the path of a file on the kernel's disk (with its *load* button) beside *upload*. The
+        standalone app (:mod:`auralisation.app`) turns it off: there the visitor's files are not the server's.
     """
 
     def __init__(
@@ -560,11 +580,13 @@ class Explorer:
         method: str = "deconvnet",
         prefetch: bool = True,
         cache_size: int = 16,
+        local_files: bool = True,
     ) -> None:
         self.model, self.config, self.classes = _unpack_model(model, config)
         require_magnitude_input(self.config, "the explorer")
         self.cache = FeatureCache(self.model, size=cache_size)
         self.prefetch = prefetch
+        self.local_files = local_files
         self.panels = FeaturePanels(self.config)
         self.view: View | None = None
         self.error: AuralisationError | None = None
@@ -578,7 +600,7 @@ class Explorer:
         self._cards: list[_Card] = []
         self._holding = False
         self._uploads: tempfile.TemporaryDirectory[str] | None = None
-        self._build_controls(check_method(method))
+        self._build_controls(check_method(method), local_files)
         items = clips.items() if isinstance(clips, Mapping) else ((Path(p).stem, p) for p in clips)
         for name, source in items:
             key = self._unique(name)
@@ -594,33 +616,41 @@ class Explorer:
 
     # --- building -------------------------------------------------------------------------------------------
 
-    def _build_controls(self, method: str) -> None:
+    def _build_controls(self, method: str, local_files: bool) -> None:
         n_layers = len(self.cache.deconvolver.layer_names)
         wide = {"description_width": "70px"}
-        self.clip = widgets.Dropdown(description="clip", style=wide, layout=widgets.Layout(width="320px"))
-        self.path = widgets.Text(placeholder="or type a path to an audio file", layout=widgets.Layout(width="320px"))
+        self.clip = widgets.Dropdown(description="clip", style=wide, layout=widgets.Layout(width="320px"),
+                                     tooltip="the clip to explore")
+        self.path = widgets.Text(placeholder="or type a path to an audio file", layout=widgets.Layout(width="320px"),
+                                 tooltip="path of an audio file to load")
         self.load = widgets.Button(description="load", tooltip="load the file typed in", icon="folder-open")
-        self.upload = widgets.FileUpload(accept=",".join(AUDIO_EXTENSIONS), multiple=False, description="upload")
+        self.upload = widgets.FileUpload(accept=",".join(AUDIO_EXTENSIONS), multiple=False, description="upload",
+                                         tooltip="upload an audio file from this computer")
         self.layer = widgets.IntSlider(value=1, min=1, max=n_layers, description="layer", style=wide,
-                                       continuous_update=False)
+                                       continuous_update=False, tooltip="the layer (block) to listen to")
         self.feature = widgets.IntSlider(value=0, min=0, max=self.cache.deconvolver.n_features(1) - 1,
-                                         description="feature", style=wide, continuous_update=False)
+                                         description="feature", style=wide, continuous_update=False,
+                                         tooltip="the feature of the layer to listen to")
         self.feature_info = widgets.HTML()
         self.method = widgets.Dropdown(options=METHODS, value=method, description="method", style=wide,
                                        layout=widgets.Layout(width="220px"),
                                        tooltip="how a feature's map is computed (deconvnet: the paper's)")
-        self.seed = widgets.ToggleButtons(options=[("whole map", "map"), ("strongest", "max")], value="map",
-                                          description="seed", style={**wide, "button_width": "90px"},
-                                          tooltips=["the feature's whole activation map (the authors)",
-                                                    "its single strongest activation (Zeiler & Fergus)"])
-        self.loudness = widgets.ToggleButtons(options=["comparable", "peak"], value="comparable",
-                                              description="loudness", style={**wide, "button_width": "90px"},
-                                              tooltips=["features keep their relative loudness",
-                                                        "every player is normalised to full scale"])
+        # Radio buttons rather than toggle buttons, whose fixed width cut "whole map" and "comparable"; each choice
+        # is a Tab stop that Space selects.
+        self.seed = widgets.RadioButtons(options=[("whole map", "map"), ("strongest", "max")], value="map",
+                                         description="seed", orientation="horizontal", style=wide,
+                                         layout=widgets.Layout(width="auto"),
+                                         tooltip="whole map: the feature's whole activation map (the authors); "
+                                                 "strongest: its single strongest activation (Zeiler & Fergus)")
+        self.loudness = widgets.RadioButtons(options=["comparable", "peak"], value="comparable",
+                                             description="loudness", orientation="horizontal", style=wide,
+                                             layout=widgets.Layout(width="auto"),
+                                             tooltip="comparable: features keep their relative loudness; "
+                                                     "peak: every player is normalised to full scale")
         self.status = widgets.HTML()
         self.players = {name: widgets.HTML() for name in ("original", "auralised", "residual")}
         self.player_labels = {name: widgets.HTML() for name in self.players}
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image = widgets.HTML(layout=widgets.Layout(max_width="100%"))
         self.browser_title = widgets.HTML()
         self.browser = widgets.GridBox(layout=widgets.Layout(grid_template_columns="repeat(auto-fill, 104px)",
                                                              grid_gap="4px"))
@@ -634,7 +664,7 @@ class Explorer:
         self.upload.observe(self._on_upload, "value")
         players = [widgets.VBox([self.player_labels[n], self.players[n]]) for n in self.players]
         self.widget = widgets.VBox([
-            widgets.HBox([self.clip, self.path, self.load, self.upload]),
+            widgets.HBox([self.clip, self.path, self.load, self.upload] if local_files else [self.clip, self.upload]),
             widgets.HBox([self.layer, self.feature, self.feature_info]),
             widgets.HBox([self.method, self.seed, self.loudness]),
             self.status,
@@ -643,6 +673,7 @@ class Explorer:
             self.browser_title,
             self.browser,
         ])
+        self.widget.add_class("auralisation-explorer")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -732,7 +763,8 @@ class Explorer:
     def refresh(self) -> None:
         """Render the view the controls ask for and show it (then prefetch the clip's other layers)."""
         if self.clip.value is None:
-            self.status.value = "No clip yet: type the path of an audio file and press <i>load</i>, or upload one."
+            typed = "type the path of an audio file and press <i>load</i>, or " if self.local_files else ""
+            self.status.value = f"No clip yet: {typed}upload one."
             return
         start = time.perf_counter()
         clip = self._clip(self.clip.value)
@@ -766,12 +798,16 @@ class Explorer:
         normalize = view.loudness == "peak"
         key = f"{clip.key}|{normalize}"
         if key not in self._original_html:
-            self._original_html[key] = audio_html(view.original, view.sr, normalize=normalize)[0]
+            self._original_html[key] = audio_html(view.original, view.sr, normalize=normalize,
+                                                  label=f"original: {clip.name}")[0]
         self.players["original"].value = self._original_html[key]
         self.player_labels["original"].value = "<b>original</b>"
-        for name, y, what in (("auralised", view.auralised, "the feature alone"),
-                              ("residual", view.residual, "the clip without it")):
-            html, gain = audio_html(y, view.sr, normalize=normalize)
+        where = f"layer {view.layer} ({view.layer_name}), feature {view.feature}, {view.method}"
+        for name, y, what, label in (
+            ("auralised", view.auralised, "the feature alone", f"auralised: {clip.name}, {where}"),
+            ("residual", view.residual, "the clip without it", f"residual: {clip.name} without {where}"),
+        ):
+            html, gain = audio_html(y, view.sr, normalize=normalize, label=label)
             self.players[name].value = html
             note = f" (scaled by {20 * np.log10(gain):.1f} dB to avoid clipping)" if gain < 1.0 else ""
             self.player_labels[name].value = f"<b>{name}</b>: {what}{note}"
@@ -779,10 +815,11 @@ class Explorer:
             f"activation <b>{view.activation:.3g}</b> (rank {view.rank} of {view.n_features})"
             + (" \u2014 <i>inactive on this clip</i>" if view.activation <= 0 else "")
         )
-        self.image.value = self.panels.png()
-        self._fill_browser(features)
+        self.image.value = image_html(self.panels.png(), f"{clip.name}, {where}: |X|, its deconvolved "
+                                      "spectrogram D and |X| \u00b7 D")
+        self._fill_browser(clip, features)
 
-    def _fill_browser(self, features: LayerFeatures) -> None:
+    def _fill_browser(self, clip: Clip, features: LayerFeatures) -> None:
         """Show the layer's features, strongest first, with the thumbnails of the maps held (only on a change)."""
         key = (features.clip, features.layer, features.seed, features.method, features.mapped)
         if key == self._browser_key:
@@ -793,8 +830,11 @@ class Explorer:
         shown = []
         for card, feature in zip(self._cards, features.order):
             card.feature = int(feature)
-            card.image.value = thumbnails.get(int(feature), b"")
             card.button.description = f"#{feature}  {features.activations[feature]:.2g}"
+            what = f"{clip.name}, layer {features.layer} ({features.layer_name}), feature {feature}"
+            thumbnail = thumbnails.get(int(feature))
+            card.image.value = "" if thumbnail is None else image_html(thumbnail, f"{what}: {features.method} map")
+            card.button.tooltip = f"listen to {what} (activation {features.activations[feature]:.3g})"
             shown.append(card.box)
         self.browser.children = shown
         maps = ("maps" if features.features is None else
@@ -806,8 +846,8 @@ class Explorer:
         self._browser_key = key
 
     def _new_card(self) -> _Card:
-        image = widgets.Image(format="png", layout=widgets.Layout(width="100px", height="74px"))
-        button = widgets.Button(layout=widgets.Layout(width="100px"), tooltip="listen to this feature")
+        image = widgets.HTML(layout=widgets.Layout(width="100px", height="74px"))
+        button = widgets.Button(layout=widgets.Layout(width="100px"))
         card = _Card(image, button, widgets.VBox([image, button]))
         button.on_click(lambda _: self.select(feature=card.feature))
         return card
@@ -830,7 +870,8 @@ class Explorer:
         normalize = self.loudness.value == "peak"
         seed, method = self.seed.value, self.method.value
         items: list[Any] = [HTML(f"<h4>{_escape(loaded.name)}</h4>"
-                                 + audio_html(loaded.y, self.config.sr, normalize=normalize)[0])]
+                                 + audio_html(loaded.y, self.config.sr, normalize=normalize,
+                                              label=f"original: {loaded.name}")[0])]
         for layer in range(1, self.layer.max + 1) if layers is None else layers:
             activations = feature_activations(self.cache.deconvolver, loaded, layer)
             picked = strongest_first(activations)[:count]
@@ -840,11 +881,14 @@ class Explorer:
                               f"{len(activations)} features, by {method}</h4>"))
             maps = np.stack([entry.map(k) for k, entry in entries.items()])
             figure = feature_grid(loaded.S, maps, picked, activations[picked], self.config)
-            items.append(Image(data=_png(figure), format="png"))
+            items.append(Image(data=_png(figure), format="png",
+                               alt=f"{loaded.name}, layer {layer} ({name}): the deconvolved spectrograms of features "
+                                   f"{', '.join(map(str, picked))} by {method}"))
             cells = "".join(
                 f"<td style='text-align:center'>feature {k} (activation {activations[k]:.3g})<br>"
                 + audio_html(auralised(loaded, entry, k, self.loudness.value), self.config.sr,
-                             normalize=normalize)[0]
+                             normalize=normalize, label=f"auralised: {loaded.name}, layer {layer} ({name}), "
+                                                        f"feature {k}, {method}")[0]
                 + "</td>"
                 for k, entry in entries.items()
             )

@@ -1,11 +1,18 @@
-"""Benchmark: how fast the explorer answers its sliders, and how long a static report takes.
+"""Benchmark: how fast the explorer answers its sliders, headless and in a browser, and how long a static report
+takes.
 
 Uses the paper's network at its full input (257 x 173): the trained model in ``models/choi2016`` when it exists,
 else a randomly initialised one (the figures say which; weights do not change the cost). The clips are notebook 2's
-(rendered from MIDI), else synthetic ones where FluidSynth is missing. Latencies are measured headless (no
-browser: the time to compute the view and update the widgets' values, not to send them to a front end).
+(rendered from MIDI), else synthetic ones where FluidSynth is missing.
 
-Run: ``.venv/bin/python benchmarks/bench_listen.py``
+* **Headless**: the time to compute the view and update the widgets' values in the kernel, without a front end.
+* **In the browser** (:mod:`auralisation.browser`, headless Chromium through Playwright): notebook 03 run in
+  JupyterLab, then ``auralisation explore`` (Voila), with the same model; the feature and layer sliders are moved
+  with the arrow keys after the clip's first view, and each move is timed in the page from the key press to the
+  new auralisation's ``canplay`` event (kernel round trip included). Skipped, saying why, without Playwright or
+  Chromium.
+
+Run: ``.venv/bin/python benchmarks/bench_listen.py [--moves N] [--skip-browser]``
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import argparse  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -22,11 +31,12 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from auralisation.audio import AudioConfig, write_wav  # noqa: E402
+from auralisation.browser import ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
 from auralisation.errors import SynthError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.report import build_report  # noqa: E402
-from auralisation.train import TrainedModel, load_model  # noqa: E402
+from auralisation.train import TrainedModel, load_model, save_model  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.widgets import Explorer  # noqa: E402
 
@@ -62,7 +72,76 @@ def ms(seconds: float) -> str:
     return f"{1000 * seconds:7.0f} ms"
 
 
+def summary(name: str, times: list[float]) -> str:
+    """Median, 90th percentile and maximum of ``times`` (seconds)."""
+    return (f"{name}: median {ms(statistics.median(times))}, 90th percentile {ms(float(np.percentile(times, 90)))}, "
+            f"max {ms(max(times))} ({len(times)} moves)")
+
+
+def browser_moves(page: ExplorerPage, moves: int) -> dict[str, list[float]]:
+    """Move the feature slider ``moves`` times (ArrowRight), then the layer slider ``moves`` times (up to layer 5
+    and back); return the latencies, key press to playable audio, in seconds."""
+    times: dict[str, list[float]] = {"feature slider": [], "layer slider": []}
+    for _ in range(moves):
+        times["feature slider"].append(page.change("feature", lambda: page.press("feature", "ArrowRight")).latency)
+    layer, step = int(page.value("layer")), 1
+    for _ in range(moves):
+        if not 1 <= layer + step <= 5:
+            step = -step
+        layer += step
+        key = "ArrowRight" if step > 0 else "ArrowLeft"
+        times["layer slider"].append(page.change("layer", lambda: page.press("layer", key)).latency)
+    return times
+
+
+def in_the_browser(trained: TrainedModel, moves: int) -> None:
+    """Time the explorer's sliders in JupyterLab (notebook 03) and in ``auralisation explore``, in Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("in the browser: skipped (Playwright for Python is not installed)")
+        return
+    if find_chromium() is None:
+        print("in the browser: skipped (no Chromium; scripts/setup.sh --browser installs Debian's)")
+        return
+    repo = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        home = Path(tmp)
+        model = save_model(home / "models" / "choi2016", trained.model, trained.config, trained.classes)
+        (home / "notebooks").mkdir()
+        shutil.copy(repo / "notebooks" / "03_listen.ipynb", home / "notebooks")
+        env = {**os.environ, "AURALISATION_FAST": "0", "AURALISATION_HOME": str(home),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
+        browser = launch(playwright)
+        for where in ("JupyterLab, notebook 03", "auralisation explore (Voila)"):
+            start = time.perf_counter()
+            if where.startswith("JupyterLab"):
+                server = jupyterlab(home / "notebooks", "03_listen.ipynb", env=env, timeout=180)
+            else:
+                server = explore_app(model, env=env, log=home / "app.log", timeout=180)
+            with server:
+                page = ExplorerPage.open(browser, server.url)
+                if where.startswith("JupyterLab"):
+                    errors = page.run_notebook(timeout=600)
+                    if errors:
+                        raise RuntimeError(f"notebook 03 failed in JupyterLab: {errors}")
+                page.wait_for_explorer(timeout=600)
+                what = "the kernel start and the whole notebook" if where.startswith("JupyterLab") else "the kernel start"
+                print(f"{where}: server start to the explorer's first view (includes {what}): "
+                      f"{time.perf_counter() - start:6.1f} s")
+                for name, times in browser_moves(page, moves).items():
+                    print(f"  in the browser, {summary(name, times)}")
+                if page.errors:
+                    print(f"  console errors: {page.errors}")
+                page.page.close()
+        browser.close()
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=12, help="moves of each slider in the browser (default 12)")
+    parser.add_argument("--skip-browser", action="store_true", help="headless figures and the report only")
+    args = parser.parse_args()
     trained, which = the_model()
     with tempfile.TemporaryDirectory() as tmp:
         clips, what = the_clips(trained.config)
@@ -96,8 +175,7 @@ def main() -> None:
                         explorer.feature.value = int(feature)
                         feature_times.append(explorer.latency)
         for name, times in (("feature slider", feature_times), ("layer slider", layer_times)):
-            print(f"later views, {name}: median {ms(statistics.median(times))}, "
-                  f"90th percentile {ms(float(np.percentile(times, 90)))}, max {ms(max(times))} ({len(times)} moves)")
+            print(f"later views, headless, {summary(name, times)}")
 
         audio = write_wav(Path(tmp) / "clip.wav", next(iter(clips.values())), trained.config.sr, normalize="none")
         for layers, label in ((None, "all 5 layers"), ([1], "layer 1 only")):
@@ -105,6 +183,9 @@ def main() -> None:
             build_report(trained, [audio], Path(tmp) / "report", layers=layers, features=4, progress=False)
             print(f"report, one clip, {label}, 4 features per layer (includes compiling): "
                   f"{time.perf_counter() - start:6.1f} s")
+
+    if not args.skip_browser:
+        in_the_browser(trained, args.moves)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,15 @@ apt_install() {
 }
 
 if [ "${1:-}" = "--browser" ]; then
-    # The report's tests open it in headless Chromium; they skip (with a reason) where none can be installed.
+    # The report's and the explorer's browser tests (JupyterLab and `auralisation explore`, through Playwright)
+    # open pages in headless Chromium; they skip (with a reason) where none can be installed. Playwright comes
+    # from requirements.txt and drives this chromium: never run `playwright install`.
     if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
         if command -v apt-get >/dev/null 2>&1; then
-            echo "setup: installing Debian's chromium for the report's browser tests"
+            echo "setup: installing Debian's chromium for the browser tests (report, explorer)"
             apt_install chromium || echo "setup: warning: chromium could not be installed; the browser tests will skip" >&2
         else
-            echo "setup: no apt-get: the report's browser tests will skip unless chromium is on PATH" >&2
+            echo "setup: no apt-get: the browser tests (report, explorer) will skip unless chromium is on PATH" >&2
         fi
     fi
     exit 0

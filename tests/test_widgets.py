@@ -110,6 +110,11 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, deconvolver: Deconvolver) -> li
     return calls
 
 
+def decode_image(html: str) -> bytes:
+    """The PNG inside an ``<img>``'s data URL."""
+    return base64.b64decode(re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html).group(1))
+
+
 def decode_player(html: str) -> np.ndarray:
     """The waveform inside an IPython Audio player's HTML."""
     payload = re.search(r"data:audio/wav;base64,([A-Za-z0-9+/=]+)", html).group(1)
@@ -268,20 +273,22 @@ def test_explorer_shows_the_first_clip_and_wires_players_to_the_view(explorer: E
     np.testing.assert_allclose(decode_player(explorer.players["auralised"].value), view.auralised, atol=1e-4)
     np.testing.assert_allclose(decode_player(explorer.players["residual"].value), view.residual, atol=1e-4)
     assert f"{view.activation:.3g}" in explorer.feature_info.value
-    assert explorer.image.value[:4] == b"\x89PNG"
+    assert decode_image(explorer.image.value)[:4] == b"\x89PNG"
+    assert 'alt="clicks, layer 1 (pool1), feature 0, deconvnet: ' in explorer.image.value
+    assert 'aria-label="auralised: clicks, layer 1 (pool1), feature 0, deconvnet"' in explorer.players["auralised"].value
     assert "predicted" in explorer.status.value and explorer.error is None
 
 
 def test_explorer_feature_changes_reuse_the_layer(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
     explorer.select(clip="clicks", layer=1, feature=0, seed="map")
     calls = count_calls(monkeypatch, explorer.cache.deconvolver)
-    image = explorer.image.value
+    image = decode_image(explorer.image.value)
     for feature in (1, 2, 3, 0):
         explorer.feature.value = feature
         assert explorer.view.feature == feature
     assert calls == []
     explorer.feature.value = 2
-    assert explorer.image.value != image
+    assert decode_image(explorer.image.value) != image
     explorer.layer.value = 4
     assert calls == [(4, None)] and explorer.view.layer == 4
     explorer.feature.value = 1
@@ -309,7 +316,8 @@ def test_explorer_browser_orders_by_activation_and_clicks_select(explorer: Explo
     features = explorer.cache.get(clip, 2, "map")
     shown = [card for card in explorer._cards if card.box in explorer.browser.children]
     assert [card.feature for card in shown] == list(features.order)
-    assert [card.image.value for card in shown] == [features.thumbnails[k] for k in features.order]
+    assert [decode_image(card.image.value) for card in shown] == [features.thumbnails[k] for k in features.order]
+    assert f'alt="clicks, layer 2 (pool2), feature {shown[0].feature}: deconvnet map"' in shown[0].image.value
     last = shown[-1]
     last.button.click()
     assert explorer.feature.value == last.feature and explorer.view.feature == last.feature
@@ -431,7 +439,7 @@ def test_explorer_computes_gradcam_and_occlusion_for_the_selected_feature(
     explorer.select(feature=2, loudness="peak")  # cached by (clip, layer, feature, method)
     assert explorer.cache.computed == computed + 1
     shown = [card for card in explorer._cards if card.box in explorer.browser.children]
-    assert [card.image.value != b"" for card in shown] == [card.feature == 2 for card in shown]
+    assert [card.image.value != "" for card in shown] == [card.feature == 2 for card in shown]
     assert method in explorer.browser_title.value
     items = explorer.static(1, layers=[3])  # the strongest feature's map, by this method
     strongest = int(np.argmax(explorer.cache.get(clip, 3, method=method, feature=2).activations))

@@ -1,0 +1,151 @@
+"""``auralisation explore``: the explorer as a standalone web app, for someone without Jupyter.
+
+Voilà serves the notebook this package ships (``explorer.ipynb`` beside this file), which builds the
+:class:`~auralisation.widgets.Explorer` with :func:`explorer_from_environment`. The page shows the explorer alone:
+Voilà strips the code cells, serves one notebook (no file browser, no terminal, no other notebook), refuses every
+kernel message but the widgets' own (no code can be run from the page) and exposes no file of the app's folder.
+The server listens on 127.0.0.1 by default and asks for a random token (in the URL it prints and opens). Clips are
+the files given, else notebook 2's demo clips; a visitor adds their own with the explorer's *upload* button (the
+box for a path on the server's disk is hidden).
+
+On the command line::
+
+    auralisation explore --model models/choi2016 --audio song.wav other.flac --port 8866
+
+Examples
+--------
+>>> from auralisation.app import voila_argv
+>>> "--Voila.ip=127.0.0.1" in voila_argv(port=8866, token="secret")
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+import webbrowser
+from pathlib import Path
+
+from ..audio import load_clip
+from ..errors import AuralisationError, ModelError
+from ..train import load_model
+from ..widgets import Explorer
+
+__all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]
+
+#: The notebook Voilà serves.
+NOTEBOOK = Path(__file__).with_name("explorer.ipynb")
+#: A Jupyter data folder holding the app's Voila template (``voila/templates/explorer``).
+TEMPLATES = Path(__file__).with_name("jupyter")
+#: Environment variables through which :func:`run_explore` hands the model and the clips to the app's kernel.
+ENV_MODEL = "AURALISATION_EXPLORE_MODEL"
+ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
+#: JupyterLab extensions Voila must not load into the page (they are JupyterLab's, and fail in Voila's page).
+JUPYTERLAB_EXTENSIONS = ("@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
+
+
+def explorer_from_environment() -> Explorer:
+    """The app's explorer: the model in ``$AURALISATION_EXPLORE_MODEL`` on the clips in
+    ``$AURALISATION_EXPLORE_AUDIO`` (a JSON list of paths), or on notebook 2's demo clips when none is given and
+    FluidSynth can render them (else on none: the visitor uploads one).
+
+    Raises
+    ------
+    ModelError
+        ``$AURALISATION_EXPLORE_MODEL`` is unset, or names no saved model.
+    """
+    folder = os.environ.get(ENV_MODEL)
+    if not folder:
+        raise ModelError(f"${ENV_MODEL} is not set: start the app with `auralisation explore --model models/NAME`")
+    trained = load_model(folder)
+    paths = json.loads(os.environ.get(ENV_AUDIO) or "[]")
+    clips: dict[str, object] | list[str] = paths
+    if not paths:
+        from ..synth import demo_clips  # FluidSynth is needed only here
+
+        try:
+            clips = demo_clips(trained.config)
+        except AuralisationError:
+            clips = []
+    return Explorer(trained, clips, local_files=False)
+
+
+def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
+    """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself)."""
+    return [
+        str(NOTEBOOK),
+        "--no-browser",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+        # Nothing of the app's folder is served: the page needs none of its files.
+        "--VoilaConfiguration.file_denylist=.*",
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in JUPYTERLAB_EXTENSIONS),
+        f"--Voila.root_dir={NOTEBOOK.parent}",
+        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        f"--port={port}",
+        f"--Voila.token={token}",
+        "--Voila.log_level=WARN",
+        # Voila's lab template without its links to a CDN (jupyter/voila/templates/explorer beside this file).
+        "--template=explorer",
+    ]
+
+
+def _open_when_listening(url: str, ip: str, port: int, timeout: float = 120.0) -> None:
+    """Open ``url`` in the default web browser once something listens on ``ip:port`` (in a background thread)."""
+
+    def wait_and_open() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((ip, port), timeout=1.0):
+                    webbrowser.open(url)
+                    return
+            except OSError:
+                time.sleep(0.3)
+
+    threading.Thread(target=wait_and_open, daemon=True).start()
+
+
+def _port(text: str) -> int:
+    """A TCP port number, for argparse."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
+def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``auralisation explore``."""
+    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
+    parser.add_argument("--audio", nargs="+", type=Path, default=[], metavar="FILE",
+                        help="clips to offer (default: notebook 2's demo clips); more can be uploaded in the page")
+    parser.add_argument("--port", type=_port, default=8866, help="port to listen on (default: 8866)")
+    parser.add_argument("--ip", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+
+
+def run_explore(args: argparse.Namespace) -> int:
+    """Run ``auralisation explore``: check the model and the clips, then serve the app until interrupted."""
+    trained = load_model(args.model)  # a clear error now rather than a broken page later
+    for path in args.audio:
+        load_clip(path, trained.config)
+    from voila.app import Voila
+
+    token = secrets.token_urlsafe(16)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
+    os.environ[ENV_MODEL] = str(Path(args.model).resolve())
+    os.environ[ENV_AUDIO] = json.dumps([str(Path(path).resolve()) for path in args.audio])
+    host = f"[{args.ip}]" if ":" in args.ip else args.ip
+    url = f"http://{host}:{args.port}/?token={token}"
+    print(f"explore: serving the explorer of {args.model} at {url} (Ctrl+C stops it)", flush=True)
+    if not args.no_browser:
+        _open_when_listening(url, args.ip, args.port)
+    Voila.launch_instance(argv=voila_argv(port=args.port, token=token, ip=args.ip))
+    return 0
+
