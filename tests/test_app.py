@@ -38,3 +38,19 @@ def test_voila_serves_the_shipped_notebook_alone_on_localhost() -> None:
     assert {"--Voila.ip=127.0.0.1", "--port=8123", "--Voila.token=t0ken", "--strip_sources=True",
             "--show_tracebacks=False", "--VoilaConfiguration.file_denylist=.*", "--no-browser"} <= set(argv)
     assert (NOTEBOOK.parent / "jupyter" / "voila" / "templates" / "explorer" / "index.html.j2").is_file()
+
+
+def test_the_app_explores_a_users_keras_file_with_its_audio_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auralisation import zoo
+    from auralisation.app import ENV_AUDIO, ENV_CONFIG, ENV_MODEL, explorer_from_environment
+
+    config = AudioConfig(n_fft=128, hop_length=64, duration=0.5)
+    path = tmp_path / "mine.keras"
+    zoo.build("vggish", config, n_classes=2).save(path)
+    monkeypatch.setenv(ENV_MODEL, str(path))
+    monkeypatch.setenv(ENV_AUDIO, "[]")
+    monkeypatch.setenv(ENV_CONFIG, config.to_json())
+    explorer = explorer_from_environment()
+    assert explorer.config == config and explorer.cache.deconvolver.layer_names == ["backbone/pool1", "backbone/pool2"]

@@ -31,9 +31,9 @@ import time
 import webbrowser
 from pathlib import Path
 
-from ..audio import load_clip
+from ..audio import AudioConfig, load_clip
 from ..errors import AuralisationError, ModelError
-from ..train import load_model
+from ..train import add_model_arguments, load_model, model_from_arguments
 from ..widgets import Explorer
 
 __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]
@@ -45,6 +45,8 @@ TEMPLATES = Path(__file__).with_name("jupyter")
 #: Environment variables through which :func:`run_explore` hands the model and the clips to the app's kernel.
 ENV_MODEL = "AURALISATION_EXPLORE_MODEL"
 ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
+#: The audio settings of a lone ``.keras`` file, as AudioConfig JSON (unset for a model folder).
+ENV_CONFIG = "AURALISATION_EXPLORE_CONFIG"
 #: JupyterLab extensions Voila must not load into the page (they are JupyterLab's, and fail in Voila's page).
 JUPYTERLAB_EXTENSIONS = ("@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
 
@@ -62,7 +64,8 @@ def explorer_from_environment() -> Explorer:
     folder = os.environ.get(ENV_MODEL)
     if not folder:
         raise ModelError(f"${ENV_MODEL} is not set: start the app with `auralisation explore --model models/NAME`")
-    trained = load_model(folder)
+    settings = os.environ.get(ENV_CONFIG)
+    trained = load_model(folder, config=AudioConfig.from_json(settings) if settings else None)
     paths = json.loads(os.environ.get(ENV_AUDIO) or "[]")
     clips: dict[str, object] | list[str] = paths
     if not paths:
@@ -121,7 +124,7 @@ def _port(text: str) -> int:
 
 def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation explore``."""
-    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
+    add_model_arguments(parser)
     parser.add_argument("--audio", nargs="+", type=Path, default=[], metavar="FILE",
                         help="clips to offer (default: notebook 2's demo clips); more can be uploaded in the page")
     parser.add_argument("--port", type=_port, default=8866, help="port to listen on (default: 8866)")
@@ -132,7 +135,7 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_explore(args: argparse.Namespace) -> int:
     """Run ``auralisation explore``: check the model and the clips, then serve the app until interrupted."""
-    trained = load_model(args.model)  # a clear error now rather than a broken page later
+    trained = model_from_arguments(args)  # a clear error now rather than a broken page later
     for path in args.audio:
         load_clip(path, trained.config)
     from voila.app import Voila
@@ -141,6 +144,8 @@ def run_explore(args: argparse.Namespace) -> int:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
     os.environ[ENV_MODEL] = str(Path(args.model).resolve())
     os.environ[ENV_AUDIO] = json.dumps([str(Path(path).resolve()) for path in args.audio])
+    if Path(args.model).is_file():  # a lone .keras file: hand its audio settings to the app's kernel
+        os.environ[ENV_CONFIG] = trained.config.to_json()
     host = f"[{args.ip}]" if ":" in args.ip else args.ip
     url = f"http://{host}:{args.port}/?token={token}"
     print(f"explore: serving the explorer of {args.model} at {url} (Ctrl+C stops it)", flush=True)
