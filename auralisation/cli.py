@@ -24,6 +24,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "auralise": ("auralisation.auralise", "deconvolve and auralise features of a trained model on a clip"),
     "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
+    "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
+    "benchmark": ("auralisation.methods.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
 }
 
 
