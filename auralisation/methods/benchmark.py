@@ -222,6 +222,7 @@ def listenable_benchmark(
     config: AudioConfig,
     *,
     methods: Sequence[str] = LISTENABLE_METHODS,
+    clips: Sequence[int] | None = None,
     conditions: Sequence[str] = CONDITIONS,
     maskings: Sequence[str] = MASKINGS,
     threshold: float = 0.5,
@@ -239,13 +240,15 @@ def listenable_benchmark(
     model : keras.Model
         The classifier (a softmax over ``classes``); not modified.
     excerpts : sequence of Excerpt
-        The clips.
+        The clips (a mixture's partner is drawn from all of them).
     classes : sequence of str
         The model's class names (for the accuracy per condition).
     config : AudioConfig
         The model's.
     methods : sequence of str
         Among :data:`LISTENABLE_METHODS`; ``"lmac"`` needs ``lmac``.
+    clips : sequence of int, optional
+        Indices of the excerpts to score; default: all.
     conditions, maskings : sequence of str
         Among :data:`CONDITIONS` and :data:`~.listenable.MASKINGS`.
     threshold : float
@@ -283,7 +286,8 @@ def listenable_benchmark(
             raise ModelError(
                 f"{out} holds a benchmark of other methods or conditions; delete it or give another file"
             )
-    todo = [i for i in range(len(excerpts)) if i not in set(result.clips)]
+    wanted = range(len(excerpts)) if clips is None else clips
+    todo = [i for i in wanted if i not in set(result.clips)]
     for index in tqdm(todo, disable=not progress, unit="clip", desc="listenable benchmark"):
         for condition in conditions:
             y = condition_waveform(excerpts, index, condition, config, seed=seed)
@@ -385,7 +389,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         patch = tuple(int(v) for v in args.patch.split(","))
     except ValueError:
         raise ModelError(f"--patch takes two integers, bins,frames; got {args.patch!r}") from None
-    test = data.splits.test[: args.clips] if args.clips else data.splits.test
+    test = data.splits.test
     args.out.mkdir(parents=True, exist_ok=True)
     result = listenable_benchmark(
         trained.model,
@@ -393,6 +397,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         data.classes,
         trained.config,
         methods=methods,
+        clips=range(min(args.clips, len(test))) if args.clips else None,
         lmac=lmac,
         options={"occlusion": {"patch": patch}},
         out=args.out / "scores.json",

@@ -232,8 +232,8 @@ def complexity(masks: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> complexity(np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]])).round(4).tolist()
-    [1.3863, 0.0]
+    >>> complexity(np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.5, 0.5]])).round(4).tolist()
+    [1.3863, 0.6931]
     """
     a = _flat_masks(masks)
     total = a.sum(axis=1, keepdims=True)
