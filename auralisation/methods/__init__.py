@@ -38,12 +38,13 @@ from .benchmark import (
     format_benchmark,
     listenable_benchmark,
     mix,
+    summarise_benchmark,
 )
 from .conclusion import conclude, faithful_targets, passes_sanity
 from .faithfulness import RANDOM, RANKINGS, STARTS, Curve, Faithfulness, faithfulness, rank_bins, summarise_faithfulness
 from .gradcam import gradcam, upsample
 from .listenable import MASKINGS, SCORES, apply_mask, complexity, map_to_mask, mask_scores, sparseness
-from .lmac import LMAC, LMACSettings, build_decoder, load_lmac, save_lmac, train_lmac
+from .lmac import LMAC, LMACSettings, build_decoder, load_lmac, load_or_train_lmac, save_lmac, train_lmac
 from .occlusion import FILLS, occlusion
 from .sanity import SIMILARITIES, Sanity, cascading_randomisation, clone, randomise, spearman, ssim, summarise_sanity
 from .target import Scorer, Target
@@ -86,6 +87,7 @@ __all__ = [
     "gradcam",
     "listenable_benchmark",
     "load_lmac",
+    "load_or_train_lmac",
     "map_to_mask",
     "mask_scores",
     "mix",
@@ -98,6 +100,7 @@ __all__ = [
     "spearman",
     "ssim",
     "summarise_faithfulness",
+    "summarise_benchmark",
     "summarise_sanity",
     "train_lmac",
     "upsample",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -51,6 +52,7 @@ __all__ = [
     "listenable_benchmark",
     "mix",
     "run_benchmark",
+    "summarise_benchmark",
 ]
 
 #: In distribution, then the two out-of-distribution conditions.
@@ -162,14 +164,18 @@ class Benchmark:
         Seconds each method spent making maps, over every clip and condition.
     clips : list of int
         The excerpts (indices into the list given) scored so far.
-    accuracy : dict of str to float
-        Share of clips per condition whose predicted class is their label.
+    accuracy : dict of str to list of float
+        Per condition, 1 for each clip whose predicted class is its label, else 0.
+    fingerprint : str
+        Digest of the model's (and decoder's) weights and of the settings: a saved run is resumed only by a run
+        with the same fingerprint.
     """
 
     scores: dict[str, dict[str, dict[str, dict[str, list[float]]]]]
     seconds: dict[str, float]
     clips: list[int]
     accuracy: dict[str, list[float]]
+    fingerprint: str = ""
 
     @property
     def methods(self) -> list[str]:
@@ -199,13 +205,25 @@ class Benchmark:
         return cls(**json.loads(text))
 
 
-def _empty(methods: Sequence[str], conditions: Sequence[str], maskings: Sequence[str]) -> Benchmark:
+def _empty(
+    methods: Sequence[str], conditions: Sequence[str], maskings: Sequence[str], fingerprint: str
+) -> Benchmark:
     return Benchmark(
         scores={c: {k: {m: {s: [] for s in SCORES} for m in methods} for k in maskings} for c in conditions},
         seconds={m: 0.0 for m in methods},
         clips=[],
         accuracy={c: [] for c in conditions},
+        fingerprint=fingerprint,
     )
+
+
+def _fingerprint(models: Sequence[keras.Model], settings: Mapping[str, Any]) -> str:
+    """SHA-1 of the models' weights and of the settings (as JSON)."""
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode())
+    for model in models:
+        for weight in model.get_weights():
+            digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
 
 
 def _probabilities(model: keras.Model, spectrograms: np.ndarray, batch_size: int) -> np.ndarray:
@@ -258,8 +276,9 @@ def listenable_benchmark(
     options : mapping, optional
         Method -> options for :func:`~.attribute.attribute` (say ``{"occlusion": {"patch": (32, 16)}}``).
     out : path-like, optional
-        A JSON file of per-clip scores, written after each clip; a run finds the clips already there and goes on
-        from them (same methods, conditions and maskings).
+        A JSON file of per-clip scores, written after each clip; a run with the same model, decoder and settings
+        finds the clips already there and goes on from them; a file from another model or other settings is
+        started afresh.
     batch_size : int
         Spectrograms per forward pass.
     seed : int
@@ -279,13 +298,21 @@ def listenable_benchmark(
     for masking in maskings:
         map_to_mask(np.ones((1, 1)), masking, threshold=threshold)
     label_of = {name: i for i, name in enumerate(classes)}
-    result = _empty(methods, conditions, maskings)
+    settings = {
+        "methods": list(methods),
+        "conditions": list(conditions),
+        "maskings": list(maskings),
+        "threshold": threshold,
+        "options": options or {},
+        "seed": seed,
+        "excerpts": [dataclasses.astuple(excerpt) for excerpt in excerpts],
+    }
+    fingerprint = _fingerprint([model] + ([lmac.decoder] if lmac is not None and "lmac" in methods else []), settings)
+    result = _empty(methods, conditions, maskings, fingerprint)
     if out is not None and Path(out).is_file():
-        result = Benchmark.from_json(Path(out).read_text())
-        if result.methods != list(methods) or list(result.scores) != list(conditions):
-            raise ModelError(
-                f"{out} holds a benchmark of other methods or conditions; delete it or give another file"
-            )
+        saved = Benchmark.from_json(Path(out).read_text())
+        if saved.fingerprint == fingerprint:
+            result = saved
     wanted = range(len(excerpts)) if clips is None else clips
     todo = [i for i in wanted if i not in set(result.clips)]
     for index in tqdm(todo, disable=not progress, unit="clip", desc="listenable benchmark"):
@@ -353,6 +380,30 @@ def format_benchmark(
             lines.append(f"| {row['method']} | " + " | ".join(cells) + f" | {per_clip:.3f} |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + f"\n\n{PUBLISHED}\n"
+
+
+def summarise_benchmark(result: Benchmark, *, masking: str = "normalised") -> str:
+    """A few sentences per condition, from the numbers: the best method on each score, and where the paper's
+    deconvolution ranks among the methods on faithfulness (FF) and on the masked-in clip (AD, Fid-In)."""
+    lines = []
+    for condition in result.scores:
+        rows = {row["method"]: row for row in result.table(condition, masking, n_boot=200)}
+        best = []
+        for name in SCORES:
+            finite = {m: row[name].mean for m, row in rows.items() if np.isfinite(row[name].mean)}
+            if finite:
+                pick = max if HIGHER_IS_BETTER[name] else min
+                winner = pick(finite, key=finite.get)
+                best.append(f"{name} {winner} ({finite[winner]:.3g})")
+        line = f"{condition} ({len(result.clips)} clips, {masking} masks): best " + "; ".join(best) + "."
+        if "deconvnet" in rows:
+            ranks = []
+            for name in ("FF", "AD", "Fid-In"):
+                order = sorted(rows, key=lambda m: rows[m][name].mean, reverse=HIGHER_IS_BETTER[name])
+                ranks.append(f"{order.index('deconvnet') + 1} of {len(order)} on {name}")
+            line += " Deconvolution ranks " + ", ".join(ranks) + "."
+        lines.append(line)
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ from ..deconv import Deconvolver, check_spectrograms
 from ..errors import ModelError
 from ..fileio import atomic_path, atomic_write_text
 from ..models import MagnitudeScaling
+from ..paths import project_paths
+from ..train import MODEL_FILE, PreparedData, check_compatible, load_model, prepare_data
 
 __all__ = [
     "DECODER_FILE",
@@ -62,6 +64,7 @@ __all__ = [
     "add_lmac_arguments",
     "build_decoder",
     "load_lmac",
+    "load_or_train_lmac",
     "run_lmac",
     "save_lmac",
     "train_lmac",
@@ -401,6 +404,55 @@ def load_lmac(folder: str | os.PathLike[str], classifier: keras.Model) -> LMAC:
     return LMAC(classifier, decoder)
 
 
+def load_or_train_lmac(
+    folder: str | os.PathLike[str] | None,
+    classifier: keras.Model,
+    data: PreparedData,
+    settings: LMACSettings = LMACSettings(),
+    *,
+    retrain: bool = False,
+    verbose: int = 2,
+) -> tuple[LMAC, str]:
+    """The decoder saved in ``folder`` if there is one (and not ``retrain``), else one trained on ``data`` and saved
+    there (when ``folder`` holds a saved model); with a sentence saying which, and how long training took.
+
+    Parameters
+    ----------
+    folder : path-like or None
+        The model's folder; ``None`` for a model that is not saved (the decoder is then not saved either).
+    classifier : keras.Model
+        The model (frozen).
+    data : PreparedData
+        From :func:`auralisation.train.prepare_data`: its training split trains the decoder, its validation split
+        reports the loss.
+    settings : LMACSettings
+        For training.
+    retrain : bool
+        Train even when a decoder is saved (say, in fast mode, where the model is retrained on every run).
+    verbose : int
+        Keras's progress display while training.
+    """
+    saved = folder is not None and (Path(folder) / DECODER_FILE).is_file()
+    if saved and not retrain:
+        return load_lmac(folder, classifier), f"L-MAC decoder loaded from {Path(folder) / DECODER_FILE}"
+    lmac, history = train_lmac(
+        classifier,
+        data.splits.train,
+        data.classes,
+        data.cache,
+        settings,
+        validation=data.splits.validation,
+        verbose=verbose,
+    )
+    note = (
+        f"L-MAC decoder trained in {history['seconds'][0]:.0f} s ({settings.epochs} x "
+        f"{settings.steps_per_epoch or 'all'} steps of {settings.batch_size} clips)"
+    )
+    if folder is not None and (Path(folder) / MODEL_FILE).is_file():
+        note += f"; saved to {save_lmac(folder, lmac, settings, history)}"
+    return lmac, note
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Command line
 
@@ -417,18 +469,12 @@ def add_lmac_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_lmac(args: argparse.Namespace) -> int:
     """Run ``auralisation lmac``: train an L-MAC decoder for a saved model and save it beside the model."""
-    from ..paths import project_paths
-    from ..train import check_compatible, load_model, prepare_data
-
     trained = load_model(args.model)
     settings = LMACSettings.for_mode(args.fast)
     settings = dataclasses.replace(settings, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     cache = args.cache if args.cache is not None else project_paths().cache
     data = prepare_data(args.data, trained.config, cache, seed=args.seed)
     check_compatible(trained, data.classes, data.config)
-    lmac, history = train_lmac(
-        trained.model, data.splits.train, data.classes, data.cache, settings, validation=data.splits.validation
-    )
-    path = save_lmac(args.model, lmac, settings, history)
-    print(f"trained in {history['seconds'][0]:.0f} s; saved the L-MAC decoder to {path}")
+    _, note = load_or_train_lmac(args.model, trained.model, data, settings, retrain=True, verbose=1)
+    print(note)
     return 0
