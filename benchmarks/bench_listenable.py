@@ -6,7 +6,7 @@ decoder (full-mode settings) for ``--steps`` steps and reports seconds per step 
 then scores every method on ``--clips`` test clips in the three conditions and reports each method's seconds per
 clip and condition, with its ratio to deconvolution's (measured side by side in this run), and the whole run's time.
 
-Usage: ``python benchmarks/bench_listenable.py [--clips 4] [--steps 4] [--patch 32,16]``
+Usage: ``python benchmarks/bench_listenable.py [--clips 4] [--steps 4] [--patch 64,32]``
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=4, help="test clips scored")
     parser.add_argument("--steps", type=int, default=4, help="L-MAC training steps timed")
-    parser.add_argument("--patch", default="32,16", help="occlusion patch, bins,frames")
+    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (the notebook's)")
     args = parser.parse_args()
 
     paths = project_paths(fast=False)
@@ -79,7 +79,8 @@ def main() -> None:
     print(
         f"L-MAC training: {per_step:.2f} s per step of {settings.batch_size} clips; one pass over the "
         f"{len(data.splits.train)} training clips about {per_step * math.ceil(len(data.splits.train) / 8):.0f} s; "
-        f"full mode ({full.epochs} x {full.steps_per_epoch} steps) about {per_step * full.epochs * full.steps_per_epoch:.0f} s"
+        f"full mode ({full.epochs} x {full.steps_per_epoch} steps) about "
+        f"{per_step * full.epochs * full.steps_per_epoch:.0f} s"
     )
 
     patch = tuple(int(v) for v in args.patch.split(","))
@@ -94,7 +95,8 @@ def main() -> None:
     reference = result.seconds["deconvnet"] / runs
     print(f"scoring {len(result.clips)} clips x {len(result.scores)} conditions: {total:.1f} s in all")
     for method, seconds in result.seconds.items():
-        print(f"  {method:10s} {seconds / runs:7.3f} s per clip and condition ({seconds / runs / reference:5.1f}x deconvnet)")
+        ratio = seconds / runs / reference
+        print(f"  {method:10s} {seconds / runs:7.3f} s per clip and condition ({ratio:5.1f}x deconvnet)")
     print(
         f"the whole test split ({len(data.splits.test)} clips) would take about "
         f"{total / len(result.clips) * len(data.splits.test) / 60:.1f} min"

@@ -295,8 +295,12 @@ def listenable_benchmark(
             raise ModelError(f"unknown method {method!r}; choose among {', '.join(LISTENABLE_METHODS)}")
     if "lmac" in methods and lmac is None:
         raise ModelError("'lmac' is among the methods but no decoder was given; load one with load_lmac")
-    for masking in maskings:
-        map_to_mask(np.ones((1, 1)), masking, threshold=threshold)
+    unknown = sorted(set(conditions) - set(CONDITIONS)) + sorted(set(maskings) - set(MASKINGS))
+    if unknown:
+        raise ModelError(
+            f"unknown condition or masking {', '.join(unknown)}; conditions are {', '.join(CONDITIONS)}, maskings "
+            f"{', '.join(MASKINGS)}"
+        )
     label_of = {name: i for i, name in enumerate(classes)}
     settings = {
         "methods": list(methods),
@@ -416,10 +420,11 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="the dataset folder the model was trained on")
     parser.add_argument("--out", required=True, type=Path, help="folder for scores.json and table.md (resumable)")
     parser.add_argument(
-        "--methods", default=",".join(LISTENABLE_METHODS), help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
+        "--methods", default=",".join(LISTENABLE_METHODS),
+        help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
     )
     parser.add_argument("--clips", type=int, help="score only the first N test clips")
-    parser.add_argument("--patch", default="32,16", help="occlusion patch, bins,frames (default 32,16)")
+    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (default 64,32)")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
     parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
 

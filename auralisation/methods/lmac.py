@@ -49,12 +49,13 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import Excerpt, SpectrogramCache, make_dataset
-from ..deconv import Deconvolver, check_spectrograms
+from ..deconv import check_spectrograms
 from ..errors import ModelError
 from ..fileio import atomic_path, atomic_write_text
 from ..models import MagnitudeScaling
 from ..paths import project_paths
 from ..train import MODEL_FILE, PreparedData, check_compatible, load_model, prepare_data
+from .attribute import attributor_for
 
 __all__ = [
     "DECODER_FILE",
@@ -128,7 +129,7 @@ class LMACSettings:
 
 def _feature_layers(classifier: keras.Model) -> list[str]:
     """The block outputs of ``classifier`` that the decoder reads, shallowest first."""
-    return Deconvolver(classifier).layer_names
+    return attributor_for(classifier).deconvolver("deconvnet").layer_names
 
 
 def build_decoder(
@@ -213,7 +214,7 @@ class LMAC:
                     f"{classifier.name!r} gives {tuple(tensor.shape[1:])}: train a decoder for this model"
                 )
         self.features = keras.Model(classifier.inputs, outputs, name="lmac_features")
-        self._chain = Deconvolver(classifier).chain
+        self._chain = attributor_for(classifier).deconvolver("deconvnet").chain
         self._run = tf.function(self.call, reduce_retracing=True)
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
