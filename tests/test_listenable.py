@@ -139,6 +139,11 @@ def test_map_to_mask_keeps_the_positive_part_scaled_to_one() -> None:
     np.testing.assert_allclose(map_to_mask(saliency), [[0.0, 0.25], [1.0, 0.5]])
     np.testing.assert_array_equal(map_to_mask(saliency, "threshold", threshold=0.5), [[0.0, 0.0], [1.0, 1.0]])
     np.testing.assert_array_equal(map_to_mask(-np.abs(saliency)), np.zeros((2, 2)))
+    mask = np.array([[0.2, 0.6], [-0.1, 0.4]])  # a mask already: kept at its scale, thresholded as it is
+    np.testing.assert_allclose(map_to_mask(mask, scale=False), [[0.2, 0.6], [0.0, 0.4]], rtol=1e-6)
+    np.testing.assert_array_equal(map_to_mask(mask, "threshold", scale=False), [[0.0, 1.0], [0.0, 0.0]])
+    with pytest.raises(ModelError, match="scale=False"):
+        map_to_mask(saliency, scale=False)
     with pytest.raises(ModelError, match="masking"):
         map_to_mask(saliency, "binary")
     with pytest.raises(ModelError, match=r"\[0, 1\]"):
@@ -217,7 +222,7 @@ def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -
         s = np.abs(stft(y, config)).astype("float32")
         p = model.predict(s[None, ..., None], verbose=0)
         c = int(p.argmax())
-        masks = np.stack([map_to_mask(attribute(model, s, "gradcam", class_index=c)), map_to_mask(lmac.mask(s))])
+        masks = np.stack([map_to_mask(attribute(model, s, "gradcam", class_index=c)), map_to_mask(lmac.mask(s), scale=False)])
         masked_in, masked_out = apply_mask(np.broadcast_to(s, masks.shape), masks)
         expected = mask_scores(
             np.repeat(p, 2, axis=0),

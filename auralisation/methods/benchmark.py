@@ -333,7 +333,9 @@ def listenable_benchmark(
                     model, s, method, c, lmac=lmac, options=(options or {}).get(method)
                 )
                 result.seconds[method] += time.perf_counter() - started
-                masks += [map_to_mask(saliency, masking, threshold=threshold) for masking in maskings]
+                masks += [
+                    map_to_mask(saliency, masking, threshold=threshold, scale=method != "lmac") for masking in maskings
+                ]
             masks = np.stack(masks)
             masked_in, masked_out = apply_mask(np.broadcast_to(s, masks.shape), masks)
             p_in = _probabilities(model, masked_in, batch_size)

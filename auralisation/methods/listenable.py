@@ -23,10 +23,12 @@ softmax probabilities, and without the recipe's second softmax in AD); SPS and C
 its defaults (absolute value, then division by the maximum; ``1e-7`` added before the Gini index, ``1e-12`` inside
 the logarithm). An all-zero mask has no distribution: its COMP is NaN, as in Quantus, and means skip it.
 
-How a map becomes a mask (:func:`map_to_mask`), the same for every method: its **positive part**, divided by its
-maximum over the clip (``"normalised"``, masks in [0, 1] like L-MAC's), or that normalised mask set to 1 where it
-reaches ``threshold`` and 0 elsewhere (``"threshold"``, a binary mask). A map with no positive value gives the
-all-zero mask.
+How a map becomes a mask (:func:`map_to_mask`), the same for every attribution method: its **positive part**,
+divided by its maximum over the clip (``"normalised"``, masks in [0, 1] like L-MAC's), or that normalised mask set
+to 1 where it reaches ``threshold`` and 0 elsewhere (``"threshold"``, a binary mask). A map with no positive value
+gives the all-zero mask. L-MAC's output already is a mask in [0, 1], trained at its own scale (for a network on the
+linear magnitude, ``X * M`` and ``X * M / max(M)`` are different inputs): it is used as it is, or thresholded as it
+is (``scale=False``).
 
 Examples
 --------
@@ -87,7 +89,11 @@ _LOG_EPS = 1e-12
 
 
 def map_to_mask(
-    saliency: np.ndarray, how: Literal["normalised", "threshold"] = "normalised", *, threshold: float = 0.5
+    saliency: np.ndarray,
+    how: Literal["normalised", "threshold"] = "normalised",
+    *,
+    threshold: float = 0.5,
+    scale: bool = True,
 ) -> np.ndarray:
     """The mask in [0, 1] of an attribution map: its positive part over its maximum, or that thresholded.
 
@@ -99,6 +105,9 @@ def map_to_mask(
         ``"normalised"``: ``max(m, 0) / max(m)``. ``"threshold"``: 1 where that reaches ``threshold``, else 0.
     threshold : float
         In (0, 1]; only for ``"threshold"``.
+    scale : bool
+        Divide by the maximum. ``False`` for a map that already is a mask in [0, 1] (L-MAC's): it is kept as it
+        is, or thresholded as it is, because its scale is part of what it says.
 
     Returns
     -------
@@ -121,7 +130,12 @@ def map_to_mask(
         raise ModelError("the map holds NaN or infinite values; it cannot become a mask")
     positive = np.maximum(values, 0.0)
     peak = positive.max() if positive.size else 0.0
-    mask = positive / peak if peak > 0 else np.zeros_like(positive)
+    if not scale:
+        if peak > 1.0:
+            raise ModelError(f"scale=False takes a mask in [0, 1]; this map reaches {peak:.3g}")
+        mask = positive
+    else:
+        mask = positive / peak if peak > 0 else np.zeros_like(positive)
     if how == "threshold":
         mask = (mask >= threshold).astype(np.float64) if peak > 0 else mask
     return mask.astype(np.float32)
