@@ -27,6 +27,7 @@ from auralisation.methods import (
     mix,
     save_lmac,
     sparseness,
+    spread,
     train_lmac,
 )
 from auralisation.methods.lmac import _Trainer
@@ -148,6 +149,13 @@ def test_map_to_mask_keeps_the_positive_part_scaled_to_one() -> None:
         map_to_mask(saliency, "binary")
     with pytest.raises(ModelError, match=r"\[0, 1\]"):
         apply_mask(np.ones((2, 2)), saliency)
+
+
+def test_spread_samples_every_part_of_a_split() -> None:
+    assert spread(10, 4) == [0, 2, 5, 7]
+    assert spread(3, None) == spread(3, 5) == [0, 1, 2]
+    labels = np.repeat(np.arange(8), 18)  # a test split ordered by class
+    assert np.bincount(labels[spread(len(labels), 48)]).tolist() == [6] * 8
 
 
 def test_mix_weights_the_normalised_clips_and_peaks_at_one() -> None:

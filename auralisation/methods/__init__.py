@@ -38,6 +38,7 @@ from .benchmark import (
     format_benchmark,
     listenable_benchmark,
     mix,
+    spread,
     summarise_benchmark,
 )
 from .conclusion import conclude, faithful_targets, passes_sanity
@@ -98,6 +99,7 @@ __all__ = [
     "save_lmac",
     "sparseness",
     "spearman",
+    "spread",
     "ssim",
     "summarise_faithfulness",
     "summarise_benchmark",

@@ -52,6 +52,7 @@ __all__ = [
     "listenable_benchmark",
     "mix",
     "run_benchmark",
+    "spread",
     "summarise_benchmark",
 ]
 
@@ -70,6 +71,22 @@ PUBLISHED = (
     "with other clips and with noise; another model and another data set, so context only. We have not "
     "checked their exact values here: see the paper's tables (arXiv:2403.13086)."
 )
+
+
+def spread(n: int, k: int | None) -> list[int]:
+    """``k`` indices spread evenly over ``range(n)`` (all of them when ``k`` is ``None`` or at least ``n``), so that
+    a sample of a split ordered by class and track still covers every class.
+
+    Examples
+    --------
+    >>> spread(10, 4)
+    [0, 2, 5, 7]
+    """
+    if k is None or k >= n:
+        return list(range(n))
+    if k < 1:
+        raise ModelError(f"score at least one clip, got {k}")
+    return [int(i) for i in np.floor(np.arange(k) * n / k)]
 
 
 def mix(clip: np.ndarray, other: np.ndarray, *, weight: float = CLIP_WEIGHT) -> np.ndarray:
@@ -425,7 +442,7 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods", default=",".join(LISTENABLE_METHODS),
         help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
     )
-    parser.add_argument("--clips", type=int, help="score only the first N test clips")
+    parser.add_argument("--clips", type=int, help="score only N test clips, spread over the split")
     parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (default 64,32)")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
     parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
@@ -455,7 +472,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         data.classes,
         trained.config,
         methods=methods,
-        clips=range(min(args.clips, len(test))) if args.clips else None,
+        clips=spread(len(test), args.clips),
         lmac=lmac,
         options={"occlusion": {"patch": patch}},
         out=args.out / "scores.json",
