@@ -230,7 +230,8 @@ def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -
         s = np.abs(stft(y, config)).astype("float32")
         p = model.predict(s[None, ..., None], verbose=0)
         c = int(p.argmax())
-        masks = np.stack([map_to_mask(attribute(model, s, "gradcam", class_index=c)), map_to_mask(lmac.mask(s), scale=False)])
+        gradcam = attribute(model, s, "gradcam", class_index=c)
+        masks = np.stack([map_to_mask(gradcam), map_to_mask(lmac.mask(s), scale=False)])
         masked_in, masked_out = apply_mask(np.broadcast_to(s, masks.shape), masks)
         expected = mask_scores(
             np.repeat(p, 2, axis=0),
@@ -247,6 +248,13 @@ def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -
         progress=False,
     )
     assert again.scores == result.scores  # resumed: nothing left to do
+    other = listenable_benchmark(
+        model, test, data.classes, config, methods=["gradcam"], conditions=["clean"], clips=[1], out=out,
+        progress=False,
+    )
+    assert other.clips == [1]  # other settings: the saved run is not resumed but started afresh
+    clean = result.scores["clean"]["normalised"]["gradcam"]["FF"]
+    assert other.scores["clean"]["normalised"]["gradcam"]["FF"] == pytest.approx(clean[1:], rel=1e-6)
     table = format_benchmark(result)
     assert "| lmac |" in table and "see the paper" in table
     with pytest.raises(ModelError, match="no decoder"):

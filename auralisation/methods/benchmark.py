@@ -335,7 +335,8 @@ def listenable_benchmark(
         if saved.fingerprint == fingerprint:
             result = saved
     wanted = range(len(excerpts)) if clips is None else clips
-    todo = [i for i in wanted if i not in set(result.clips)]
+    done = set(result.clips)
+    todo = [i for i in wanted if i not in done]
     for index in tqdm(todo, disable=not progress, unit="clip", desc="listenable benchmark"):
         for condition in conditions:
             y = condition_waveform(excerpts, index, condition, config, seed=seed)
