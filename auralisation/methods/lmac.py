@@ -119,9 +119,9 @@ class LMACSettings:
 
     @classmethod
     def for_mode(cls, fast: bool) -> "LMACSettings":
-        """Full mode: 40 steps of 8 clips shuffled from the whole training split (about 5 s a step for the paper's
-        network on 2 busy cores: 3 to 4 minutes); fast mode: a narrow decoder, 2 steps of 4 clips, to try the
-        pipeline out."""
+        """Full mode: 40 steps of 8 clips shuffled from the whole training split (2 to 4 s a step for the paper's
+        network on 2 cores, quiet to busy: 85 to 151 s measured); fast mode: a narrow decoder, 2 steps of 4 clips,
+        to try the pipeline out."""
         if fast:
             return cls(width=4, epochs=1, steps_per_epoch=2, clips=8, batch_size=4)
         return cls()
