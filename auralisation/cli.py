@@ -25,6 +25,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
     "explore": ("auralisation.app", "serve the explorer as a web app (Voila) on this machine, for use without Jupyter"),
+    "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
+    "benchmark": ("auralisation.methods.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
 }
 
 

@@ -10,7 +10,13 @@ and checks them:
   ranking;
 * :func:`cascading_randomisation` (:mod:`.sanity`): Adebayo et al.'s model-randomisation sanity check;
 * :func:`summarise_faithfulness`, :func:`summarise_sanity` and :func:`conclude` (:mod:`.conclusion`): the
-  conclusions in words, from the numbers.
+  conclusions in words, from the numbers;
+* the listenable-maps protocol of L-MAC (:mod:`.listenable`): :func:`map_to_mask` and :func:`mask_scores` (AI, AD,
+  AG, FF, Fid-In, SPS, COMP);
+* L-MAC itself (:mod:`.lmac`): :func:`train_lmac`, :func:`save_lmac`, :func:`load_lmac` and :class:`LMAC`, a
+  decoder that reads the classifier and outputs a listenable mask;
+* :func:`listenable_benchmark` and :func:`format_benchmark` (:mod:`.benchmark`): every method and L-MAC on that
+  protocol, in distribution and on mixtures with another class's clip or with white noise.
 
 Figures are in :mod:`auralisation.plots_methods`.
 
@@ -23,43 +29,81 @@ Examples
 from __future__ import annotations
 
 from .attribute import METHODS, Attributor, Method, attribute, attributor_for, check_method
+from .benchmark import (
+    CONDITIONS,
+    LISTENABLE_METHODS,
+    Benchmark,
+    condition_waveform,
+    explanation_map,
+    format_benchmark,
+    listenable_benchmark,
+    mix,
+    spread,
+    summarise_benchmark,
+)
 from .conclusion import conclude, faithful_targets, passes_sanity
 from .faithfulness import RANDOM, RANKINGS, STARTS, Curve, Faithfulness, faithfulness, rank_bins, summarise_faithfulness
 from .gradcam import gradcam, upsample
+from .listenable import MASKINGS, SCORES, apply_mask, complexity, map_to_mask, mask_scores, sparseness
+from .lmac import LMAC, LMACSettings, build_decoder, load_lmac, load_or_train_lmac, save_lmac, train_lmac
 from .occlusion import FILLS, occlusion
 from .sanity import SIMILARITIES, Sanity, cascading_randomisation, clone, randomise, spearman, ssim, summarise_sanity
 from .target import Scorer, Target
 
 __all__ = [
+    "CONDITIONS",
     "FILLS",
+    "LISTENABLE_METHODS",
+    "LMAC",
+    "LMACSettings",
+    "MASKINGS",
     "METHODS",
     "RANDOM",
     "RANKINGS",
+    "SCORES",
     "SIMILARITIES",
     "STARTS",
     "Attributor",
+    "Benchmark",
     "Curve",
     "Faithfulness",
     "Method",
     "Sanity",
     "Scorer",
     "Target",
+    "apply_mask",
     "attribute",
     "attributor_for",
+    "build_decoder",
     "cascading_randomisation",
     "check_method",
     "clone",
+    "complexity",
     "conclude",
+    "condition_waveform",
+    "explanation_map",
     "faithful_targets",
     "faithfulness",
+    "format_benchmark",
     "gradcam",
+    "listenable_benchmark",
+    "load_lmac",
+    "load_or_train_lmac",
+    "map_to_mask",
+    "mask_scores",
+    "mix",
     "occlusion",
     "passes_sanity",
     "randomise",
     "rank_bins",
+    "save_lmac",
+    "sparseness",
     "spearman",
+    "spread",
     "ssim",
     "summarise_faithfulness",
+    "summarise_benchmark",
     "summarise_sanity",
+    "train_lmac",
     "upsample",
 ]
