@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "auralise": ("auralisation.auralise", "deconvolve and auralise features of a trained model on a clip"),
     "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
+    "atlas": ("auralisation.atlas", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
 }
 
 
