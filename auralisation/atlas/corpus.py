@@ -29,10 +29,7 @@ from ..audio import AUDIO_EXTENSIONS, AudioConfig
 from ..data import Excerpt, _is_audio_file, _offsets, _track_seconds
 from ..errors import AudioError, DatasetError
 
-__all__ = ["Corpus", "Skipped", "UNLABELLED", "scan_corpus"]
-
-#: Label of audio files that sit directly in a corpus folder rather than in a label sub-folder.
-UNLABELLED = "(unlabelled)"
+__all__ = ["Corpus", "Skipped", "scan_corpus"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +109,7 @@ class Corpus:
 
 
 def _label_files(folder: Path) -> list[tuple[Path, str]]:
-    """``(file, label)`` of a GTZAN-style folder: its label sub-folders' audio, and loose audio as unlabelled."""
+    """``(file, label)`` of a GTZAN-style folder: its label sub-folders' audio, and its own audio under its name."""
     entries = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
@@ -120,7 +117,7 @@ def _label_files(folder: Path) -> list[tuple[Path, str]]:
         if entry.is_dir():
             entries.extend((path, entry.name) for path in sorted(entry.iterdir()) if _is_audio_file(path))
         elif _is_audio_file(entry):
-            entries.append((entry, UNLABELLED))
+            entries.append((entry, folder.name))
     return entries
 
 
@@ -133,8 +130,9 @@ def scan_corpus(
     Parameters
     ----------
     sources : path-like or sequence of path-like
-        A corpus folder, or several folders and audio files. A listed file's label is its folder's name; audio
-        directly in a corpus folder is labelled :data:`UNLABELLED`.
+        A corpus folder, or several folders and audio files. An audio file's label is the name of the folder it is
+        in: a label folder of a GTZAN-style corpus, a listed file's folder, or a listed folder that holds audio
+        itself (``genres/blues``, say).
     config : AudioConfig
         The model's front end: its ``duration`` is the excerpt length.
     hop : float, optional
@@ -160,7 +158,7 @@ def scan_corpus(
         if item.is_dir():
             files.extend(_label_files(item))
         elif item.is_file():
-            files.append((item, item.parent.name or UNLABELLED))
+            files.append((item, item.parent.name))
         else:
             raise DatasetError(f"{item}: no such folder or file; pass a corpus folder or audio files")
     excerpts: list[Excerpt] = []

@@ -170,10 +170,14 @@ class AtlasWorker:
         parts: dict[str, list[np.ndarray]] = {name: [] for name in self.spec.layers}
         for start in range(0, len(spectrograms), self.spec.batch_size):
             batch = np.stack(spectrograms[start : start + self.spec.batch_size])[..., None]
+            count = len(batch)
+            # The last batch is padded to the full size: one compiled shape, and every excerpt scored in a batch of
+            # the same size whichever shard it falls in.
+            batch = np.concatenate([batch, np.zeros((self.spec.batch_size - count, *batch.shape[1:]), batch.dtype)])
             outputs = self.maps.predict_on_batch(batch)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             for name, maps in zip(self.spec.layers, outputs):
-                maps = np.asarray(maps, dtype=np.float32)
+                maps = np.asarray(maps, dtype=np.float32)[:count]
                 axes = tuple(range(1, maps.ndim - 1))
                 if self.spec.statistic == "max":
                     parts[name].append(maps.max(axis=axes))
