@@ -12,7 +12,8 @@ chosen excerpt is deconvolved once per layer for all the features of the chunk t
 chunk is marked done in ``OUT/state/pass2/`` when its files are written. Last come the pages, the index last.
 
 An interrupted run started again with ``resume=True`` (``--resume``) skips the shards and chunks already done and
-gives the same site, byte for byte: nothing in it depends on timing, engine or order of completion.
+gives the same site, byte for byte: nothing in it depends on timing, engine or order of completion. What each
+pass of the last run took is in ``OUT/state/timings.json``.
 
 Examples
 --------
@@ -28,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +47,7 @@ from .site import INDEX, write_site
 from .topk import Histogram, TopK
 from .worker import STATISTICS, FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
 
-__all__ = ["ATLAS_FILE", "FEATURES_PER_CHUNK", "add_atlas_arguments", "build_atlas", "run_atlas"]
+__all__ = ["ATLAS_FILE", "FEATURES_PER_CHUNK", "TIMINGS", "add_atlas_arguments", "build_atlas", "run_atlas"]
 
 #: The chosen excerpts of every feature (and the histograms), as JSON, in the site's folder.
 ATLAS_FILE = "atlas.json"
@@ -61,6 +63,9 @@ _FORMAT = 1
 
 _STATE = "state"
 _JOB = "job.json"
+
+#: Seconds spent by the last run, in ``OUT/state/``: start-up (model, corpus scan, engine), each pass, in all.
+TIMINGS = "timings.json"
 
 
 def _model_digest(folder: Path) -> str:
@@ -278,6 +283,7 @@ def build_atlas(
     AtlasError
         ``out`` holds another atlas (or other files), or Ray is asked for and not installed.
     """
+    started = time.perf_counter()
     if top < 1:
         raise AtlasError(f"top must be at least 1 excerpt per feature, got {top}")
     if statistic not in STATISTICS:
@@ -314,11 +320,15 @@ def build_atlas(
     with open_engine(engine, spec, address=address, workers=workers) as runner:
         pending = [unit for unit in shards if not _shard_file(out, unit.shard).is_file()]
         done = len(corpus.excerpts) - sum(len(unit.excerpts) for unit in pending)
+        timings: dict[str, Any] = {"engine": runner.name, "workers": runner.workers,
+                                   "start": time.perf_counter() - started}
+        tic = time.perf_counter()
         with tqdm(total=len(corpus.excerpts), initial=done, desc=f"atlas pass 1 ({runner.name})", unit="excerpt",
                   disable=not progress) as bar:
             for unit, result in zip(pending, runner.map("score", pending)):
                 _save_shard(out, result)
                 bar.update(len(unit.excerpts))
+        timings["pass1"] = {"seconds": time.perf_counter() - tic, "excerpts": len(corpus.excerpts) - done}
         merged = _merge(out, len(shards), names, top, corpus)
         if len(merged["failed"]) == len(corpus.excerpts):
             raise AtlasError(f"none of the {len(corpus.excerpts)} excerpts could be decoded; the first: "
@@ -329,12 +339,17 @@ def build_atlas(
         marker = out / _STATE / "pass2"
         pending_render = [unit for unit in units if not (marker / f"chunk-{unit.chunk:05d}.done").is_file()]
         total = sum(len(unit.features) for unit in units)
+        tic = time.perf_counter()
         with tqdm(total=total, initial=total - sum(len(unit.features) for unit in pending_render),
                   desc=f"atlas pass 2 ({runner.name})", unit="feature", disable=not progress) as bar:
             for unit, count in zip(pending_render, runner.map("render", pending_render)):
                 atomic_write_text(marker / f"chunk-{unit.chunk:05d}.done", f"{count}\n")
                 bar.update(count)
+        timings["pass2"] = {"seconds": time.perf_counter() - tic,
+                            "features": sum(len(unit.features) for unit in pending_render)}
     index = write_site(out, atlas)
+    timings["total"] = time.perf_counter() - started
+    atomic_write_text(out / _STATE / TIMINGS, json.dumps(timings, indent=1) + "\n")
     atomic_write_text(out / _STATE / "complete", job["key"] + "\n")
     return index
 
