@@ -90,23 +90,23 @@ def main() -> None:
         corpus = write_synthetic(scratch / "corpus", tracks, seconds, AudioConfig().sr)
         print(f"model: {described}; corpus: {tracks} synthetic tracks of {seconds:g} s; {options}; "
               f"{os.cpu_count()} CPU cores (figures from a shared machine are noisy)")
-        results = {"local": run(model, corpus, scratch / "local", **options)}
+        print(f"{'engine':<10}{'pass 1 excerpts/s':>19}{'pass 2 features/s':>19}{'start-up s':>12}{'wall s':>9}"
+              f"{'wall / local':>14}", flush=True)
+        engines = [("local", {})]
         if not args.no_ray:
             try:
                 import ray  # noqa: F401
             except ImportError:
                 print("ray is not installed (pip install 'auralisation[ray]'): skipping the Ray runs")
             else:
-                for workers in (1, 2):
-                    results[f"ray x{workers}"] = run(model, corpus, scratch / f"ray{workers}", engine="ray",
-                                                     workers=workers, **options)
-        print(f"{'engine':<10}{'pass 1 excerpts/s':>19}{'pass 2 features/s':>19}{'start-up s':>12}{'wall s':>9}"
-              f"{'wall / local':>14}")
-        for name, t in results.items():
+                engines += [(f"ray x{n}", {"engine": "ray", "workers": n}) for n in (1, 2)]
+        results = {}
+        for name, engine in engines:
+            t = results[name] = run(model, corpus, scratch / name.replace(" ", ""), **engine, **options)
             rate1 = t["pass1"]["excerpts"] / t["pass1"]["seconds"]
             rate2 = t["pass2"]["features"] / t["pass2"]["seconds"]
             print(f"{name:<10}{rate1:>19.1f}{rate2:>19.2f}{t['start']:>12.1f}{t['wall']:>9.1f}"
-                  f"{t['wall'] / results['local']['wall']:>14.2f}")
+                  f"{t['wall'] / results['local']['wall']:>14.2f}", flush=True)
 
         big = write_synthetic(scratch / "big", 4 * tracks, seconds, AudioConfig().sr, seed=1)
         small_mb = peak_memory_mb(model, corpus, scratch / "memory-small")

@@ -295,3 +295,20 @@ def test_ray_engine_gives_the_same_atlas(built: Path, model_folder: Path, corpus
     assert not ray.is_initialized()  # the local Ray it started is shut down
     assert (out / atlas_package.ATLAS_FILE).read_bytes() == (built / atlas_package.ATLAS_FILE).read_bytes()
     assert _tree(out) == _tree(built)
+
+
+def test_label_selectivity_on_a_hand_worked_atlas() -> None:
+    from auralisation.atlas.labels import label_selectivity
+
+    def feature(k: int, labels: list[str], best: float = 1.0) -> dict:
+        return {"feature": k, "counts": [[6, 0], [2, 0]],  # the corpus: 6 jazz, 2 rock
+                "top": [{"label": label, "activation": best} for label in labels]}
+
+    atlas = {"corpus": {"labels": ["jazz", "rock"]}, "layers": [{"layer": "pool2", "features": [
+        feature(0, ["rock", "rock", "jazz"]),  # 2/3 rock, where the corpus has 1/4: lift 8/3, a selector
+        feature(1, ["jazz", "jazz", "jazz"]),  # all jazz, but the corpus is 3/4 jazz: lift 4/3, not a selector
+        feature(2, ["jazz", "rock", "rock"], best=0.0),  # never fires: left out
+    ]}]}
+    rows = label_selectivity(atlas)
+    assert [(r.feature, r.label, r.count, r.share, r.lift, r.selector) for r in rows] == [
+        (0, "rock", 2, 0.667, 2.67, True), (1, "jazz", 3, 1.0, 1.33, False)]

@@ -10,7 +10,8 @@ and time in its track, and the feature's activation over the corpus with the lab
 * :mod:`.worker`: the units of work (score a shard, render some features), one model per worker;
 * :mod:`.engines`: where the units run, this process or Ray actors;
 * :mod:`.build`: the two passes, checkpoints and resuming, the command line;
-* :mod:`.site`: the pages.
+* :mod:`.site`: the pages;
+* :mod:`.labels` and :mod:`.summary`: reading an atlas (label selectors; bass, onset and harmonic features).
 
 On the command line::
 

@@ -292,7 +292,10 @@ def build_atlas(
         raise AtlasError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
     if engine not in ENGINES:
         raise AtlasError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    from ..deconv import Deconvolver
+    from ..deconv import SEEDS, Deconvolver
+
+    if seed not in SEEDS:
+        raise AtlasError(f"seed must be one of {', '.join(SEEDS)}, got {seed!r}")
 
     model_folder = Path(model)
     trained = load_model(model_folder)

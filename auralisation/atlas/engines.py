@@ -84,26 +84,33 @@ class RayEngine:
             raise AtlasError(f"workers must be at least 1, got {workers}")
         self._ray = ray
         self._started = False
+        self._actors: list[Any] = []
         if not ray.is_initialized():
             env = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
-            if address is None:
-                ray.init(
-                    num_cpus=workers or 2, object_store_memory=RAY_OBJECT_STORE, include_dashboard=False,
-                    log_to_driver=False, configure_logging=False, runtime_env=env,
-                )
-            else:
-                try:
+            try:
+                if address is None:
+                    ray.init(
+                        num_cpus=workers or 2, object_store_memory=RAY_OBJECT_STORE, include_dashboard=False,
+                        log_to_driver=False, configure_logging=False, runtime_env=env,
+                    )
+                else:
                     ray.init(address=address, log_to_driver=False, configure_logging=False, runtime_env=env)
-                except ConnectionError as error:
-                    raise AtlasError(f"cannot join the Ray cluster at {address!r} ({error}); start it with "
-                                     "`ray start --head`, or leave out --address to run on a local Ray") from None
+            except Exception as error:  # Ray raises ConnectionError, RuntimeError or a bare Exception on start-up.
+                ray.shutdown()
+                where = f"join the Ray cluster at {address!r}" if address else "start a local Ray"
+                raise AtlasError(f"cannot {where} ({error}); check the address (`ray status` on the head node), or "
+                                 "try again when the machine is less loaded, or use --engine local") from None
             self._started = True
-        if workers is None:
-            workers = 2 if address is None else max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self.workers = workers
-        actor = ray.remote(num_cpus=1)(AtlasWorker)
-        self._actors = [actor.remote(spec) for _ in range(workers)]
-        self._pool = ray.util.ActorPool(self._actors)
+        try:
+            if workers is None:
+                workers = 2 if address is None else max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self.workers = workers
+            actor = ray.remote(num_cpus=1)(AtlasWorker)
+            self._actors = [actor.remote(spec) for _ in range(workers)]
+            self._pool = ray.util.ActorPool(self._actors)
+        except BaseException:
+            self.close()
+            raise
 
     def map(self, method: Literal["score", "render"], units: Iterable[Any]) -> Iterator[Any]:
         """``worker.<method>(unit)`` for each unit on the actors, yielded in the order of the units."""

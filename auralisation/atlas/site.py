@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from ..fileio import atomic_write_text
 from ..report import _SELF_CHECK, _STYLE
+from .labels import SELECTOR_LIFT, SELECTOR_SHARE, label_selectivity
 from .worker import excerpt_asset, feature_assets
 
 __all__ = ["INDEX", "feature_page", "layer_page", "write_site"]
@@ -148,11 +149,17 @@ def index_page(atlas: dict[str, Any]) -> str:
     """The HTML of the entry page: the model, the corpus, the layers, what was skipped."""
     corpus = atlas["corpus"]
     title = f"Feature atlas of {atlas['model']['name']}"
-    rows = "".join(
-        f'<tr><td><a href="{_src(_page_name(layer["layer"]), 0)}">{escape(_layer_title(layer))}</a></td>'
-        f"<td>{len(layer['features'])}</td></tr>"
-        for layer in atlas["layers"]
-    )
+    selectivity = label_selectivity(atlas)
+    rows = []
+    for layer in atlas["layers"]:
+        fire = [row for row in selectivity if row.layer == layer["layer"]]
+        selectors = Counter(row.label for row in fire if row.selector)
+        listed = ", ".join(f"{label} {n}" for label, n in sorted(selectors.items(), key=lambda i: (-i[1], i[0])))
+        rows.append(
+            f'<tr><td><a href="{_src(_page_name(layer["layer"]), 0)}">{escape(_layer_title(layer))}</a></td>'
+            f"<td>{len(layer['features'])}</td><td>{len(fire)}</td><td>{sum(selectors.values())}</td>"
+            f"<td>{escape(listed)}</td></tr>"
+        )
     parts = _head(title) + [
         f"<h1>{escape(title)}</h1>",
         f"<p>For every feature of every layer, the {atlas['top']} excerpts of the corpus that excite it most "
@@ -163,7 +170,10 @@ def index_page(atlas: dict[str, Any]) -> str:
         f"{escape(', '.join(corpus['sources']))}: {corpus['excerpts']} excerpts of {corpus['tracks']} tracks, "
         f"labels {escape(', '.join(corpus['labels']))}; deconvolution seed {escape(atlas['seed'])}.</p>",
         "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in corpus["notes"]) + "</ul>",
-        '<table class="layers"><tr><th>layer</th><th>features</th></tr>' + rows + "</table>",
+        '<table class="layers"><tr><th>layer</th><th>features</th><th>that fire</th><th>label selectors</th>'
+        "<th>selected labels</th></tr>" + "".join(rows) + "</table>",
+        f'<p class="meta">A label selector: at least {SELECTOR_SHARE:.0%} of its top excerpts carry one label, at '
+        f"{SELECTOR_LIFT:g} times or more that label's share of the corpus.</p>",
     ]
     skipped = atlas["skipped"]
     if skipped:

@@ -35,14 +35,9 @@ from ..deconv import Deconvolver
 from ..errors import AtlasError
 from ..train import TrainedModel
 from .build import ATLAS_FILE
+from .labels import Selectivity, label_selectivity
 
 __all__ = ["Character", "Selectivity", "feature_character", "label_selectivity", "load_atlas"]
-
-#: A label selector: at least this share of the top excerpts from one label ...
-SELECTOR_SHARE = 2 / 3
-#: ... and at least this many times the label's share of the corpus.
-SELECTOR_LIFT = 2.0
-
 
 def load_atlas(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The chosen excerpts of an atlas (``folder/atlas.json``, written by :func:`~.build.build_atlas`)."""
@@ -50,40 +45,6 @@ def load_atlas(folder: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise AtlasError(f"{folder}: no {ATLAS_FILE}; build the atlas first (auralisation atlas --out {folder})")
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-@dataclasses.dataclass(frozen=True)
-class Selectivity:
-    """The label mix of one feature's top excerpts."""
-
-    layer: str
-    feature: int
-    label: str
-    count: int
-    top: int
-    share: float
-    lift: float
-    selector: bool
-
-
-def label_selectivity(atlas: dict[str, Any]) -> list[Selectivity]:
-    """For every feature that fires, its most common top label (ties: alphabetical), share, lift and verdict."""
-    rows = []
-    for layer in atlas["layers"]:
-        for entry in layer["features"]:
-            top = entry["top"]
-            if not top or top[0]["activation"] <= 0:
-                continue
-            corpus = np.asarray(entry["counts"]).sum(axis=1)
-            labels = [t["label"] for t in top]
-            label = min(set(labels), key=lambda name: (-labels.count(name), name))
-            share = labels.count(label) / len(labels)
-            corpus_share = corpus[atlas["corpus"]["labels"].index(label)] / max(corpus.sum(), 1)
-            lift = float(share / corpus_share) if corpus_share > 0 else float("inf")
-            rows.append(Selectivity(layer["layer"], entry["feature"], label, labels.count(label), len(labels),
-                                    round(share, 3), round(lift, 2),
-                                    share >= SELECTOR_SHARE and lift >= SELECTOR_LIFT))
-    return rows
 
 
 @dataclasses.dataclass(frozen=True)
