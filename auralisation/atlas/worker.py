@@ -145,6 +145,9 @@ class AtlasWorker:
         outputs = [trained.model.get_layer(name).output for name in spec.layers]
         self.maps = keras.Model(trained.model.inputs, outputs, name="atlas_maps")
         self.cache = SpectrogramCache(spec.cache, self.config) if spec.cache else None
+        # Warm up once, so that no unit pays for it: compile the forward pass for its batch shape, and librosa's STFT.
+        self.maps.predict_on_batch(np.zeros((spec.batch_size, *self.config.input_shape), np.float32))
+        magnitude(np.zeros(self.config.n_samples, np.float32), self.config)
 
     def _spectrogram(self, path: str, label: str, offset: float) -> np.ndarray:
         """The excerpt's linear magnitude (from the cache when there is one)."""
