@@ -107,6 +107,7 @@ class RayEngine:
             self.workers = workers
             actor = ray.remote(num_cpus=1)(AtlasWorker)
             self._actors = [actor.remote(spec) for _ in range(workers)]
+            ray.get([a.__ray_ready__.remote() for a in self._actors])  # every model loaded before the first unit
             self._pool = ray.util.ActorPool(self._actors)
         except BaseException:
             self.close()
