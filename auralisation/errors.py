@@ -6,7 +6,9 @@ inside TensorFlow or libsndfile to find out.
 
 from __future__ import annotations
 
-__all__ = ["AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError"]
+__all__ = [
+    "AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError", "AtlasError",
+]
 
 
 class AuralisationError(ValueError):
@@ -31,3 +33,7 @@ class ModelError(AuralisationError):
 
 class ConfigError(AuralisationError):
     """A saved configuration file is missing or invalid."""
+
+
+class AtlasError(AuralisationError):
+    """A feature atlas cannot be built as asked: its folder holds another atlas, or its engine is not installed."""

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -44,7 +45,7 @@ import keras
 from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
-from .errors import DatasetError, ModelError
+from .errors import ConfigError, DatasetError, ModelError
 from .evaluate import Evaluation, evaluate_model, format_scores
 from .fileio import atomic_path, atomic_write_text
 from .frontends import Filterbank, check_front_end, front_end_of
@@ -67,6 +68,7 @@ __all__ = [
     "fit",
     "load_model",
     "model_from_arguments",
+    "make_strategy",
     "prepare_data",
     "run_train",
     "save_model",
@@ -502,6 +504,11 @@ class HistoryWriter(keras.callbacks.Callback):
             atomic_write_text(self.path, json.dumps(self.history, indent=2) + "\n")
 
 
+def _scope(strategy: Any) -> contextlib.AbstractContextManager[Any]:
+    """The scope of a ``tf.distribute`` strategy, or a context that does nothing for None."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
+
+
 def fit(
     model: keras.Model,
     data: PreparedData,
@@ -509,6 +516,7 @@ def fit(
     *,
     out: str | os.PathLike[str] | None = None,
     verbose: int | str = "auto",
+    strategy: Any = None,
 ) -> dict[str, list[float]]:
     """Compile and train ``model`` on ``data``'s training split, validating on its validation split.
 
@@ -526,6 +534,8 @@ def fit(
         Folder for the checkpoint and the history.
     verbose : int or "auto"
         Keras's progress output (1: a progress bar, 2: one line per epoch, 0: silent).
+    strategy : tf.distribute.Strategy, optional
+        The strategy ``model`` was built under (:func:`make_strategy`); the model is compiled under it too.
 
     Returns
     -------
@@ -537,7 +547,8 @@ def fit(
     ModelError
         The loss became NaN (lower the learning rate).
     """
-    compile_model(model, settings)
+    with _scope(strategy):
+        compile_model(model, settings)
     history = HistoryWriter(None if out is None else Path(out) / HISTORY_FILE)
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.TerminateOnNaN(),
@@ -607,6 +618,7 @@ def train_and_evaluate(
     *,
     model: keras.Model | None = None,
     verbose: int | str = "auto",
+    strategy: Any = None,
 ) -> TrainResult:
     """Fit, save and score a model, and the MFCC baseline on the same split.
 
@@ -620,10 +632,14 @@ def train_and_evaluate(
         The model to train; :func:`build_model` by default.
     verbose : int or "auto"
         Keras's progress output.
+    strategy : tf.distribute.Strategy, optional
+        Train under this strategy (:func:`make_strategy`): the model is built and compiled in its scope.
     """
     out = Path(out)
-    model = build_model(data, settings) if model is None else model
-    history = fit(model, data, settings, out=out, verbose=verbose)
+    if model is None:
+        with _scope(strategy):
+            model = build_model(data, settings)
+    history = fit(model, data, settings, out=out, verbose=verbose, strategy=strategy)
     save_model(out, model, data.config, data.classes)
     (out / CHECKPOINT_FILE).unlink(missing_ok=True)
     evaluation = evaluate_model(model, data.splits.test, data.classes, data.cache, batch_size=settings.batch_size)
@@ -691,6 +707,27 @@ def model_from_arguments(args: argparse.Namespace) -> TrainedModel:
         raise ModelError(str(error)) from error
     return load_model(args.model, config=config)
 
+#: The choices of ``train --strategy``. Multi-worker training (``tf.distribute.MultiWorkerMirroredStrategy``) is
+#: left out: Keras 3's ``fit`` fails under it ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585).
+STRATEGIES: tuple[str, ...] = ("none", "mirrored")
+
+
+def make_strategy(name: Literal["none", "mirrored"]) -> Any:
+    """The ``tf.distribute`` strategy called ``name``: None, or a ``MirroredStrategy`` over the local devices.
+
+    Raises
+    ------
+    ConfigError
+        An unknown name.
+    """
+    if name not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "none":
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation train``."""
@@ -712,10 +749,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--evaluate-only", action="store_true", help="score the model already in --out on the data's test split"
     )
+    parser.add_argument("--strategy", choices=STRATEGIES, default="none",
+                        help="tf.distribute: mirrored trains one replica per local device (every GPU), gradients "
+                             "all-reduced at each step")
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``auralisation train``: train, save and score a model, printing its accuracy and the baseline's."""
+    strategy = make_strategy(args.strategy)
     settings = TrainSettings.for_mode(args.fast, args.arch)
     overrides = {"epochs": args.epochs, "width": args.width, "seed": args.seed}
     settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -730,7 +771,7 @@ def run_train(args: argparse.Namespace) -> int:
     if trained is not None:
         scores = {"model": evaluate_trained(trained, data, batch_size=settings.batch_size)}
     else:
-        result = train_and_evaluate(data, args.out, settings, verbose=1)
+        result = train_and_evaluate(data, args.out, settings, verbose=1, strategy=strategy)
         print(f"saved the model to {result.folder}")
         scores = {"CNN": result.evaluation, "baseline": result.baseline}
     test = next(iter(scores.values()))
