@@ -214,7 +214,7 @@ class LMAC:
                     f"{classifier.name!r} gives {tuple(tensor.shape[1:])}: train a decoder for this model"
                 )
         self.features = keras.Model(classifier.inputs, outputs, name="lmac_features")
-        self._chain = attributor_for(classifier).deconvolver("deconvnet").chain
+        self._network = attributor_for(classifier).deconvolver("deconvnet").network
         self._run = tf.function(self.call, reduce_retracing=True)
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
@@ -225,7 +225,7 @@ class LMAC:
 
     def masks(self, spectrograms: np.ndarray) -> np.ndarray:
         """The masks of a batch of spectrograms ``(n, bins, frames)``: float32 ``(n, bins, frames)`` in [0, 1]."""
-        batch, _ = check_spectrograms(self._chain, spectrograms)
+        batch, _ = check_spectrograms(self._network, spectrograms)
         out = [
             self._run(tf.constant(batch[start : start + self.batch_size])).numpy()
             for start in range(0, len(batch), self.batch_size)
@@ -237,7 +237,7 @@ class LMAC:
 
         Auralise it like any map: ``auralise(X, mask[None], config)`` plays ``X * M`` with the clip's phase.
         """
-        batch, single = check_spectrograms(self._chain, spectrogram)
+        batch, single = check_spectrograms(self._network, spectrogram)
         if not single:
             raise ModelError(f"expected one spectrogram, got a batch of shape {np.shape(spectrogram)}; use masks()")
         return self.masks(batch[..., 0])[0]
