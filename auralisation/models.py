@@ -250,13 +250,18 @@ def choi2016(
             name=f"dense{index}",
         )(x)
         x = keras.layers.Dropout(dropout, seed=_seeded(seed, 20 + index), name=f"dropout{index}")(x)
-    outputs = keras.layers.Dense(
+    outputs = _softmax_output(x, n_classes, seed)
+    return keras.Model(inputs, outputs, name="choi2016")
+
+
+def _softmax_output(x: keras.KerasTensor, n_classes: int, seed: int | None) -> keras.KerasTensor:
+    """The class layer of both architectures: a seeded dense softmax named ``output``."""
+    return keras.layers.Dense(
         n_classes,
         activation="softmax",
         kernel_initializer=keras.initializers.GlorotUniform(seed=_seeded(seed, 30)),
         name="output",
     )(x)
-    return keras.Model(inputs, outputs, name="choi2016")
 
 
 def choi2017_pools(config: AudioConfig) -> list[tuple[int, int]]:
@@ -351,12 +356,7 @@ def choi2017(
         x = keras.layers.MaxPooling2D(pool, name=f"pool{block}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(dropout, seed=_seeded(seed, 20), name="dropout")(x)
-    outputs = keras.layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=_seeded(seed, 30)),
-        name="output",
-    )(x)
+    outputs = _softmax_output(x, n_classes, seed)
     return keras.Model(inputs, outputs, name="choi2017")
 
 
