@@ -45,7 +45,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-import keras
 import tensorflow as tf
 
 from ..errors import ModelError
@@ -110,6 +109,7 @@ def activation_kind(function: Any) -> Literal["rectifier", "other"]:
 
     Examples
     --------
+    >>> import keras
     >>> activation_kind(keras.activations.elu), activation_kind(keras.activations.sigmoid)
     ('rectifier', 'other')
     """
