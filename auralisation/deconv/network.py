@@ -40,10 +40,11 @@ import dataclasses
 import difflib
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ..errors import ModelError
@@ -488,7 +489,7 @@ class Network:
         """The tensor the maps are taken at: ``x`` itself, or the output of the layer ``at``."""
         return x if self.at is None else recording.output(self.at)
 
-    def check_input(self, batch: Any, *, shape: Sequence[int | None] | None = None) -> tuple[Any, bool]:
+    def check_input(self, batch: Any) -> tuple[np.ndarray, bool]:
         """``batch`` as float32 with a batch axis and the model's channel axis, and whether one input was given.
 
         Accepts one input with or without its trailing channel axis of 1, or a batch of them.
@@ -498,10 +499,8 @@ class Network:
         ModelError
             A shape the model does not take, or NaN/infinite values.
         """
-        import numpy as np
-
         s = np.asarray(batch, dtype=np.float32)
-        expected = tuple(shape if shape is not None else self.input_shape)
+        expected = tuple(self.input_shape)
         core = expected[:-1] if len(expected) > 1 and expected[-1] == 1 else expected
 
         def fits(got: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
