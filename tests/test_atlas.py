@@ -11,7 +11,6 @@ import builtins
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,6 +21,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
 from auralisation import atlas as atlas_package  # noqa: E402
 from auralisation.atlas import build as build_module  # noqa: E402
 from auralisation.atlas import build_atlas, scan_corpus  # noqa: E402
@@ -36,11 +36,6 @@ from auralisation.train import save_model  # noqa: E402
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
 LAYERS = (1, 3)
 TOP = 3
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--virtual-time-budget=5000",
-]
 
 
 def _track(frequency: float, seed: int, sr: int) -> np.ndarray:
@@ -273,14 +268,10 @@ def test_command_line(model_folder: Path, corpus_folder: Path, tmp_path: Path, m
         build_atlas(model_folder, corpus_folder, tmp_path / "ray", engine="ray", progress=False)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's `chromium` is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 @pytest.mark.parametrize("page, players", [("index.html", 0), ("pool1/index.html", 0), ("pool3/f001.html", 2 * TOP)])
 def test_pages_load_in_chromium_with_every_player_decoding(built: Path, tmp_path: Path, page: str, players: int) -> None:
-    done = subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-         "--dump-dom", (built / page).resolve().as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
+    done = run_chromium(built / page, tmp_path / "profile", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
     assert 'data-selfcheck="ok"' in done.stdout, done.stdout[:2000]
     assert f'data-audio-ok="{players}"' in done.stdout

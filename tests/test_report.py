@@ -11,7 +11,6 @@ import argparse
 import html.parser
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
 from auralisation import report  # noqa: E402
 from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
@@ -35,11 +35,6 @@ from auralisation.train import load_model, save_model  # noqa: E402
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
 LAYERS = (1, 5)
 FEATURES = 2
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--virtual-time-budget=5000",
-]
 
 
 class _Sources(html.parser.HTMLParser):
@@ -195,15 +190,7 @@ def test_command_line_entry(model_folder: Path, clips: list[Path], tmp_path: Pat
                      "--out", str(out)]) == 2
 
 
-def run_chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *extra,
-         page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's `chromium` is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_page_loads_in_chromium_with_every_player_decoding(built: Path, tmp_path: Path) -> None:
     done = run_chromium(built, tmp_path / "profile", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -216,7 +203,7 @@ def test_page_loads_in_chromium_with_every_player_decoding(built: Path, tmp_path
     assert console == []
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's `chromium` is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_page_screenshot_is_not_blank(built: Path, tmp_path: Path) -> None:
     shot = tmp_path / "page.png"
     done = run_chromium(built, tmp_path / "profile", "--hide-scrollbars", "--window-size=1200,900",
@@ -228,7 +215,7 @@ def test_page_screenshot_is_not_blank(built: Path, tmp_path: Path) -> None:
     assert np.mean(pixels.min(axis=-1) < 0.5) > 0.02  # text and spectrograms, not an empty white page
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's `chromium` is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_self_check_reports_a_broken_player(built: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(built.parent, copy)
