@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data stimuli reproduce notebooks test bench clean
+.PHONY: setup data stimuli reproduce notebooks test bench clean study
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,13 @@ $(VENV)/.browser: scripts/setup.sh | $(VENV)/.installed
 
 test: setup $(VENV)/.browser
 	AURALISATION_FAST=1 $(BIN)/python -m pytest tests --nbmake notebooks
+
+# Both architectures x 3 training seeds and their untrained controls, held to the criteria of auralisation/study:
+# tables in results/study/, the table in README.md. FAST=1 (or AURALISATION_FAST=1): a tiny version (fast data,
+# 2 seeds, no README).
+STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
+study: setup $(if $(STUDY_FAST),,data)
+	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done

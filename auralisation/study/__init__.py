@@ -1,0 +1,44 @@
+"""Findings that stand: the paper's findings held to criteria stated in advance, across seeds and architectures.
+
+Typical use (``make study``, or from Python)::
+
+    from auralisation import study, synth
+    runs, rows = study.run_study(study.StudySettings(), data="data/generated",
+                                 stimuli=synth.load_stimuli("data/stimuli"), models="models/study",
+                                 results="results/study", cache="data/cache")
+    study.write_reports("results/study", runs, rows, readme="README.md")
+
+Modules: :mod:`~auralisation.study.criteria` (the findings, their effects and decision rules; pure numpy),
+:mod:`~auralisation.study.runner` (training, analysing and caching every run), :mod:`~auralisation.study.report`
+(tables, Markdown, the README block), :mod:`~auralisation.study.command` (``auralisation study``, registered by that module's name).
+"""
+
+from __future__ import annotations
+
+from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Rule, Verdict, evaluate
+from .report import BEGIN, END, SummaryRow, markdown, replace_block, summarise, write_reports
+from .runner import CONDITIONS, RunRecord, StudySettings, VerdictRow, run_name, run_study
+
+__all__ = [
+    "BEGIN",
+    "CONDITIONS",
+    "CONTRADICTED",
+    "CRITERIA",
+    "END",
+    "HOLDS",
+    "UNCLEAR",
+    "Criterion",
+    "Rule",
+    "RunRecord",
+    "StudySettings",
+    "SummaryRow",
+    "Verdict",
+    "VerdictRow",
+    "evaluate",
+    "markdown",
+    "replace_block",
+    "run_name",
+    "run_study",
+    "summarise",
+    "write_reports",
+]

@@ -1,0 +1,84 @@
+"""``auralisation study``: every architecture x seed, trained and untrained, held to the criteria (``make study``).
+
+Renders the dataset and the stimuli where they are missing, runs :func:`~auralisation.study.runner.run_study`,
+writes the reports to ``--out`` and, in full mode, the table into the README between its study markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+
+from ..errors import ConfigError, DatasetError
+from ..paths import fast_mode, project_paths, project_root
+
+__all__ = ["add_study_arguments", "run_study"]
+
+
+def _integers(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from error
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``auralisation study`` (defaults from :meth:`StudySettings.for_mode`, fast with
+    ``AURALISATION_FAST=1``)."""
+    paths = project_paths()
+    parser.add_argument("--data", type=Path, default=paths.data, help="dataset folder (rendered there if missing)")
+    parser.add_argument("--stimuli", type=Path, default=paths.stimuli,
+                        help="stimulus folder (rendered there if it has no manifest)")
+    parser.add_argument("--models", type=Path, default=paths.models / "study", help="folder of the runs' models")
+    parser.add_argument("--out", type=Path, default=paths.results / "study", help="folder of the analyses and tables")
+    parser.add_argument("--archs", type=_names, help="architectures, comma-separated (default choi2016,choi2017)")
+    parser.add_argument("--seeds", type=_integers, help="training seeds, comma-separated (default 0,1,2; fast 0,1)")
+    parser.add_argument("--split-seed", type=int, help="seed of the train/validation/test split (default 0)")
+    parser.add_argument("--epochs", type=int, help="most epochs per run (default the architecture's)")
+    parser.add_argument("--layers", type=int, help="first N blocks analysed (default all)")
+    parser.add_argument("--features", type=int, help="first N features of each layer analysed (default all)")
+    parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000; fast 300)")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="README to write the table into (default: the project's README.md in full mode, none "
+                             "in fast mode)")
+    parser.add_argument("--no-readme", action="store_true", help="do not touch any README")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
+
+
+def run_study(args: argparse.Namespace) -> int:
+    """Run the study as the options say, print the table, return 0."""
+    from .. import synth
+    from .report import write_reports
+    from .runner import StudySettings
+    from .runner import run_study as study
+
+    fast = fast_mode()
+    overrides = {"archs": args.archs, "seeds": args.seeds, "split_seed": args.split_seed, "epochs": args.epochs,
+                 "layers": args.layers, "features": args.features, "n_boot": args.n_boot}
+    settings = dataclasses.replace(StudySettings.for_mode(fast),
+                                   **{name: value for name, value in overrides.items() if value is not None})
+    settings.check()
+    if not args.data.exists():
+        if os.environ.get("AURALISATION_DATA"):
+            raise DatasetError(f"AURALISATION_DATA points at {args.data}, which does not exist")
+        sizes = {"tracks_per_style": 4, "seconds": 8.0} if fast else {}
+        synth.generate_default(args.data, progress=args.progress, **sizes)
+    if not (args.stimuli / "manifest.json").exists():
+        synth.generate_stimuli(args.stimuli, progress=args.progress)
+    readme = None if args.no_readme else args.readme
+    if readme is None and not (fast or args.no_readme):
+        readme = project_root() / "README.md"
+    if readme is not None and not Path(readme).is_file():
+        raise ConfigError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
+    runs, rows = study(settings, data=args.data, stimuli=synth.load_stimuli(args.stimuli), models=args.models,
+                       results=args.out, cache=project_paths().cache, progress=args.progress)
+    written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
+    print(written["markdown"].read_text(encoding="utf-8"))
+    print("wrote " + ", ".join(str(path) for path in written.values()))
+    return 0
