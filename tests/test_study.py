@@ -150,7 +150,9 @@ def test_instrument_share_counts_features_and_needs_some_of_each():
 def test_line_fall_is_the_difference_of_the_layers_line_shares():
     rng = np.random.default_rng(4)
     first, second = _hears("key", rng), _hears("chord_group", rng)
-    falls = _by_key(evaluate(_responses(first, second, lines=(0.6, 0.1)), n_boot=100))["lines_fall"]
+    with_silent = _responses(first, second, lines=(0.6, 0.1))
+    with_silent.lines["pool2"][:, 0] = np.nan  # a feature silent at the last layer: left out, as in line_table
+    falls = _by_key(evaluate(with_silent, n_boot=100))["lines_fall"]
     assert (falls.effect, falls.low, falls.high, falls.verdict) == (pytest.approx(0.5), pytest.approx(0.5),
                                                                      pytest.approx(0.5), HOLDS)
     rises = _by_key(evaluate(_responses(first, second, lines=(0.1, 0.6)), n_boot=100))["lines_fall"]
@@ -260,7 +262,7 @@ def tiny_study(tmp_path_factory):
         path = write_wav(root / "stimuli" / f"{instrument}_{key}_{chord}.wav", y.astype(np.float32), config.sr,
                          normalize="none")
         stimuli.append(Clip(path.stem, key, chord, instrument, path=path))
-    settings = StudySettings(archs=("choi2016",), seeds=(0, 1), fast=True, epochs=1, width=4, layers=2, features=2,
+    settings = StudySettings(archs=("choi2016",), seeds=(0, 1), fast=True, epochs=1, width=4, layers=1, features=1,
                              n_boot=50)
     folders = {"data": data, "stimuli": stimuli, "models": root / "models", "results": root / "results",
                "cache": root / "cache"}

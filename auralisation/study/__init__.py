@@ -16,7 +16,20 @@ Modules: :mod:`~auralisation.study.criteria` (the findings, their effects and de
 from __future__ import annotations
 
 from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Rule, Verdict, evaluate
-from .report import BEGIN, END, SummaryRow, markdown, replace_block, summarise, write_reports
+from .figures import effects_by_seed
+from .report import (
+    BEGIN,
+    END,
+    SummaryRow,
+    describe,
+    find_reports,
+    markdown,
+    model_table,
+    read_reports,
+    replace_block,
+    summarise,
+    write_reports,
+)
 from .runner import CONDITIONS, RunRecord, StudySettings, VerdictRow, run_name, run_study
 
 __all__ = [
@@ -34,8 +47,13 @@ __all__ = [
     "SummaryRow",
     "Verdict",
     "VerdictRow",
+    "describe",
+    "effects_by_seed",
     "evaluate",
+    "find_reports",
     "markdown",
+    "model_table",
+    "read_reports",
     "replace_block",
     "run_name",
     "run_study",

@@ -295,9 +295,15 @@ def invariant_share(attribute: str) -> Callable[..., Interval]:
 
 
 def line_fall(responses: Responses, **bootstrap: float) -> Interval:
-    """Effect: layer 1's line share (horizontal + vertical, mean over features) minus the last layer's."""
-    per_clip = np.stack([responses.lines[layer].sum(axis=-1).mean(axis=1) for layer in
-                         (responses.layers[0], responses.layers[-1])])  # (2, n_clips)
+    """Effect: layer 1's line share (horizontal + vertical, mean over features) minus the last layer's.
+
+    Features silent on a clip (no line share) are left out of that clip's mean, as in
+    :func:`~auralisation.analysis.findings.line_table`.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        per_clip = np.stack([np.nanmean(responses.lines[layer].sum(axis=-1), axis=1) for layer in
+                             (responses.layers[0], responses.layers[-1])])  # (2, n_clips)
     return bootstrap_effect([per_clip], lambda means: means[:, 0] - means[:, 1], **bootstrap)
 
 

@@ -27,10 +27,23 @@ import numpy as np
 from ..analysis.tables import records, write_csv
 from ..errors import ConfigError
 from ..fileio import atomic_write_text
-from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion
+from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Verdict
 from .runner import CONDITIONS, RunRecord, VerdictRow
 
-__all__ = ["BEGIN", "END", "SummaryRow", "machine", "markdown", "replace_block", "summarise", "write_reports"]
+__all__ = [
+    "BEGIN",
+    "END",
+    "SummaryRow",
+    "describe",
+    "find_reports",
+    "machine",
+    "markdown",
+    "model_table",
+    "read_reports",
+    "replace_block",
+    "summarise",
+    "write_reports",
+]
 
 #: The README markers between which the study writes its table.
 BEGIN, END = "<!-- study:begin -->", "<!-- study:end -->"
@@ -210,3 +223,66 @@ def write_reports(
         path = Path(readme)
         written["readme"] = atomic_write_text(path, replace_block(path.read_text(encoding="utf-8"), text))
     return written
+
+
+def read_reports(folder: str | os.PathLike[str]) -> tuple[list[RunRecord], list[VerdictRow]] | None:
+    """The runs and verdicts of a study written to ``folder`` by :func:`write_reports`, or None if there is none."""
+    path = Path(folder) / "study.json"
+    if not path.is_file():
+        return None
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    return [RunRecord(**run) for run in stored["runs"]], [VerdictRow(**row) for row in stored["verdicts"]]
+
+
+def find_reports() -> tuple[Path, bool] | None:
+    """The folder of the full study's reports if they exist, else the fast-mode study's; with True for the full one.
+
+    None when neither exists (``make study`` writes the full one, ``make study FAST=1`` the fast one).
+    """
+    from ..paths import project_paths
+
+    for fast in (False, True):
+        folder = project_paths(fast=fast).results / "study"
+        if (folder / "study.json").is_file():
+            return folder, not fast
+    return None
+
+
+def describe(summary: Sequence[SummaryRow], criteria: Sequence[Criterion] = CRITERIA) -> str:
+    """One Markdown line per finding: for how many seeds it holds, trained and untrained, for each architecture."""
+    cells = {(row.criterion, row.arch, row.condition): row for row in summary}
+    archs = list(dict.fromkeys(row.arch for row in summary))
+    lines = []
+    for criterion in criteria:
+        parts = []
+        for arch in archs:
+            trained, control = cells.get((criterion.key, arch, "trained")), cells.get((criterion.key, arch, "untrained"))
+            if trained is None:
+                continue
+            text = f"{arch} {trained.holds}/{trained.seeds} seeds"
+            if control is not None:
+                text += f" (untrained {control.holds}/{control.seeds})"
+            parts.append(text)
+        if parts:
+            lines.append(f"- *{criterion.finding}*: holds for " + "; ".join(parts) + ".")
+    return "\n".join(lines)
+
+
+def model_table(verdicts: dict[str, Sequence[Verdict]], criteria: Sequence[Criterion] = CRITERIA) -> str:
+    """The criteria applied to one model (and its control): a Markdown table of effect, interval and verdict.
+
+    Parameters
+    ----------
+    verdicts : dict
+        Condition (``"trained"``, ``"untrained"``) -> :func:`~auralisation.study.criteria.evaluate`'s verdicts.
+    """
+    conditions = list(verdicts)
+    by_condition = {condition: {v.criterion: v for v in values} for condition, values in verdicts.items()}
+    lines = ["| finding | " + " | ".join(conditions) + " |", "|---|" + "---|" * len(conditions)]
+    for criterion in criteria:
+        cells = []
+        for condition in conditions:
+            v = by_condition[condition].get(criterion.key)
+            cells.append("-" if v is None else f"{v.effect:.3f} [{v.low:.3f}, {v.high:.3f}]: **{v.verdict}**")
+        lines.append(f"| {criterion.finding} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
