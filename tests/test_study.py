@@ -189,8 +189,9 @@ def test_evaluate_refuses_responses_without_deconvolution_measures():
 
 def _rows():
     verdicts = [HOLDS, HOLDS, UNCLEAR]
-    return [VerdictRow("choi2016", seed, condition, criterion.key, 0.1 * (seed + 1), 0.05 * seed - 0.01,
-                       0.2 * (seed + 1), 60, verdicts[seed] if condition == "trained" else CONTRADICTED)
+    return [VerdictRow(criterion.key, 0.1 * (seed + 1), 0.05 * seed - 0.01, 0.2 * (seed + 1), 60,
+                       verdicts[seed] if condition == "trained" else CONTRADICTED, arch="choi2016", seed=seed,
+                       condition=condition)
             for criterion in CRITERIA for seed in range(3) for condition in ("trained", "untrained")]
 
 
@@ -301,3 +302,21 @@ def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypat
     assert again == runs and again_rows == rows  # the stored timing and the same verdicts
     with pytest.raises(ModelError, match="other settings"):
         run_study(dataclasses.replace(settings, epochs=2), **folders, progress=False, log=lambda line: None)
+
+
+def test_study_command_refuses_bad_input_with_a_clear_message(tmp_path, capsys):
+    from auralisation.cli import main
+
+    common = ["study", "--no-progress", "--data", str(tmp_path), "--stimuli", str(tmp_path)]
+    assert main([*common, "--archs", "resnet"]) == 2
+    assert "unknown architectures ['resnet']" in capsys.readouterr().err
+    assert main([*common, "--seeds", "1,1"]) == 2
+    assert "distinct" in capsys.readouterr().err
+    assert main([*common, "--readme", str(tmp_path / "missing.md")]) == 2
+    assert "no such README" in capsys.readouterr().err
+    (tmp_path / "README.md").write_text("# no markers\n")
+    assert main([*common, "--readme", str(tmp_path / "README.md")]) == 2
+    assert "exactly one '<!-- study:begin -->'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*common, "--seeds", "one"])
+    assert "expected integers" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 from ..errors import ConfigError, DatasetError
@@ -54,7 +55,7 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def run_study(args: argparse.Namespace) -> int:
     """Run the study as the options say, print the table, return 0."""
     from .. import synth
-    from .report import write_reports
+    from .report import replace_block, write_reports
     from .runner import StudySettings
     from .runner import run_study as study
 
@@ -64,6 +65,13 @@ def run_study(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(StudySettings.for_mode(fast),
                                    **{name: value for name, value in overrides.items() if value is not None})
     settings.check()
+    readme = None if args.no_readme else args.readme
+    if readme is None and not (fast or args.no_readme):
+        readme = project_root() / "README.md"
+    if readme is not None and not Path(readme).is_file():
+        raise ConfigError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
+    if readme is not None:
+        replace_block(Path(readme).read_text(encoding="utf-8"), "")  # its markers checked before an hour of work
     if not args.data.exists():
         if os.environ.get("AURALISATION_DATA"):
             raise DatasetError(f"AURALISATION_DATA points at {args.data}, which does not exist")
@@ -71,14 +79,11 @@ def run_study(args: argparse.Namespace) -> int:
         synth.generate_default(args.data, progress=args.progress, **sizes)
     if not (args.stimuli / "manifest.json").exists():
         synth.generate_stimuli(args.stimuli, progress=args.progress)
-    readme = None if args.no_readme else args.readme
-    if readme is None and not (fast or args.no_readme):
-        readme = project_root() / "README.md"
-    if readme is not None and not Path(readme).is_file():
-        raise ConfigError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
+    started = time.perf_counter()
     runs, rows = study(settings, data=args.data, stimuli=synth.load_stimuli(args.stimuli), models=args.models,
                        results=args.out, cache=project_paths().cache, progress=args.progress)
     written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
     print(written["markdown"].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(path) for path in written.values()))
+    print(f"the study took {time.perf_counter() - started:.0f} s (runs already done were not redone)")
     return 0

@@ -5,7 +5,7 @@ Built without pyplot, like :mod:`auralisation.plots_analysis`; the function retu
 Examples
 --------
 >>> from auralisation.study.runner import VerdictRow
->>> rows = [VerdictRow("choi2016", s, c, "key_rises", 0.1, 0.05, 0.2, 180, "holds")
+>>> rows = [VerdictRow("key_rises", 0.1, 0.05, 0.2, 180, "holds", arch="choi2016", seed=s, condition=c)
 ...         for s in (0, 1) for c in ("trained", "untrained")]
 >>> fig = effects_by_seed(rows)
 >>> len(fig.axes), fig.axes[0].get_title()

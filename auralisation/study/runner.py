@@ -134,18 +134,12 @@ class RunRecord:
 
 
 @dataclasses.dataclass(frozen=True)
-class VerdictRow:
-    """One criterion applied to one run and condition."""
+class VerdictRow(Verdict):
+    """One criterion applied to one run (architecture and seed) and condition."""
 
-    arch: str
-    seed: int
-    condition: str
-    criterion: str
-    effect: float
-    low: float
-    high: float
-    n: int
-    verdict: str
+    arch: str = ""
+    seed: int = 0
+    condition: str = ""
 
 
 def run_name(arch: str, seed: int) -> str:
@@ -317,7 +311,7 @@ def run_study(
             analyses[condition] = analyse(responses, n_boot=settings.n_boot)
             analyses[condition].write(folder)
             verdicts: list[Verdict] = evaluate(responses, CRITERIA, n_boot=settings.n_boot)
-            rows += [VerdictRow(arch, seed, condition, **dataclasses.asdict(v)) for v in verdicts]
+            rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
         atomic_write_text(results / name / "summary.txt",
                           summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
         record = RunRecord(
