@@ -256,7 +256,8 @@ def describe(summary: Sequence[SummaryRow], criteria: Sequence[Criterion] = CRIT
     for criterion in criteria:
         parts = []
         for arch in archs:
-            trained, control = cells.get((criterion.key, arch, "trained")), cells.get((criterion.key, arch, "untrained"))
+            trained = cells.get((criterion.key, arch, "trained"))
+            control = cells.get((criterion.key, arch, "untrained"))
             if trained is None:
                 continue
             text = f"{arch} {trained.holds}/{trained.seeds} seeds"
