@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "explore": ("auralisation.app", "serve the explorer as a web app (Voila) on this machine, for use without Jupyter"),
     "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
     "benchmark": ("auralisation.methods.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
-    "study": ("auralisation.study.command", "the paper's findings held to fixed criteria across architectures and seeds"),
+    "study": ("auralisation.study.command", "the paper's findings across architectures and seeds, by fixed criteria"),
     "atlas": ("auralisation.atlas", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
 }
 
