@@ -220,7 +220,7 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path):
     assert readme.read_text() == text  # idempotent
     assert json.loads(written["json"].read_text())["runs"][0]["train_seconds"] == 300.0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "runs.csv", "study.json", "study.md", "table.csv", "verdicts.csv"]
+        "effects.png", "runs.csv", "study.json", "study.md", "table.csv", "verdicts.csv"]
     for broken in ("no markers\n", f"{END}\n{BEGIN}\n", f"{BEGIN}\n{BEGIN}\n{END}\n"):
         with pytest.raises(ConfigError, match="exactly one"):
             replace_block(broken, "x")
@@ -320,3 +320,22 @@ def test_study_command_refuses_bad_input_with_a_clear_message(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*common, "--seeds", "one"])
     assert "expected integers" in capsys.readouterr().err
+
+
+def test_figure_draws_each_runs_effect_in_its_verdicts_colour():
+    from matplotlib.colors import to_rgba
+
+    from auralisation.study import effects_by_seed
+    from auralisation.study.figures import VERDICT_COLOURS
+
+    figure = effects_by_seed(_rows())
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == [c.finding for c in CRITERIA]
+    points = [line for line in panels[0].get_lines() if line.get_marker() == "o"]
+    # trained seeds 0, 1, 2 (holds, holds, unclear), then untrained (contradicted), in that order
+    assert [float(line.get_ydata()[0]) for line in points] == pytest.approx([0.1, 0.2, 0.3] * 2)
+    colours = [VERDICT_COLOURS[v] for v in (HOLDS, HOLDS, UNCLEAR, *[CONTRADICTED] * 3)]
+    assert [line.get_color() for line in points] == colours
+    assert to_rgba(points[0].get_color()) != to_rgba(points[-1].get_color())
+    thresholds = [line.get_ydata()[0] for line in panels[4].get_lines() if line.get_linestyle() == "--"]
+    assert thresholds == [0.05, 0.95]  # "some, not all" has two

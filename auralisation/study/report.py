@@ -26,7 +26,7 @@ import numpy as np
 
 from ..analysis.tables import records, write_csv
 from ..errors import ConfigError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_path, atomic_write_text
 from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Verdict
 from .runner import CONDITIONS, RunRecord, VerdictRow
 
@@ -194,8 +194,8 @@ def write_reports(
     readme: str | os.PathLike[str] | None = None,
     settings: Any = None,
 ) -> dict[str, Path]:
-    """Write ``runs.csv``, ``verdicts.csv``, ``table.csv``, ``study.md`` and ``study.json`` to ``folder``, and the
-    Markdown into ``readme`` between the markers when given.
+    """Write ``runs.csv``, ``verdicts.csv``, ``table.csv``, ``study.md``, ``study.json`` and the figure
+    ``effects.png`` to ``folder``, and the Markdown into ``readme`` between the markers when given.
 
     Returns
     -------
@@ -219,6 +219,11 @@ def write_reports(
             "runs": records(runs), "verdicts": records(rows), "table": records(summary),
         }, indent=2, allow_nan=True) + "\n"),
     }
+    from .figures import effects_by_seed
+
+    with atomic_path(folder / "effects.png") as tmp:
+        effects_by_seed(rows).savefig(tmp, format="png", dpi=110)
+    written["figure"] = folder / "effects.png"
     if readme is not None:
         path = Path(readme)
         written["readme"] = atomic_write_text(path, replace_block(path.read_text(encoding="utf-8"), text))
