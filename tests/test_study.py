@@ -30,6 +30,7 @@ from auralisation.study import (
     RunRecord,
     StudySettings,
     VerdictRow,
+    describe,
     evaluate,
     replace_block,
     summarise,
@@ -339,3 +340,17 @@ def test_figure_draws_each_runs_effect_in_its_verdicts_colour():
     assert to_rgba(points[0].get_color()) != to_rgba(points[-1].get_color())
     thresholds = [line.get_ydata()[0] for line in panels[4].get_lines() if line.get_linestyle() == "--"]
     assert thresholds == [0.05, 0.95]  # "some, not all" has two
+
+
+def _describe(rows) -> str:
+    return describe(summarise(rows))
+
+
+def test_describe_says_for_how_many_seeds_and_whether_it_was_learned():
+    rows = [dataclasses.replace(r, verdict=HOLDS) if r.condition == "trained" else r for r in _rows()]
+    text = _describe(rows)
+    first = "- *invariance to key rises with depth*: holds for choi2016 3/3 seeds (untrained 0/3), learned."
+    assert text.splitlines()[0] == first
+    both = _describe([dataclasses.replace(r, verdict=HOLDS) for r in _rows()])
+    assert "3/3 seeds (untrained 3/3), the architecture's, not learned." in both
+    assert "2/3 seeds (untrained 0/3)." in _describe(_rows())

@@ -254,7 +254,11 @@ def find_reports() -> tuple[Path, bool] | None:
 
 
 def describe(summary: Sequence[SummaryRow], criteria: Sequence[Criterion] = CRITERIA) -> str:
-    """One Markdown line per finding: for how many seeds it holds, trained and untrained, for each architecture."""
+    """One Markdown line per finding: for how many seeds it holds, trained and untrained, for each architecture.
+
+    Where it holds for every trained seed, the line says whether the untrained control shows it for every seed too
+    (the architecture's, not learned) or for none (learned).
+    """
     cells = {(row.criterion, row.arch, row.condition): row for row in summary}
     archs = list(dict.fromkeys(row.arch for row in summary))
     lines = []
@@ -268,6 +272,10 @@ def describe(summary: Sequence[SummaryRow], criteria: Sequence[Criterion] = CRIT
             text = f"{arch} {trained.holds}/{trained.seeds} seeds"
             if control is not None:
                 text += f" (untrained {control.holds}/{control.seeds})"
+                if trained.holds == trained.seeds and control.holds == control.seeds:
+                    text += ", the architecture's, not learned"
+                elif trained.holds == trained.seeds and control.holds == 0:
+                    text += ", learned"
             parts.append(text)
         if parts:
             lines.append(f"- *{criterion.finding}*: holds for " + "; ".join(parts) + ".")
