@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from auralisation.analysis import Responses
-from auralisation.errors import ConfigError, ModelError
+from auralisation.errors import ModelError, ParameterError
 from auralisation.study import (
     BEGIN,
     CONTRADICTED,
@@ -181,7 +181,7 @@ def test_onset_criteria_count_a_share_of_features_and_one_feature_is_not_enough(
 def test_evaluate_refuses_responses_without_deconvolution_measures():
     rng = np.random.default_rng(6)
     responses = dataclasses.replace(_responses(_hears("key", rng), _hears("key", rng)), lines={}, onset={})
-    with pytest.raises(ConfigError, match="deconvolve=True"):
+    with pytest.raises(ParameterError, match="deconvolve=True"):
         evaluate(responses)
 
 
@@ -223,16 +223,16 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "effects.png", "runs.csv", "study.json", "study.md", "table.csv", "verdicts.csv"]
     for broken in ("no markers\n", f"{END}\n{BEGIN}\n", f"{BEGIN}\n{BEGIN}\n{END}\n"):
-        with pytest.raises(ConfigError, match="exactly one"):
+        with pytest.raises(ParameterError, match="exactly one"):
             replace_block(broken, "x")
 
 
 def test_settings_refuse_what_the_study_cannot_run():
-    with pytest.raises(ConfigError, match="unknown architectures"):
+    with pytest.raises(ParameterError, match="unknown architectures"):
         StudySettings(archs=("resnet",)).check()
-    with pytest.raises(ConfigError, match="distinct"):
+    with pytest.raises(ParameterError, match="distinct"):
         StudySettings(seeds=(0, 0)).check()
-    with pytest.raises(ConfigError, match="features"):
+    with pytest.raises(ParameterError, match="features"):
         StudySettings(features=0).check()
     fast = StudySettings.for_mode(True)
     assert fast.fast and len(fast.seeds) >= 2 and set(fast.archs) == {"choi2016", "choi2017"}

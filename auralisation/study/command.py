@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import ConfigError, DatasetError
+from ..errors import DatasetError, ParameterError
 from ..paths import fast_mode, project_paths, project_root
 
 __all__ = ["add_study_arguments", "run_study"]
@@ -69,7 +69,7 @@ def run_study(args: argparse.Namespace) -> int:
     if readme is None and not (fast or args.no_readme):
         readme = project_root() / "README.md"
     if readme is not None and not Path(readme).is_file():
-        raise ConfigError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
+        raise ParameterError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
     if readme is not None:
         replace_block(Path(readme).read_text(encoding="utf-8"), "")  # its markers checked before an hour of work
     if not args.data.exists():

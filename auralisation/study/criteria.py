@@ -43,7 +43,7 @@ import numpy as np
 from ..analysis.correlation import FLOOR, Interval, attribute_pairs, clip_correlations
 from ..analysis.findings import INVARIANT
 from ..analysis.responses import Responses
-from ..errors import ConfigError
+from ..errors import ModelError, ParameterError
 
 __all__ = [
     "CONTRADICTED",
@@ -228,7 +228,7 @@ def invariance_layer(responses: Responses) -> str:
     """The deepest layer whose activation maps have more than one frequency row (a profile to correlate)."""
     layers = [layer for layer in responses.layers if responses.activation[layer].shape[-1] > 1]
     if not layers:
-        raise ConfigError(f"no layer of model {responses.label!r} has maps with more than one frequency row")
+        raise ModelError(f"no layer of model {responses.label!r} has maps with more than one frequency row")
     return layers[-1]
 
 
@@ -380,11 +380,11 @@ def evaluate(
 
     Raises
     ------
-    ConfigError
+    ParameterError
         The responses lack the deconvolution measures (lines, onsets).
     """
     if not responses.lines or not responses.onset:
-        raise ConfigError(
+        raise ParameterError(
             f"the responses of model {responses.label!r} have no line or onset measures: compute them with "
             "deconvolve=True"
         )

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.tables import records, write_csv
-from ..errors import ConfigError
+from ..errors import ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Verdict
 from .runner import CONDITIONS, RunRecord, VerdictRow
@@ -173,11 +173,11 @@ def replace_block(text: str, block: str, *, begin: str = BEGIN, end: str = END) 
 
     Raises
     ------
-    ConfigError
+    ParameterError
         The markers are missing, repeated or out of order: the README is left alone rather than guessed at.
     """
     if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
-        raise ConfigError(
+        raise ParameterError(
             f"the README must hold exactly one {begin!r} line followed by one {end!r} line for the study's table; "
             "add them where the table belongs"
         )

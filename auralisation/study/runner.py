@@ -29,7 +29,7 @@ import numpy as np
 from ..analysis.correlation import StimulusLike
 from ..analysis.findings import analyse, summarise_findings
 from ..analysis.responses import Responses, compute_responses, select_stimuli, untrained_copy
-from ..errors import ConfigError, ModelError
+from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from .criteria import CRITERIA, Verdict, evaluate
 
@@ -93,20 +93,20 @@ class StudySettings:
                    drums=False, n_boot=300)
 
     def check(self) -> None:
-        """Raise :class:`~auralisation.errors.ConfigError` on settings the study cannot run."""
+        """Raise :class:`~auralisation.errors.ParameterError` on settings the study cannot run."""
         from ..models import ARCHITECTURES
 
         unknown = [arch for arch in self.archs if arch not in ARCHITECTURES]
         if unknown or not self.archs:
-            raise ConfigError(f"unknown architectures {unknown}: choose from {sorted(ARCHITECTURES)}")
+            raise ParameterError(f"unknown architectures {unknown}: choose from {sorted(ARCHITECTURES)}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ConfigError(f"seeds must be distinct non-negative integers, got {list(self.seeds)}")
+            raise ParameterError(f"seeds must be distinct non-negative integers, got {list(self.seeds)}")
         for name in ("epochs", "width", "layers", "features"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}")
+                raise ParameterError(f"{name} must be at least 1, got {value}")
         if self.n_boot < 10:
-            raise ConfigError(f"n_boot must be at least 10 for a 95 % interval, got {self.n_boot}")
+            raise ParameterError(f"n_boot must be at least 10 for a 95 % interval, got {self.n_boot}")
 
     def train_settings(self, arch: str, seed: int) -> Any:
         """The :class:`~auralisation.train.TrainSettings` of one run."""
@@ -273,7 +273,7 @@ def run_study(
 
     Raises
     ------
-    ConfigError
+    ParameterError
         Bad settings, or no stimulus left after the selection.
     ModelError
         A run's folder holds a model trained with other settings.
@@ -287,7 +287,7 @@ def run_study(
     settings.check()
     chosen = select_stimuli(stimuli, keys=settings.keys, instruments=settings.instruments, drums=settings.drums)
     if not chosen:
-        raise ConfigError(f"no stimulus has keys {settings.keys} and instruments {settings.instruments}")
+        raise ParameterError(f"no stimulus has keys {settings.keys} and instruments {settings.instruments}")
     models, results = Path(models), Path(results)
     runs, rows = [], []
     plan = [(arch, seed) for arch in settings.archs for seed in settings.seeds]
