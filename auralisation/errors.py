@@ -7,12 +7,27 @@ inside TensorFlow or libsndfile to find out.
 from __future__ import annotations
 
 __all__ = [
-    "AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError", "AtlasError",
+    "AuralisationError", "ParameterError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError",
+    "AtlasError",
 ]
 
 
 class AuralisationError(ValueError):
     """Base class of every error this package raises on bad input."""
+
+
+class ParameterError(AuralisationError):
+    """An argument has a bad value: a number out of its range, or a choice that is not among the known ones.
+
+    Example
+    -------
+    >>> from auralisation.deconv.rules import check_seeding
+    >>> try:
+    ...     check_seeding("peak")
+    ... except ParameterError as error:
+    ...     print(error)
+    unknown seeding 'peak'; choose 'map' (the whole activation map) or 'max' (its maximum)
+    """
 
 
 class AudioError(AuralisationError):
