@@ -1,4 +1,4 @@
-"""Tests of auralisation.report: the static HTML report, its files, and the page in headless Chromium.
+"""Tests of auralisation.ui.report: the static HTML report, its files, and the page in headless Chromium.
 
 The model is a narrow random ``choi2016`` on a tiny front end, saved with :func:`auralisation.train.save_model`
 so that the command-line function loads it like a real one. The browser tests need Debian's ``chromium`` and skip,
@@ -24,7 +24,7 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
-from auralisation import report  # noqa: E402
+from auralisation.ui import report  # noqa: E402
 from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
 from auralisation.errors import AudioError, ModelError  # noqa: E402
@@ -177,7 +177,7 @@ def test_command_line_entry(model_folder: Path, clips: list[Path], tmp_path: Pat
     from auralisation import cli
 
     if "report" not in cli.SUBCOMMANDS:  # until the entry is registered, register it for this test
-        monkeypatch.setitem(cli.SUBCOMMANDS, "report", ("auralisation.report", "a static HTML report"))
+        monkeypatch.setitem(cli.SUBCOMMANDS, "report", ("auralisation.ui.report", "a static HTML report"))
     out = tmp_path / "cli"
     status = cli.main(["report", "--model", str(model_folder), "--audio", str(clips[0]), "--out", str(out),
                        "--layers", "2", "--features", "1", "--loudness", "peak"])
