@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from .audio import AudioConfig, load_clip, stft
 from .errors import AudioError
 
-__all__ = ["Clip"]
+__all__ = ["Clip", "Clips"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,3 +87,73 @@ class Clip:
         key = key or f"{name}#{hashlib.sha1(y.tobytes()).hexdigest()[:12]}"
         return cls(name, key, y, X, np.abs(X).astype(np.float32), config, source)
 
+
+class Clips:
+    """Named clips, in the order added: waveforms held at once, files loaded on first use; names kept unique.
+
+    Parameters
+    ----------
+    config : AudioConfig
+        How every clip is loaded.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from auralisation.audio import AudioConfig
+    >>> clips = Clips(AudioConfig(duration=0.5))
+    >>> clips.add("tone", np.zeros(clips.config.n_samples)), clips.add("tone", np.zeros(clips.config.n_samples))
+    ('tone', 'tone (2)')
+    >>> list(clips), clips["tone (2)"].name
+    (['tone', 'tone (2)'], 'tone (2)')
+    """
+
+    def __init__(self, config: AudioConfig) -> None:
+        self.config = config
+        self._paths: dict[str, Path | None] = {}
+        self._loaded: dict[str, Clip] = {}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def unique(self, name: str) -> str:
+        """``name``, or ``name (2)``, ``name (3)``... if it is taken."""
+        candidate, n = name, 1
+        while candidate in self._paths:
+            n += 1
+            candidate = f"{name} ({n})"
+        return candidate
+
+    def add(self, name: str, source: str | os.PathLike[str] | np.ndarray, *, load: bool = False) -> str:
+        """Add a waveform or an audio file under ``name`` (made unique); return the name it got.
+
+        A file is read on first use, or at once with ``load`` (so that a bad file raises here and is not added).
+
+        Raises
+        ------
+        AudioError
+            A waveform of the wrong length; with ``load``, a missing or unreadable file.
+        """
+        key = self.unique(name)
+        if isinstance(source, np.ndarray):
+            self._loaded[key] = Clip.from_waveform(source, self.config, name=key)
+            self._paths[key] = None
+        else:
+            if load:
+                self._loaded[key] = Clip.load(source, self.config, name=key)
+            self._paths[key] = Path(source)
+        return key
+
+    def __getitem__(self, name: str) -> Clip:
+        """The clip ``name``, loaded on first use.
+
+        Raises
+        ------
+        AudioError
+            Its file is missing or unreadable.
+        """
+        if name not in self._loaded:
+            self._loaded[name] = Clip.load(self._paths[name], self.config, name=name)
+        return self._loaded[name]

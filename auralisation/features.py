@@ -26,7 +26,7 @@ import numpy as np
 from .auralise import OCCLUSION_PATCH, loudness_gains, synthesise
 from .clip import Clip
 from .deconv import RULES, Deconvolver
-from .errors import ModelError
+from .errors import ParameterError
 from .lru import LRU
 from .methods import Attributor, check_method
 from .plotting.spectrograms import thumbnail_png
@@ -97,16 +97,16 @@ class LayerFeatures:
 
         Raises
         ------
-        ModelError
+        ParameterError
             ``feature`` is out of range, or its map is not held (Grad-CAM and occlusion hold one feature).
         """
         n = self.n_features
         if not 0 <= feature < n:
-            raise ModelError(
+            raise ParameterError(
                 f"layer {self.layer} ({self.layer_name}) has features 0..{n - 1}; feature {feature} does not exist"
             )
         if feature not in self.mapped:
-            raise ModelError(
+            raise ParameterError(
                 f"the {self.method} maps of layer {self.layer} hold features {list(self.mapped)}, not {feature}; "
                 "compute it with single_feature or FeatureCache.get"
             )

@@ -27,7 +27,7 @@ from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
 from auralisation.ui import report  # noqa: E402
 from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
-from auralisation.errors import AudioError, ModelError  # noqa: E402
+from auralisation.errors import AudioError, ModelError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.train import load_model, save_model  # noqa: E402
 
@@ -165,9 +165,9 @@ def test_bad_input_names_the_problem_and_writes_nothing(model_folder: Path, clip
         report.build_report(trained, [clips[0], tmp_path / "missing.wav"], out, progress=False)
     with pytest.raises(ModelError, match="block 7 does not exist"):
         report.build_report(trained, clips, out, layers=[1, 7], progress=False)
-    with pytest.raises(ModelError, match="at least 1"):
+    with pytest.raises(ParameterError, match="at least 1"):
         report.build_report(trained, clips, out, features=0, progress=False)
-    with pytest.raises(ModelError, match="no audio"):
+    with pytest.raises(ParameterError, match="no audio"):
         report.build_report(trained, [], out, progress=False)
     assert not out.exists()
 

@@ -25,7 +25,7 @@ import soundfile as sf  # noqa: E402
 
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
-from auralisation.errors import AudioError, ModelError  # noqa: E402
+from auralisation.errors import AudioError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.plotting import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
@@ -188,9 +188,9 @@ def test_render_refuses_a_feature_out_of_range_and_a_foreign_clip(
     clip: Clip, files: dict[str, Path], deconvolver: Deconvolver, panels: FeaturePanels
 ) -> None:
     features = layer_features(deconvolver, clip, 1)
-    with pytest.raises(ModelError, match=r"layer 1 \(pool1\) has features 0\.\.3; feature 4"):
+    with pytest.raises(ParameterError, match=r"layer 1 \(pool1\) has features 0\.\.3; feature 4"):
         render(clip, features, 4, panels=panels)
-    with pytest.raises(ModelError, match="computed for clip"):
+    with pytest.raises(ParameterError, match="computed for clip"):
         render(Clip.load(files["chord"], TINY), features, 0, panels=panels)
 
 
@@ -294,6 +294,15 @@ def test_explorer_feature_changes_reuse_the_layer(explorer: Explorer, monkeypatc
     explorer.seeding.value = "map"
 
 
+def test_select_takes_the_old_seed_keyword_with_a_warning(explorer: Explorer) -> None:
+    with pytest.warns(DeprecationWarning, match=r"Explorer.select\(seed=...\) is deprecated.*seeding="):
+        view = explorer.select(clip="clicks", layer=1, feature=0, seed="max")
+    assert view.seeding == "max" and explorer.seeding.value == "max"
+    with pytest.raises(ParameterError, match="seeding= only"):
+        explorer.select(seed="max", seeding="map")
+    assert explorer.select(seeding="map").seeding == "map"
+
+
 def test_explorer_prefetches_a_new_clip_s_layers(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explorer, "prefetch", True)
     calls = count_calls(monkeypatch, explorer.cache.deconvolver)
@@ -355,9 +364,9 @@ def test_explorer_takes_waveforms_and_asks_for_a_clip_when_it_has_none(trained: 
 
 
 def test_explorer_needs_a_config_with_a_bare_keras_model(trained: TrainedModel) -> None:
-    with pytest.raises(ModelError, match="needs its AudioConfig"):
+    with pytest.raises(ParameterError, match="needs its AudioConfig"):
         Explorer(trained.model, [])
-    with pytest.raises(ModelError, match="TrainedModel or a keras.Model"):
+    with pytest.raises(ParameterError, match="TrainedModel or a keras.Model"):
         Explorer("model", [])
 
 
@@ -451,5 +460,5 @@ def test_single_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, 
     assert features.mapped == (3,) and features.method == "gradcam" and features.n_features == 4
     view = render(clip, features, 3, loudness="comparable", panels=panels)
     assert view.method == "gradcam" and np.abs(view.auralised).max() == pytest.approx(0.99, rel=1e-4)
-    with pytest.raises(ModelError, match=r"gradcam maps of layer 1 hold features \[3\], not 0"):
+    with pytest.raises(ParameterError, match=r"gradcam maps of layer 1 hold features \[3\], not 0"):
         render(clip, features, 0, panels=panels)

@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..audio import AudioConfig
-from ..errors import ModelError
+from ..errors import ParameterError
 from .spectrograms import signed_map, spectrogram
 from .style import TOP_DB, Scale, signed_colorbar
 
@@ -83,13 +83,13 @@ def map_grid(
 
     Raises
     ------
-    ModelError
+    ParameterError
         ``maps`` is empty.
     """
     rows = list(maps)
     columns = list(dict.fromkeys(column for row in rows for column in maps[row]))
     if not columns:
-        raise ModelError("a grid of maps needs at least one map")
+        raise ParameterError("a grid of maps needs at least one map")
     first = int(spectrogram_of is not None)
     n_columns = len(columns) + first
     fig = Figure(figsize=(size[0] * n_columns + 0.8, size[1] * len(rows) + 0.6), dpi=80, layout="constrained")
@@ -158,12 +158,12 @@ def feature_grid(
 
     Raises
     ------
-    ModelError
+    ParameterError
         Not as many maps as features and activations, or none.
     """
     D = np.asarray(D, dtype=np.float32)
     if not len(D) == len(features) == len(activations) or len(D) == 0:
-        raise ModelError(
+        raise ParameterError(
             f"feature_grid needs as many maps as features and activations (at least one); got {len(D)} maps, "
             f"{len(features)} features and {len(activations)} activations"
         )
@@ -242,11 +242,11 @@ def spectrogram_grid(
 
     Raises
     ------
-    ModelError
+    ParameterError
         Not as many titles as spectrograms.
     """
     if len(spectrograms) != len(titles):
-        raise ModelError(f"{len(spectrograms)} spectrograms but {len(titles)} titles")
+        raise ParameterError(f"{len(spectrograms)} spectrograms but {len(titles)} titles")
     columns = max(1, min(columns, len(spectrograms)))
     rows = -(-len(spectrograms) // columns)
     fig = Figure(figsize=(3.2 * columns, 2.6 * rows), layout="constrained")

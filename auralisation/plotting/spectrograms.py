@@ -33,7 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..audio import AudioConfig
-from ..errors import ModelError
+from ..errors import ParameterError
 from .style import (
     MAGNITUDE_CMAP, SIGNED_CMAP, TOP_DB, Scale, magnitude_db, new_axes, signed_colorbar, signed_level, specshow,
 )
@@ -110,7 +110,7 @@ def signed_map(
 
     Raises
     ------
-    ModelError
+    ParameterError
         An unknown ``scale``.
     """
     ax = new_axes((4, 3)) if ax is None else ax
@@ -121,7 +121,7 @@ def signed_map(
         limit = float(np.abs(values).max()) or 1.0
         mesh = specshow(ax, values, config, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
     else:
-        raise ModelError(f"unknown scale {scale!r}; choose 'level' or 'linear'")
+        raise ParameterError(f"unknown scale {scale!r}; choose 'level' or 'linear'")
     if title:
         ax.set_title(title, fontsize=9)
     if colorbar and scale == "level":

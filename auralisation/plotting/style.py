@@ -79,8 +79,8 @@ def signed_level(a: np.ndarray, top_db: float = TOP_DB, *, percentile: float = P
     Examples
     --------
     >>> import numpy as np
-    >>> signed_level(np.array([-1.0, 0.01, 0.0, 1e-4]), top_db=60.0, percentile=100.0).round(3).tolist()
-    [-1.0, 0.333, 0.0, 0.0]
+    >>> print(signed_level(np.array([-1.0, 0.01, 0.0, 1e-4]), top_db=60.0, percentile=100.0).round(3))
+    [-1.     0.333  0.     0.   ]
     """
     a = np.asarray(a, dtype=np.float32)
     magnitude = np.abs(a)
@@ -90,7 +90,7 @@ def signed_level(a: np.ndarray, top_db: float = TOP_DB, *, percentile: float = P
     reference = float(np.percentile(nonzero, percentile))
     floor = 10.0 ** (-top_db / 20.0)
     ratio = np.clip(magnitude / reference, floor, 1.0)
-    level = 1.0 + 20.0 * np.log10(ratio) / top_db
+    level = np.clip(1.0 + 20.0 * np.log10(ratio) / top_db, 0.0, 1.0)
     return (np.sign(a) * level).astype(np.float32)
 
 

@@ -34,9 +34,9 @@ import keras
 import numpy as np
 
 from ..audio import AUDIO_EXTENSIONS, AudioConfig
-from ..clip import Clip
+from ..clip import Clip, Clips
 from ..deconv import RULES
-from ..errors import AudioError, AuralisationError, ModelError
+from ..errors import AudioError, AuralisationError, ParameterError
 from ..features import FeatureCache, LayerFeatures, Seeding
 from ..frontends import require_magnitude_input
 from ..methods import METHODS, check_method
@@ -119,8 +119,7 @@ class Explorer:
         self.view: View | None = None
         self.error: AuralisationError | None = None
         self.latency: float | None = None
-        self._paths: dict[str, Path | None] = {}
-        self._loaded: dict[str, Clip] = {}
+        self.clips = Clips(self.config)
         self._predictions: dict[str, str] = {}
         self._original_html: dict[str, str] = {}
         self._prefetched: set[tuple[str, str, str]] = set()
@@ -131,15 +130,10 @@ class Explorer:
         self._build_controls(check_method(method), local_files)
         items = clips.items() if isinstance(clips, Mapping) else ((Path(p).stem, p) for p in clips)
         for name, source in items:
-            key = self._unique(name)
-            if isinstance(source, np.ndarray):
-                self._loaded[key] = Clip.from_waveform(source, self.config, name=key)
-                self._paths[key] = None
-            else:
-                self._paths[key] = Path(source)
+            self.clips.add(name, source)
         with self._hold():
-            self.clip.options = list(self._paths)
-            self.clip.value = next(iter(self._paths), None)
+            self.clip.options = list(self.clips)
+            self.clip.value = next(iter(self.clips), None)
         self.refresh()
 
     # --- building -------------------------------------------------------------------------------------------
@@ -208,14 +202,6 @@ class Explorer:
 
     # --- clips ----------------------------------------------------------------------------------------------
 
-    def _unique(self, name: str) -> str:
-        """``name``, or ``name (2)``, ``name (3)``... if it is taken."""
-        candidate, n = name, 1
-        while candidate in self._paths:
-            n += 1
-            candidate = f"{name} ({n})"
-        return candidate
-
     def add_clip(self, path: str | os.PathLike[str], name: str | None = None) -> str:
         """Load the audio file ``path``, add it to the clip picker and show it; return its name there.
 
@@ -227,11 +213,9 @@ class Explorer:
         if not str(path).strip():
             raise AudioError("no path given: type the path of an audio file, then press load")
         path = Path(str(path).strip()).expanduser()
-        key = self._unique(name or path.stem)
-        self._loaded[key] = Clip.load(path, self.config, name=key)
-        self._paths[key] = path
+        key = self.clips.add(name or path.stem, path, load=True)
         with self._hold():
-            self.clip.options = list(self._paths)
+            self.clip.options = list(self.clips)
             self.clip.value = key
         self.refresh()
         return key
@@ -250,9 +234,7 @@ class Explorer:
 
     def _clip(self, name: str) -> Clip:
         """The loaded clip ``name`` (loaded on first use)."""
-        if name not in self._loaded:
-            self._loaded[name] = Clip.load(self._paths[name], self.config, name=name)
-        return self._loaded[name]
+        return self.clips[name]
 
     def _prediction(self, clip: Clip) -> str:
         """The model's top class for ``clip``, as text (empty without class names)."""
@@ -390,7 +372,7 @@ class Explorer:
         """
         name = clip or self.clip.value
         if name is None:
-            raise AudioError("no clip to show: give clip=NAME or load one first")
+            raise ParameterError("no clip to show: give clip=NAME or load one first")
         layers = range(1, self.layer.max + 1) if layers is None else layers
         return static_view(self._clip(name), self.cache, layers, count=count, seeding=self.seeding.value,
                            method=self.method.value, loudness=self.loudness.value)
@@ -423,13 +405,13 @@ def _unpack_model(
     """The Keras model, its config and class names from what :class:`Explorer` was given."""
     if isinstance(model, TrainedModel):
         if config is not None and config != model.config:
-            raise ModelError("the config given differs from the trained model's own config; leave config out")
+            raise ParameterError("the config given differs from the trained model's own config; leave config out")
         return model.model, model.config, list(model.classes)
     if isinstance(model, keras.Model):
         if config is None:
-            raise ModelError(
+            raise ParameterError(
                 "a bare Keras model needs its AudioConfig: Explorer(model, clips, config=config), or pass the "
                 "TrainedModel from auralisation.train.load_model"
             )
         return model, config, []
-    raise ModelError(f"expected a TrainedModel or a keras.Model, got {type(model).__name__}")
+    raise ParameterError(f"expected a TrainedModel or a keras.Model, got {type(model).__name__}")

@@ -39,7 +39,7 @@ from ..audio import write_wav
 from ..auralise import loudness_gains, synthesise
 from ..clip import Clip
 from ..deconv import RULES
-from ..errors import ModelError
+from ..errors import ParameterError
 from ..features import Seeding, feature_activations, strongest_first
 from ..fileio import atomic_write_text
 from ..frontends import LinearDeconvolver, require_magnitude_input
@@ -244,11 +244,11 @@ def build_report(
     """
     seeding = renamed("seed", "seeding", seed, seeding, where="build_report", default="map")
     if not audio:
-        raise ModelError("no audio files given; pass at least one with --audio FILE")
+        raise ParameterError("no audio files given; pass at least one with --audio FILE")
     if features < 1:
-        raise ModelError(f"features per layer must be at least 1, got {features}")
+        raise ParameterError(f"features per layer must be at least 1, got {features}")
     if loudness not in ("comparable", "peak"):
-        raise ModelError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
+        raise ParameterError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
     require_magnitude_input(trained.config, "the report")
     deconvolver = LinearDeconvolver(trained.model, trained.config, rule)
     n_blocks = len(deconvolver.layer_names)

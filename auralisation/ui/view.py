@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 from ..audio import istft
 from ..auralise import auralise, synthesise
 from ..clip import Clip
-from ..errors import ModelError
+from ..errors import ParameterError
 from ..features import FeatureCache, LayerFeatures, Seeding, feature_activations, strongest_first
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import FeaturePanels
@@ -140,11 +140,11 @@ def render(
 
     Raises
     ------
-    ModelError
+    ParameterError
         ``feature`` is out of range or not held, or ``features`` belong to another clip.
     """
     if features.clip != clip.key:
-        raise ModelError(f"the layer features were computed for clip {features.clip!r}, not {clip.key!r}")
+        raise ParameterError(f"the layer features were computed for clip {features.clip!r}, not {clip.key!r}")
     D = features.map(feature)
     residual = istft(clip.X * (1.0 - residual_mask(D)), clip.config)
     if panels is None:
