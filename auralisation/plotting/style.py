@@ -59,8 +59,9 @@ def signed_level(a: np.ndarray, top_db: float = TOP_DB, *, percentile: float = P
     above most bins) on top of the map's own, so a window below its largest value leaves almost the whole panel at
     the floor, white, and hides what the feature lets through. The 99th percentile lets the loudest 1 % of the
     panel saturate (a few bins, which read as red or blue either way) and spends the window on the rest; a map
-    whose energy is spread out keeps its look, since its 99th percentile is near its peak. ``percentile=100``
-    gives the window below the peak. An all-zero array maps to zeros.
+    whose energy is spread out keeps its look, since its 99th percentile is near its peak. The window stays 60 dB:
+    what lies further below the panel's loud part is at the edge of audibility in the auralisation, so white reads
+    as "not heard". ``percentile=100`` gives the window below the peak. An all-zero array maps to zeros.
 
     Parameters
     ----------
