@@ -106,15 +106,12 @@ def map_grid(
             signed_map(maps[row][column], config, ax=ax, scale=scale, top_db=top_db, title=label)
             if cell_title is None and r == 0:
                 ax.set_title(column, fontsize=9)
-    for r, row in enumerate(rows):
-        for c, ax in enumerate(axes[r]):
+    for row, line in zip(rows, axes):
+        for ax in line:
             ax.tick_params(labelsize=7)
-            if r < len(rows) - 1:
-                ax.set_xlabel("")
-            if c:
-                ax.set_ylabel("")
-            elif cell_title is None:
-                ax.set_ylabel(f"{row}\nHz")
+            ax.label_outer()
+        if cell_title is None:
+            line[0].set_ylabel(f"{row}\nHz")
     if scale == "level":
         mesh = next(ax.collections[-1] for ax in axes[:, first:].ravel() if ax.collections)
         signed_colorbar(mesh, axes, top_db=top_db, shrink=0.8)

@@ -168,7 +168,7 @@ class Explorer:
                                              description="loudness", orientation="horizontal", style=wide,
                                              layout=widgets.Layout(width="auto"),
                                              tooltip="comparable: features keep their relative loudness; "
-                                                     "peak: every player is normalised to full scale")
+                                                     "peak: every player is normalized to full scale")
         self.status = widgets.HTML()
         self.players = {name: widgets.HTML() for name in ("original", "auralised", "residual")}
         self.player_labels = {name: widgets.HTML() for name in self.players}

@@ -229,7 +229,7 @@ def build_report(
     loudness : {"comparable", "peak"}
         ``"comparable"``: the features shown of a layer share one gain that brings the loudest to a peak of 0.99
         (as :func:`auralisation.auralise.export` does), so a weak feature sounds weak, and the original plays at its
-        own level; ``"peak"``: every file normalised to a peak of 0.99, as the authors did.
+        own level; ``"peak"``: every file normalized to a peak of 0.99, as the authors did.
     title : str
         The page's title.
     progress : bool
@@ -284,7 +284,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
                         help="features per layer, the most active on each clip (default: 4)")
     add_seeding_argument(parser)
     parser.add_argument("--loudness", choices=("comparable", "peak"), default="comparable",
-                        help="keep features' relative loudness (default) or normalise each file")
+                        help="keep features' relative loudness (default) or normalize each file")
     parser.add_argument("--rule", choices=RULES, default="deconvnet", help="backward rule (default: deconvnet)")
 
 
