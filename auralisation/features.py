@@ -137,7 +137,7 @@ def feature_activations(deconvolver: Deconvolver, clip: Clip, layer: int) -> np.
 def _layer_gain(clip: Clip, maps: np.ndarray) -> float:
     """The ``"comparable"`` gain that brings the loudest of ``maps``' auralisations to a peak of 0.99."""
     waves = synthesise(clip.X, maps, clip.config)
-    return float(loudness_gains(waves, "comparable", normalise=True)[0])
+    return float(loudness_gains(waves, "comparable", normalize=True)[0])
 
 
 def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seeding: Seeding = "map") -> LayerFeatures:
@@ -151,7 +151,7 @@ def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seeding: Se
         No such layer, or the clip does not fit the model.
     """
     name = deconvolver.layer_name(layer)
-    deconvolved = deconvolver.deconvolve(clip.S, layer, None, seed=seeding)
+    deconvolved = deconvolver.deconvolve(clip.S, layer, None, seeding=seeding)
     activations = feature_activations(deconvolver, clip, layer)
     gain = _layer_gain(clip, deconvolved)
     return LayerFeatures(clip.key, int(layer), name, seeding, deconvolved, activations, gain, deconvolver.rule)
@@ -164,8 +164,10 @@ def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int,
 
     Raises
     ------
+    ParameterError
+        Unknown method.
     ModelError
-        Unknown method, no such layer or feature, or the clip does not fit the model.
+        No such layer or feature, or the clip does not fit the model.
     """
     check_method(method)
     deconvolver = attributor.deconvolver("deconvnet")

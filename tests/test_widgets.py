@@ -166,7 +166,7 @@ def test_layer_features_is_one_batched_call_equal_to_single_features(
     features = layer_features(deconvolver, clip, 3, seeding="max")
     assert calls == [(3, None)]
     assert features.deconvolved.shape == (4, TINY.n_bins, TINY.n_frames)
-    single = Deconvolver.deconvolve(deconvolver, clip.S, 3, [2], seed="max", engine="tape")[0]
+    single = Deconvolver.deconvolve(deconvolver, clip.S, 3, [2], seeding="max", engine="tape")[0]
     np.testing.assert_allclose(features.deconvolved[2], single, rtol=1e-4, atol=1e-6 * np.abs(single).max())
 
 

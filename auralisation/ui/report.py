@@ -129,13 +129,13 @@ def _clip_section(
         name = deconvolver.layer_name(layer)
         activations = feature_activations(deconvolver, clip, layer)
         chosen = strongest_first(activations)[:features]
-        D = deconvolver.deconvolve(clip.S, layer, chosen, seed=seeding)
+        D = deconvolver.deconvolve(clip.S, layer, chosen, seeding=seeding)
         figure = folder / f"layer{layer}.png"
         title = f"{clip.name}, layer {layer} ({name}): the {len(chosen)} most active of {len(activations)} features"
         save_figure(feature_grid(clip.S, D, chosen, activations[chosen], config, title=title), figure)
         entries = []
         waves = synthesise(clip.X, D, config)
-        waves = waves * loudness_gains(waves, loudness, normalise=True)[:, None]
+        waves = waves * loudness_gains(waves, loudness, normalize=True)[:, None]
         for feature, wave in zip(chosen, waves):
             path = write_wav(folder / f"layer{layer}_feature{int(feature):03d}.wav", wave, config.sr, normalize="none")
             entries.append(_Feature(int(feature), float(activations[feature]), _relative(root, path)))
@@ -239,8 +239,10 @@ def build_report(
     ------
     AudioError
         A file is missing or unreadable (nothing is written).
+    ParameterError
+        No audio, an unknown rule or loudness, fewer than one feature per layer, or both ``seed`` and ``seeding``.
     ModelError
-        No audio, an unknown layer or rule, or fewer than one feature per layer.
+        An unknown layer.
     """
     seeding = renamed("seed", "seeding", seed, seeding, where="build_report", default="map")
     if not audio:
