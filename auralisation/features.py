@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Literal
+from typing import Any
 
 import keras
 import numpy as np
@@ -26,18 +26,15 @@ import numpy as np
 from .auralise import OCCLUSION_PATCH, loudness_gains, synthesise
 from .clip import Clip
 from .deconv import RULES, Deconvolver
+from .deconv.rules import Seeding
 from .errors import ParameterError
 from .lru import LRU
 from .methods import Attributor, check_method
 from .plotting.spectrograms import thumbnail_png
 
 __all__ = [
-    "FeatureCache", "LayerFeatures", "Seeding", "feature_activations", "layer_features", "single_feature",
-    "strongest_first",
+    "FeatureCache", "LayerFeatures", "feature_activations", "layer_features", "single_feature", "strongest_first",
 ]
-
-#: Which activations start a ReLU rule's backward pass: the whole map, or its strongest activation only.
-Seeding = Literal["map", "max"]
 
 
 @dataclasses.dataclass

@@ -35,8 +35,7 @@ from typing import Any
 
 #: Where each public name lives.
 _HOMES = {
-    **dict.fromkeys(["MAGNITUDE_CMAP", "SIGNED_CMAP", "TOP_DB", "PERCENTILE", "save_figure", "signed_colorbar",
-                     "signed_level"], "style"),
+    **dict.fromkeys(["TOP_DB", "PERCENTILE", "save_figure", "signed_colorbar", "signed_level"], "style"),
     **dict.fromkeys(["FeaturePanels", "feature_panels", "signed_map", "spectrogram", "thumbnail_png"], "spectrograms"),
     **dict.fromkeys(["compare_maps", "feature_grid", "map_grid", "method_grid", "randomisation_maps",
                      "spectrogram_grid"], "grids"),

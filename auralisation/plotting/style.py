@@ -28,10 +28,9 @@ from matplotlib.figure import Figure
 from ..audio import AudioConfig
 from ..fileio import atomic_path
 
-__all__ = [
-    "MAGNITUDE_CMAP", "PERCENTILE", "SIGNED_CMAP", "TOP_DB", "magnitude_db", "new_axes", "save_figure",
-    "signed_colorbar", "signed_level", "specshow",
-]
+#: What users call; the colour maps and the drawing helpers (``specshow``, ``new_axes``, ``magnitude_db``) are the
+#: plotting package's own.
+__all__ = ["PERCENTILE", "TOP_DB", "save_figure", "signed_colorbar", "signed_level"]
 
 #: Colour map of signed maps (blue negative, white zero, red positive).
 SIGNED_CMAP = "RdBu_r"

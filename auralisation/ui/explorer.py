@@ -37,7 +37,8 @@ from ..audio import AUDIO_EXTENSIONS, AudioConfig
 from ..clip import Clip, Clips
 from ..deconv import RULES
 from ..errors import AudioError, AuralisationError, ParameterError
-from ..features import FeatureCache, LayerFeatures, Seeding
+from ..deconv.rules import Seeding
+from ..features import FeatureCache, LayerFeatures
 from ..frontends import require_magnitude_input
 from ..methods import METHODS, check_method
 from ..plotting.spectrograms import FeaturePanels

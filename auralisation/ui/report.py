@@ -40,7 +40,8 @@ from ..auralise import loudness_gains, synthesise
 from ..clip import Clip
 from ..deconv import RULES
 from ..errors import ParameterError
-from ..features import Seeding, feature_activations, strongest_first
+from ..deconv.rules import Seeding
+from ..features import feature_activations, strongest_first
 from ..fileio import atomic_write_text
 from ..frontends import LinearDeconvolver, require_magnitude_input
 from ..plotting.grids import feature_grid

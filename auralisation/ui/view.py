@@ -42,11 +42,12 @@ from ..audio import istft
 from ..auralise import auralise, synthesise
 from ..clip import Clip
 from ..errors import ParameterError
-from ..features import FeatureCache, LayerFeatures, Seeding, feature_activations, strongest_first
+from ..deconv.rules import Seeding
+from ..features import FeatureCache, LayerFeatures, feature_activations, strongest_first
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import FeaturePanels
 
-__all__ = ["Loudness", "View", "audio_html", "auralised", "image_html", "render", "residual_mask", "static_view"]
+__all__ = ["View", "audio_html", "auralised", "image_html", "render", "residual_mask", "static_view"]
 
 #: How loud an auralisation plays: ``"comparable"`` (one gain per layer and clip) or ``"peak"`` (each at 0.99).
 Loudness = Literal["comparable", "peak"]
