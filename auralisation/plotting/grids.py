@@ -80,6 +80,7 @@ def map_grid(
     Returns
     -------
     matplotlib.figure.Figure
+        Its axes are the panels, row by row, then (``"level"`` only) the shared colour bar.
 
     Raises
     ------
@@ -152,6 +153,7 @@ def feature_grid(
     Returns
     -------
     matplotlib.figure.Figure
+        ``D`` panels, then ``|X| * D`` panels, then the colour bar.
 
     Raises
     ------
