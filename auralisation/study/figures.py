@@ -1,6 +1,7 @@
 """The study's figure: every run's effect and interval per finding, against the rule's thresholds.
 
-Built without pyplot, like :mod:`auralisation.plots_analysis`; the function returns the Figure.
+Built without pyplot, like :mod:`auralisation.plotting`; a figure of several panels, so the function returns its
+:class:`~matplotlib.figure.Figure`.
 
 Examples
 --------

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..analysis.tables import records, write_csv
 from ..errors import ParameterError
-from ..fileio import atomic_path, atomic_write_text
+from ..fileio import atomic_write_text
 from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Verdict
 from .runner import CONDITIONS, RunRecord, VerdictRow
 
@@ -221,10 +221,10 @@ def write_reports(
             "runs": records(runs), "verdicts": records(rows), "table": records(summary),
         }, indent=2, allow_nan=True) + "\n"),
     }
+    from ..plotting.style import save_figure
     from .figures import effects_by_seed
 
-    with atomic_path(folder / "effects.png") as tmp:
-        effects_by_seed(rows).savefig(tmp, format="png", dpi=110)
+    save_figure(effects_by_seed(rows), folder / "effects.png")
     written["figure"] = folder / "effects.png"
     if readme is not None:
         path = Path(readme)
