@@ -20,7 +20,9 @@ from auralisation.audio import AudioConfig, load_clip
 from auralisation.errors import SynthError
 from auralisation.synth import generate_default, generate_stimuli, load_stimuli, render, run_generate
 from auralisation.synth import fluid
-from auralisation.synth.styles import STYLES, compose_track, parse_pattern, parse_progression
+from auralisation.synth.compose import compose_track
+from auralisation.synth.styles import STYLES
+from auralisation.synth.theory import parse_pattern, parse_progression
 
 SR = 11025
 KEYS = {"Bb2": -2, "Eb2": -9, "A3": 9, "G4": 19}

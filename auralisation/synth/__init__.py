@@ -28,7 +28,9 @@ from .stimuli import (
     load_stimuli,
     midi_to_hz,
 )
-from .styles import DEFAULT_STYLES, STYLES, Style, compose_track, generate_default, render_track
+from .compose import compose_track
+from .dataset import generate_default, render_track
+from .styles import DEFAULT_STYLES, STYLES, Style
 
 __all__ = [
     "CHORD_GROUPS",

@@ -30,7 +30,7 @@ def run_generate(args: argparse.Namespace) -> int:
     """Run ``generate``; print where the files went and return 0."""
     from ..paths import project_paths
     from .stimuli import generate_stimuli
-    from .styles import generate_default
+    from .dataset import generate_default
 
     progress = getattr(args, "progress", True)
     if args.what == "stimuli":

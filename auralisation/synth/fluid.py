@@ -9,6 +9,7 @@ its own parts, so the same seed always gives the same bytes, whatever else was r
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import os
@@ -24,6 +25,7 @@ __all__ = [
     "FLUIDR3_PATH",
     "INSTALL_HINT",
     "RENDER_SR",
+    "Room",
     "SAMPLE_RATE",
     "SOUNDFONT_ENV",
     "fade_out",
@@ -160,12 +162,15 @@ def _select_program(synth, sfid: int, channel: int, part) -> None:
         raise SynthError(f"the soundfont has no preset {program} in bank {bank}; use a General MIDI soundfont")
 
 
-def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float) -> np.ndarray:
+def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float,
+                   room: Room | None) -> np.ndarray:
     """Play the parts on a fresh synthesizer; int16-valued float array ``(n_samples, 2)``."""
     fluidsynth = _fluidsynth()
     # Dynamic sample loading reads only the samples of the selected presets: 5x faster for a 4 s clip.
     synth = fluidsynth.Synth(gain=gain, samplerate=float(RENDER_SR), **{"synth.dynamic-sample-loading": 1})
     try:
+        if room is not None:
+            synth.set_reverb(room.size, room.damping, room.width, room.level)
         sfid = synth.sfload(str(soundfont))
         if sfid < 0:
             raise SynthError(f"FluidSynth cannot load the soundfont {soundfont}; replace it, or {INSTALL_HINT}")
@@ -188,12 +193,33 @@ def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float
         synth.delete()
 
 
+@dataclasses.dataclass(frozen=True)
+class Room:
+    """FluidSynth's reverb (its room): every part's reverb send (CC91) feeds it.
+
+    Attributes
+    ----------
+    size, damping : float
+        Room size and high-frequency damping, 0..1.
+    width : float
+        Stereo width, 0..100.
+    level : float
+        Output level of the reverb, 0..1.
+    """
+
+    size: float = 0.2
+    damping: float = 0.0
+    width: float = 0.5
+    level: float = 0.9
+
+
 def render(
     parts: Sequence,
     duration: float,
     *,
     soundfont: str | os.PathLike[str] | None = None,
     sr: int = SAMPLE_RATE,
+    room: Room | None = None,
 ) -> np.ndarray:
     """Render MIDI parts to a mono waveform of exactly ``duration`` seconds.
 
@@ -208,6 +234,8 @@ def render(
         A General MIDI ``.sf2``; :func:`find_soundfont` by default.
     sr : int
         Sample rate of the result.
+    room : Room, optional
+        The reverb's settings; FluidSynth's defaults (:class:`Room`'s) by default.
 
     Returns
     -------
@@ -230,7 +258,7 @@ def render(
     n_render = int(round(duration * RENDER_SR))
     gain = _SYNTH_GAIN
     for _ in range(_MAX_GAIN_HALVINGS):
-        stereo = _render_stereo(parts, n_render, soundfont, gain)
+        stereo = _render_stereo(parts, n_render, soundfont, gain, room)
         if np.max(np.abs(stereo), initial=0.0) < _INT16_FULL_SCALE - 1:
             break
         gain /= 2
