@@ -32,6 +32,7 @@ __all__ = [
     "find_soundfont",
     "gain_to_cc7",
     "render",
+    "render_groups",
     "soundfont_candidates",
 ]
 
@@ -248,6 +249,40 @@ def render(
     SynthError
         FluidSynth or the soundfont is missing, or the parts cannot be played.
     """
+    return render_groups([parts], duration, soundfont=soundfont, sr=sr, room=room)[0]
+
+
+def render_groups(
+    groups: Sequence[Sequence],
+    duration: float,
+    *,
+    soundfont: str | os.PathLike[str] | None = None,
+    sr: int = SAMPLE_RATE,
+    room: Room | None = None,
+) -> list[np.ndarray]:
+    """Render groups of parts each on its own synthesizer, all with the same gain and room, as :func:`render` does.
+
+    FluidSynth mixes its voices and its reverb linearly, so the groups' waveforms add up to the sound of all the
+    parts together (to within its 16-bit rounding): this renders a track's stems. The gain is halved for every
+    group when any one of them would clip. An empty group gives silence.
+
+    Parameters
+    ----------
+    groups : sequence of sequences of pretty_midi.Instrument
+        The groups of parts.
+    duration, soundfont, sr, room
+        As for :func:`render`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One float32 waveform per group, as :func:`render` returns.
+
+    Raises
+    ------
+    SynthError
+        FluidSynth or the soundfont is missing, or the parts cannot be played.
+    """
     import librosa
 
     soundfont = Path(soundfont) if soundfont is not None else find_soundfont()
@@ -258,15 +293,18 @@ def render(
     n_render = int(round(duration * RENDER_SR))
     gain = _SYNTH_GAIN
     for _ in range(_MAX_GAIN_HALVINGS):
-        stereo = _render_stereo(parts, n_render, soundfont, gain, room)
-        if np.max(np.abs(stereo), initial=0.0) < _INT16_FULL_SCALE - 1:
+        stereo = [_render_stereo(parts, n_render, soundfont, gain, room) if len(parts) else np.zeros((n_render, 2))
+                  for parts in groups]
+        if max((np.max(np.abs(s), initial=0.0) for s in stereo), default=0.0) < _INT16_FULL_SCALE - 1:
             break
         gain /= 2
     else:
         raise SynthError(f"the parts clip FluidSynth's output even at gain {gain * 2:g}; lower their velocities")
-    mono = stereo.mean(axis=1) / _INT16_FULL_SCALE
-    y = librosa.resample(mono, orig_sr=RENDER_SR, target_sr=sr) if sr != RENDER_SR else mono
     n_samples = int(round(duration * sr))
-    y = np.pad(y, (0, max(n_samples - len(y), 0)))[:n_samples]
-    y = fade_out(y, n_samples - int(round(_END_FADE_S * sr)), n_samples)
-    return y.astype(np.float32)
+    waveforms = []
+    for channels in stereo:
+        mono = channels.mean(axis=1) / _INT16_FULL_SCALE
+        y = librosa.resample(mono, orig_sr=RENDER_SR, target_sr=sr) if sr != RENDER_SR else mono
+        y = np.pad(y, (0, max(n_samples - len(y), 0)))[:n_samples]
+        waveforms.append(fade_out(y, n_samples - int(round(_END_FADE_S * sr)), n_samples).astype(np.float32))
+    return waveforms

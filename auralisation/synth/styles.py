@@ -14,10 +14,14 @@ from collections.abc import Mapping
 from ..errors import SynthError
 from .theory import parse_pattern, parse_progression
 
-__all__ = ["DEFAULT_STYLES", "Drums", "PLAYS", "Part", "STYLES", "Style", "get_style"]
+__all__ = ["DEFAULT_STYLES", "Drums", "PLAYS", "Part", "STEMS", "STYLES", "Style", "get_style"]
 
 #: How a part turns chords and a rhythm into notes.
 PLAYS = ("block", "strum", "arpeggio", "melody", "bass_root", "bass_fifth", "bass_octave", "bass_walk")
+#: The stems a track is rendered in: the drum part, and the pitched parts by their role (:attr:`Part.stem`).
+STEMS = ("drums", "bass", "harmony", "melody")
+_STEM_OF_PLAY = {"block": "harmony", "strum": "harmony", "arpeggio": "harmony", "melody": "melody",
+                 "bass_root": "bass", "bass_fifth": "bass", "bass_octave": "bass", "bass_walk": "bass"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +61,12 @@ class Part:
             raise SynthError(f"part {self.name!r}: register {self.register} must span at least an octave")
         for pattern in self.patterns:
             parse_pattern(pattern)
+
+    @property
+    def stem(self) -> str:
+        """The stem (:data:`STEMS`) the part is rendered in, by its role: chords are the harmony, bass lines the
+        bass, melodies the melody."""
+        return _STEM_OF_PLAY[self.play]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +137,18 @@ class Style:
     def __post_init__(self) -> None:
         for progression in self.progressions:
             parse_progression(progression)
+        names = [part.name for part in self.parts]
+        if len(set(names)) < len(names) or "drums" in names:
+            raise SynthError(f"style {self.name!r}: its parts need distinct names other than 'drums', got {names}")
+
+    def stem_of(self, name: str) -> str:
+        """The stem (:data:`STEMS`) of the part called ``name``; ``"drums"`` for the drum part."""
+        if name == "drums":
+            return "drums"
+        for part in self.parts:
+            if part.name == name:
+                return part.stem
+        raise SynthError(f"style {self.name!r} has no part {name!r}; its parts are {[p.name for p in self.parts]}")
 
 
 _ROCK = Style(
