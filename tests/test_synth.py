@@ -241,6 +241,8 @@ def test_a_track_depends_only_on_seed_style_and_index(tmp_path, tiny_runs):
     _, paths = tiny_runs["a"]
     single = generate_default(tmp_path, tracks_per_style=1, seconds=4.0, styles=["ambient"], progress=False)
     assert single[0].read_bytes() == paths[2].read_bytes()
+    parallel = generate_default(tmp_path / "parallel", seed=0, workers=2, **TINY)
+    assert [p.read_bytes() for p in parallel] == [p.read_bytes() for p in paths]
 
 
 def test_styles_differ_in_instruments_and_rhythm():
@@ -311,6 +313,8 @@ def test_bad_patterns_progressions_and_sizes_raise_synth_error(tmp_path):
         generate_default(tmp_path, styles=["polka"], progress=False)
     with pytest.raises(SynthError, match="tracks_per_style"):
         generate_default(tmp_path, tracks_per_style=0, progress=False)
+    with pytest.raises(SynthError, match="workers must be at least 1"):
+        generate_default(tmp_path, workers=0, progress=False)
 
 
 # --- command line ------------------------------------------------------------------------------------------------

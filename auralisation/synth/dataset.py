@@ -9,7 +9,10 @@ normalisation factor, and the written track is their exact sum, whether or not t
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import json
+import multiprocessing
 import os
 import warnings
 from collections.abc import Sequence
@@ -206,6 +209,7 @@ def generate_default(
     seed: int = 0,
     styles: Sequence[str] | None = None,
     stems: bool = False,
+    workers: int = 1,
     progress: bool = True,
 ) -> list[Path]:
     """Render the bundled default dataset in GTZAN's layout: ``out/<style>/<style>.000NN.wav``, and its stems.
@@ -232,6 +236,8 @@ def generate_default(
     stems : bool
         Also write each track's stems to :func:`stems_folder` (``out-stems/<style>/<style>.000NN/<stem>.wav``)
         with a ``track.json`` recording the settings.
+    workers : int
+        Processes rendering at once (each track depends only on its own arguments, so the files are the same).
     progress : bool
         Show a tqdm progress bar.
 
@@ -243,7 +249,7 @@ def generate_default(
     Raises
     ------
     SynthError
-        Unknown style, bad sizes, or FluidSynth or the soundfont missing.
+        Unknown style, bad sizes or worker count, or FluidSynth or the soundfont missing.
     """
     from tqdm.auto import tqdm
 
@@ -254,20 +260,31 @@ def generate_default(
     names = list(DEFAULT_STYLES if styles is None else styles)
     for name in names:
         get_style(name)
+    if workers < 1:
+        raise SynthError(f"workers must be at least 1, got {workers}")
     soundfont = find_soundfont()
     out = Path(out)
-    paths: list[Path] = []
-    with tqdm(total=len(names) * tracks_per_style, desc="generate default", unit="track", disable=not progress) as bar:
-        for name in names:
-            written = set()
-            for index in range(tracks_per_style):
-                path = track_path(out, name, index)
-                record = {"style": name, "index": index, "seed": seed, "seconds": seconds,
-                          "sample_rate": SAMPLE_RATE, "soundfont": soundfont.name} if stems else None
-                if record is None or not _is_written(path, record):
-                    _write_track(path, render_stems(name, seed, index, seconds, soundfont=soundfont), record)
-                written.add(path)
-                paths.append(path)
-                bar.update()
-            _warn_stale(out, name, written)
-    return paths
+    jobs = [(track_path(out, name, index), name, index) for name in names for index in range(tracks_per_style)]
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(tqdm(total=len(jobs), desc="generate default", unit="track", disable=not progress))
+        run = map
+        if workers > 1:
+            # spawned, not forked: the caller may hold threads (TensorFlow's) that a fork would copy half-way
+            context = multiprocessing.get_context("spawn")
+            run = stack.enter_context(concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)).map
+        arguments = [(path, name, index, seed, seconds, soundfont, stems) for path, name, index in jobs]
+        for _ in run(_generate_track, *zip(*arguments)):
+            bar.update()
+    for name in names:
+        _warn_stale(out, name, {path for path, style, _ in jobs if style == name})
+    return [path for path, _, _ in jobs]
+
+
+def _generate_track(path: Path, style: str, index: int, seed: int, seconds: float, soundfont: Path,
+                    stems: bool) -> Path:
+    """Render and write one track (and its stems), unless ``stems`` and they are already written."""
+    record = {"style": style, "index": index, "seed": seed, "seconds": seconds, "sample_rate": SAMPLE_RATE,
+              "soundfont": soundfont.name} if stems else None
+    if record is None or not _is_written(path, record):
+        _write_track(path, render_stems(style, seed, index, seconds, soundfont=soundfont), record)
+    return path
