@@ -262,9 +262,10 @@ def render_groups(
 ) -> list[np.ndarray]:
     """Render groups of parts each on its own synthesizer, all with the same gain and room, as :func:`render` does.
 
-    FluidSynth mixes its voices and its reverb linearly, so the groups' waveforms add up to the sound of all the
-    parts together (to within its 16-bit rounding): this renders a track's stems. The gain is halved for every
-    group when any one of them would clip. An empty group gives silence.
+    This renders a track's stems. FluidSynth mixes its voices, reverb and chorus linearly, but it starts a note at
+    the next of its 64-sample blocks, whose phase depends on what else the synthesizer played; so the groups add up
+    to all the parts played together only to about 1 % RMS, and a track is defined as the sum of its stems. The
+    gain is halved for every group when any one of them would clip. An empty group gives silence.
 
     Parameters
     ----------
