@@ -68,6 +68,7 @@ def main() -> None:
 
     n_full = FULL_TRACKS * len(DEFAULT_STYLES)
     with tempfile.TemporaryDirectory() as folder:
+        generate_default(Path(folder) / "warm-up", tracks_per_style=1, seconds=1.0, progress=False)  # imports, disk
         timings = {}
         for label, stems in (("tracks", False), ("tracks and stems", True)):
             start = time.perf_counter()

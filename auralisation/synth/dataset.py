@@ -184,7 +184,7 @@ def _is_written(path: Path, record: dict) -> bool:
         if json.loads(record_path.read_text()) != record:
             return False
         load_stems(path)
-    except (OSError, ValueError):  # SynthError and JSON errors are ValueErrors
+    except (OSError, RuntimeError, ValueError):  # SynthError, JSON errors: ValueError; libsndfile: RuntimeError
         return False
     return True
 

@@ -5,6 +5,8 @@ once on separate MIDI channels of a fresh FluidSynth instance, at :data:`RENDER_
 two stereo channels (pretty_midi's own ``fluidsynth()`` keeps only the left one, which loses right-panned drum kit
 pieces) and resamples to the network's 11,025 Hz. A fresh synthesizer per call makes every rendering depend only on
 its own parts, so the same seed always gives the same bytes, whatever else was rendered before.
+:func:`render_groups` renders several groups of parts (a track's stems) that way with one gain and one
+:class:`Room` (the reverb's settings).
 """
 
 from __future__ import annotations
@@ -59,6 +61,26 @@ _DRUM_CHANNEL = 9
 _DRUM_BANK = 128
 #: Fade at the end of every rendering, so that cutting ringing notes does not click.
 _END_FADE_S = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class Room:
+    """FluidSynth's reverb (its room): every part's reverb send (CC91) feeds it.
+
+    Attributes
+    ----------
+    size, damping : float
+        Room size and high-frequency damping, 0..1.
+    width : float
+        Stereo width, 0..100.
+    level : float
+        Output level of the reverb, 0..1.
+    """
+
+    size: float = 0.2
+    damping: float = 0.0
+    width: float = 0.5
+    level: float = 0.9
 
 
 def find_soundfont() -> Path:
@@ -192,26 +214,6 @@ def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float
         return out
     finally:
         synth.delete()
-
-
-@dataclasses.dataclass(frozen=True)
-class Room:
-    """FluidSynth's reverb (its room): every part's reverb send (CC91) feeds it.
-
-    Attributes
-    ----------
-    size, damping : float
-        Room size and high-frequency damping, 0..1.
-    width : float
-        Stereo width, 0..100.
-    level : float
-        Output level of the reverb, 0..1.
-    """
-
-    size: float = 0.2
-    damping: float = 0.0
-    width: float = 0.5
-    level: float = 0.9
 
 
 def render(
