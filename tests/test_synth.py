@@ -22,7 +22,7 @@ from auralisation.errors import SynthError
 from auralisation.synth import generate_default, generate_stimuli, load_stimuli, render, run_generate
 from auralisation.synth import fluid
 from auralisation.synth.compose import compose_track
-from auralisation.synth.styles import STYLES
+from auralisation.synth.styles import STYLES, Part, Style
 from auralisation.synth.theory import parse_pattern, parse_progression
 
 SR = 11025
@@ -315,6 +315,10 @@ def test_bad_patterns_progressions_and_sizes_raise_synth_error(tmp_path):
         generate_default(tmp_path, tracks_per_style=0, progress=False)
     with pytest.raises(SynthError, match="workers must be at least 1"):
         generate_default(tmp_path, workers=0, progress=False)
+    keys = Part("keys", "block", (0,), ("x---------------",), (48, 72))
+    with pytest.raises(SynthError, match="distinct names other than 'drums'"):
+        Style("duo", (90, 100), ("major | I:maj",), (4,), (keys, keys))
+    assert Style("solo", (90, 100), ("major | I:maj",), (4,), (keys,)).stem_of("keys") == "harmony"
 
 
 # --- command line ------------------------------------------------------------------------------------------------
