@@ -33,7 +33,8 @@ from .methods import Attributor, check_method
 from .plotting.spectrograms import thumbnail_png
 
 __all__ = [
-    "FeatureCache", "LayerFeatures", "feature_activations", "layer_features", "single_feature", "strongest_first",
+    "FeatureCache", "LayerFeatures", "feature_activations",
+    "feature_strengths", "layer_features", "single_feature", "strongest_first",
 ]
 
 
@@ -125,10 +126,34 @@ def strongest_first(activations: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(activations), kind="stable")
 
 
-def feature_activations(deconvolver: Deconvolver, clip: Clip, layer: int) -> np.ndarray:
-    """Each feature's activation at ``layer`` on ``clip``: the largest value of its map, float32 ``(n_features,)``."""
-    maps = deconvolver.activations(clip.S, layer)
+def feature_strengths(activations: np.ndarray) -> np.ndarray:
+    """Each feature's strength on a clip: the largest value of its activation map (what ``seeding="max"`` seeds).
+
+    This is the package's one definition of "the most active feature" (the explorer, the report and the
+    notebooks rank by it).
+
+    Parameters
+    ----------
+    activations : np.ndarray
+        The maps of one layer on one clip, ``(n_features, ...)`` (:meth:`Deconvolver.activations`).
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(n_features,)``.
+
+    Examples
+    --------
+    >>> feature_strengths(np.array([[[0.0, 2.0]], [[1.0, 1.5]]]))
+    array([2. , 1.5], dtype=float32)
+    """
+    maps = np.asarray(activations)
     return maps.reshape(len(maps), -1).max(axis=1).astype(np.float32)
+
+
+def feature_activations(deconvolver: Deconvolver, clip: Clip, layer: int) -> np.ndarray:
+    """Each feature's activation at ``layer`` on ``clip``: :func:`feature_strengths`, float32 ``(n_features,)``."""
+    return feature_strengths(deconvolver.activations(clip.S, layer))
 
 
 def _layer_gain(clip: Clip, maps: np.ndarray) -> float:
