@@ -298,8 +298,10 @@ def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypat
     calls = []
     monkeypatch.setattr(auralisation.train, "train_and_evaluate", lambda *a, **k: calls.append("train"))
     monkeypatch.setattr(runner, "compute_responses", lambda *a, **k: calls.append("responses"))
-    again, again_rows = run_study(settings, **folders, progress=False, log=lambda line: None)
+    lines = []
+    again, again_rows = run_study(settings, **folders, progress=False, log=lines.append)
     assert calls == []
+    assert [line.split(":")[0] for line in lines] == ["choi2016-seed0 (done before)", "choi2016-seed1 (done before)"]
     assert again == runs and again_rows == rows  # the stored timing and the same verdicts
     with pytest.raises(ModelError, match="other settings"):
         run_study(dataclasses.replace(settings, epochs=2), **folders, progress=False, log=lambda line: None)

@@ -155,7 +155,7 @@ def _comparable(settings: Any) -> dict[str, Any]:
 
 
 def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dict[str, Any]:
-    """Train one run into ``folder`` unless it is there; return its timing and scores."""
+    """Train one run into ``folder`` unless it is there; return its timing and scores (``"resumed"``: it was)."""
     from ..train import train_and_evaluate
 
     metrics_file, timing_file = folder / "metrics.json", folder / TIMING_FILE
@@ -166,12 +166,12 @@ def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dic
                 f"{folder} holds a run trained with other settings ({metrics.get('settings')}, asked for "
                 f"{_comparable(settings)}); delete that folder to train it again, or give the study another --models"
             )
-        return {**metrics, **json.loads(timing_file.read_text(encoding="utf-8"))}
+        return {**metrics, **json.loads(timing_file.read_text(encoding="utf-8")), "resumed": True}
     started = time.perf_counter()
     result = train_and_evaluate(data, folder, settings, verbose=verbose)
     timing = {"train_seconds": time.perf_counter() - started, "epochs": len(result.history.get("loss", []))}
     atomic_write_text(timing_file, json.dumps(timing, indent=2) + "\n")
-    return {**json.loads(metrics_file.read_text(encoding="utf-8")), **timing}
+    return {**json.loads(metrics_file.read_text(encoding="utf-8")), **timing, "resumed": False}
 
 
 # ------------------------------------------------------------------------------------------------ response cache
@@ -322,7 +322,8 @@ def run_study(
             baseline_track_accuracy=scores["baseline"]["track_accuracy"],
         )
         runs.append(record)
-        log(f"{name}: {record.epochs} epochs in {record.train_seconds:.0f} s, test accuracy "
+        done = " (done before)" if scores["resumed"] else ""
+        log(f"{name}{done}: {record.epochs} epochs in {record.train_seconds:.0f} s, test accuracy "
             f"{100 * record.accuracy:.1f} % (baseline {100 * record.baseline_accuracy:.1f} %); analyses "
             f"{record.analysis_seconds_trained:.0f} s trained, {record.analysis_seconds_untrained:.0f} s untrained")
     return runs, rows
