@@ -36,7 +36,7 @@ from auralisation.errors import SynthError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.report import build_report  # noqa: E402
-from auralisation.train import TrainedModel, load_model, save_model  # noqa: E402
+from auralisation.io import TrainedModel, load_model, save_model  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.widgets import Explorer  # noqa: E402
 

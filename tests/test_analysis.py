@@ -530,7 +530,7 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
 
     from auralisation import synth
     from auralisation.analysis import add_analyse_arguments, run_analyse
-    from auralisation.train import save_model
+    from auralisation.io import save_model
 
     model, stimuli, _ = tiny_run
     save_model(tmp_path / "model", model, CONFIG, ["a", "b", "c"])

@@ -17,19 +17,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from auralisation import _compat  # noqa: E402
+from auralisation.cli.options import add_seeding_argument  # noqa: E402
 from auralisation.errors import AuralisationError, ParameterError  # noqa: E402
 
 
 def _cases() -> list[tuple[str, object]]:
     from auralisation.atlas.topk import TopK
     from auralisation.audio import AudioConfig, compress, write_wav
-    from auralisation.auralise import loudness_gains, parse_features, parse_layers
+    from auralisation.auralise import loudness_gains
+    from auralisation.cli.options import parse_features, parse_layers
     from auralisation.deconv.rules import check_rule, check_seeding
     from auralisation.lru import LRU
     from auralisation.methods import check_method
     from auralisation.methods.faithfulness import rank_bins
     from auralisation.methods.listenable import map_to_mask
-    from auralisation.train import make_strategy
+    from auralisation.training import make_strategy
     from auralisation.zoo import build
 
     return [
@@ -78,7 +80,7 @@ def test_renamed_keyword_helper() -> None:
 
 def test_renamed_option_keeps_the_old_flag_working(capsys) -> None:
     parser = argparse.ArgumentParser()
-    _compat.add_seeding_argument(parser)
+    add_seeding_argument(parser)
     assert parser.parse_args([]).seeding == "map"
     assert parser.parse_args(["--seeding", "max"]).seeding == "max"
     assert capsys.readouterr().err == ""

@@ -33,7 +33,7 @@ def add_analyse_arguments(parser: argparse.ArgumentParser) -> None:
 def run_analyse(args: argparse.Namespace) -> int:
     """Run the analysis as the options say; return 0."""
     from .. import synth
-    from ..train import load_model
+    from ..io import load_model
     from .findings import analyse, summarise_findings
     from .responses import compute_responses, untrained_copy
 

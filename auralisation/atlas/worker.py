@@ -136,7 +136,7 @@ class AtlasWorker:
         import keras
 
         from ..deconv import Deconvolver
-        from ..train import load_model
+        from ..io import load_model
 
         self.spec = spec
         trained = load_model(spec.model)

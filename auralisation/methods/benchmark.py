@@ -452,7 +452,8 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
 def run_benchmark(args: argparse.Namespace) -> int:
     """Run ``auralisation benchmark``: score every method's masks on the test split and write the tables."""
     from ..paths import project_paths
-    from ..train import check_compatible, load_model, prepare_data
+    from ..io import check_compatible, load_model
+    from ..training import prepare_data
     from .lmac import load_lmac
 
     trained = load_model(args.model)

@@ -54,7 +54,8 @@ from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..models import MagnitudeScaling
 from ..paths import project_paths
-from ..train import MODEL_FILE, PreparedData, check_compatible, load_model, prepare_data
+from ..io import MODEL_FILE, check_compatible, load_model
+from ..training import PreparedData, prepare_data
 from .attribute import attributor_for
 
 __all__ = [
