@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -283,3 +285,19 @@ __getattr__ = deprecated_names(
         **{name: f"auralisation.cli.options:{name}" for name in ("parse_features", "parse_layers")},
     },
 )
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its function :func:`auralise`.
+
+    ``auralisation.auralise`` names both this module and the function a user calls, which the package re-exports.
+    Python binds a package's attribute to its submodule whenever the submodule is imported, so ``from auralisation
+    import auralise`` gives this module whenever anything has imported it first; calling the module calls the
+    function, so that import works either way.
+    """
+
+    def __call__(self, *args: object, **kwargs: object) -> np.ndarray:
+        return auralise(*args, **kwargs)  # type: ignore[arg-type]
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -62,17 +62,7 @@ from .fileio import atomic_path, atomic_write_text
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = [
-    "DatasetWarning",
-    "Excerpt",
-    "SpectrogramCache",
-    "Splits",
-    "label_indices",
-    "make_dataset",
-    "scan_folder",
-    "split_by_track",
-    "to_arrays",
-]
+__all__ = ["DatasetWarning", "Excerpt", "SpectrogramCache", "Splits", "make_dataset", "scan_folder", "split_by_track"]
 
 #: Frames read at a time while checking that a track is not entirely silent.
 _PROBE_FRAMES = 16384

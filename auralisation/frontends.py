@@ -59,23 +59,7 @@ from .deconv.rules import RECTIFIERS, activation_name
 from .errors import ConfigError, ModelError, ParameterError
 
 __all__ = [
-    "ROUTES",
-    "Filterbank",
-    "LinearDeconvolver",
-    "activation_names",
-    "apply_back",
-    "back_projection",
-    "check_filterbank",
-    "check_front_end",
-    "describe",
-    "filterbank_of",
-    "front_end_of",
-    "mel_filterbank",
-    "mel_parameters",
-    "model_input",
-    "require_magnitude_input",
-    "spectrogram_target",
-    "stft_layers",
+    "ROUTES", "Filterbank", "LinearDeconvolver", "mel_filterbank", "model_input", "require_magnitude_input",
     "to_linear",
 ]
 

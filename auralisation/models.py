@@ -37,17 +37,7 @@ from .audio import DB_FLOOR, SCALINGS, AudioConfig
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
-__all__ = [
-    "ARCHITECTURES",
-    "BLOCKS",
-    "CHOI2017_POOLS",
-    "MagnitudeScaling",
-    "choi2016",
-    "choi2017",
-    "choi2017_pools",
-    "front_end",
-    "map_sizes",
-]
+__all__ = ["ARCHITECTURES", "MagnitudeScaling", "choi2016", "choi2017"]
 
 #: Number of convolutional blocks in :func:`choi2016`.
 BLOCKS = 5

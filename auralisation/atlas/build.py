@@ -48,7 +48,7 @@ from .site import INDEX, write_site
 from .topk import Histogram, TopK
 from .worker import STATISTICS, FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
 
-__all__ = ["ATLAS_FILE", "FEATURES_PER_CHUNK", "TIMINGS", "add_atlas_arguments", "build_atlas", "run_atlas"]
+__all__ = ["ATLAS_FILE", "build_atlas"]
 
 #: The chosen excerpts of every feature (and the histograms), as JSON, in the site's folder.
 ATLAS_FILE = "atlas.json"
@@ -299,7 +299,8 @@ def build_atlas(
         raise ParameterError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    from ..deconv import Deconvolver, check_seeding
+    from ..deconv import Deconvolver
+    from ..deconv.rules import check_seeding
 
     check_seeding(seeding)
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ..errors import AuralisationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main"]
 
 #: subcommand -> (module that implements it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -25,9 +25,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
     "explore": ("auralisation.app", "serve the explorer as a web app (Voila) on this machine, for use without Jupyter"),
-    "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
-    "benchmark": ("auralisation.methods.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
-    "atlas": ("auralisation.atlas", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
+    "lmac": ("auralisation.cli.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
+    "benchmark": ("auralisation.cli.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
+    "atlas": ("auralisation.atlas.build", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
 }
 
 

@@ -44,7 +44,7 @@ from .gradcam import gradcam
 from .occlusion import occlusion
 from .target import Scorer, Target, make_target
 
-__all__ = ["METHODS", "Attributor", "Method", "attribute", "attributor_for", "check_method"]
+__all__ = ["METHODS", "Attributor", "Method", "attribute", "attributor_for"]
 
 Method = Literal["deconvnet", "guided", "gradient", "gradcam", "occlusion"]
 

@@ -28,7 +28,7 @@ from ..deconv.network import Call, Recording
 from ..deconv.rules import activation_name
 from ..errors import ModelError
 
-__all__ = ["Target", "Scorer", "make_target"]
+__all__ = ["Scorer", "Target"]
 
 
 @dataclasses.dataclass(frozen=True)
