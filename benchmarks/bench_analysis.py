@@ -66,7 +66,7 @@ def main() -> None:
 
     start = time.perf_counter()
     responses = analysis.compute_responses(
-        model, stimuli, config, label="bench", layers=list(range(1, args.layers + 1)), features=args.features,
+        model, stimuli, config, label="bench", layers=list(range(1, args.layers + 1)), n_features=args.features,
         progress=False,
     )
     after_responses = time.perf_counter()

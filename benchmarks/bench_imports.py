@@ -31,8 +31,8 @@ def import_ms(root: Path, module: str, repeats: int) -> float:
     """Median cumulative import time of ``module`` in milliseconds, by ``-X importtime``."""
     times = []
     for _ in range(repeats):
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(root), cwd=root,
-                             capture_output=True, text=True, check=True).stderr
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(root),
+                             cwd=root, capture_output=True, text=True, check=True).stderr
         line = [row for row in err.splitlines() if re.search(rf"\|\s*{re.escape(module)}$", row)][-1]
         times.append(int(line.split("|")[1]) / 1000)
     return statistics.median(times)
@@ -80,8 +80,9 @@ def main() -> None:
     for root in roots:
         root = root.resolve()
         name, lines = largest_module(root)
+        loader = "auralisation.io" if (root / "auralisation/io.py").exists() else "auralisation.train"
         print(f"{str(root)[-40:]:40s} {import_ms(root, 'auralisation', args.repeats):12.1f} "
-              f"{import_ms(root, 'auralisation.io' if (root / 'auralisation/io.py').exists() else 'auralisation.train', 1):9.0f} "
+              f"{import_ms(root, loader, 1):9.0f} "
               f"{help_seconds(root, args.repeats):11.2f} {public_names(root):13d}  {name} ({lines} lines)")
 
 

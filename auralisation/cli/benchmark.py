@@ -1,4 +1,5 @@
-"""``auralisation benchmark``: score every method's listenable masks on a test split (:mod:`auralisation.methods.benchmark`)."""
+"""``auralisation benchmark``: score every method's listenable masks on a test split
+(:mod:`auralisation.methods.benchmark`)."""
 
 from __future__ import annotations
 

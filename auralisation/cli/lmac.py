@@ -1,4 +1,5 @@
-"""``auralisation lmac``: train an L-MAC decoder (listenable masks) for a saved model (:mod:`auralisation.methods.lmac`)."""
+"""``auralisation lmac``: train an L-MAC decoder (listenable masks) for a saved model
+(:mod:`auralisation.methods.lmac`)."""
 
 from __future__ import annotations
 

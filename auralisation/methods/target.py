@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..deconv import Deconvolver, check_spectrograms
-from ..deconv.network import Call, Recording
+from ..deconv.recording import Call, Recording
 from ..deconv.rules import activation_name
 from ..errors import ModelError
 
