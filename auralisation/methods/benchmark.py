@@ -108,8 +108,10 @@ def condition_waveform(
 
     Raises
     ------
+    ParameterError
+        An unknown condition.
     ModelError
-        An unknown condition, or a mixture asked of excerpts that all share one class.
+        A mixture asked of excerpts that all share one class.
     """
     if condition not in CONDITIONS:
         raise ParameterError(f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}")
