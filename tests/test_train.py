@@ -1,4 +1,5 @@
-"""Tests of auralisation.train, auralisation.evaluate and auralisation.baseline on tiny generated datasets."""
+"""Tests of auralisation.io, auralisation.training, the train command, auralisation.evaluate and
+auralisation.baseline on tiny generated datasets."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ class WorkerSpec:
     Attributes
     ----------
     model : str
-        A saved model folder (:func:`auralisation.train.save_model`).
+        A saved model folder (:func:`auralisation.io.save_model`).
     layers : tuple of str
         Layer names, in the atlas's order.
     statistic : {"max", "mean"}

@@ -83,7 +83,7 @@ def check_front_end(model: keras.Model, config: AudioConfig, *, source: str = "t
     Checks that the model has a filterbank exactly when the config computes one inside it, that this filterbank
     equals the config's (librosa's mel filterbank of ``n_mels`` bands between ``fmin`` and ``fmax``), and that a
     waveform model's Keras ``STFTSpectrogram`` or ``MelSpectrogram`` layer uses the config's ``n_fft`` and
-    ``hop_length``. The input shape and the compression are checked by :func:`auralisation.train.load_model`.
+    ``hop_length``. The input shape and the compression are checked by :func:`auralisation.io.load_model`.
 
     Raises
     ------

@@ -316,7 +316,8 @@ def train_lmac(
     classifier : keras.Model
         The frozen network (not modified).
     train : sequence of Excerpt
-        Training clips, read through ``cache`` (say ``data.splits.train`` of :func:`~auralisation.train.prepare_data`).
+        Training clips, read through ``cache`` (say ``data.splits.train`` of
+        :func:`~auralisation.training.prepare_data`).
     classes : sequence of str
         The classifier's class names (the pipeline checks the excerpts' labels against them).
     cache : SpectrogramCache
@@ -414,7 +415,7 @@ def load_or_train_lmac(
     classifier : keras.Model
         The model (frozen).
     data : PreparedData
-        From :func:`auralisation.train.prepare_data`: its training split trains the decoder, its validation split
+        From :func:`auralisation.training.prepare_data`: its training split trains the decoder, its validation split
         reports the loss.
     settings : LMACSettings
         For training.
