@@ -150,3 +150,14 @@ class RenamedOption(argparse.Action):
         print(f"warning: {option_string} is deprecated and will be removed in the next release; use {self.new} "
               f"{values}", file=sys.stderr)
         setattr(namespace, self.dest, values)
+
+
+def add_seeding_argument(parser: argparse.ArgumentParser) -> None:
+    """``--seeding map|max`` (where deconvolution starts), and its old spelling ``--seed map|max`` (deprecated)."""
+    from ..deconv.rules import SEEDINGS
+
+    parser.add_argument("--seeding", choices=SEEDINGS, default="map",
+                        help="start deconvolution from the whole activation map (the authors) or its maximum "
+                             "(Zeiler & Fergus)")
+    parser.add_argument("--seed", dest="seeding", choices=SEEDINGS, action=RenamedOption, new="--seeding",
+                        help=argparse.SUPPRESS)

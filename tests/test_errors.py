@@ -17,7 +17,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from auralisation import _compat  # noqa: E402
-from auralisation.cli.options import add_seeding_argument  # noqa: E402
 from auralisation.errors import AuralisationError, ParameterError  # noqa: E402
 
 
@@ -80,7 +79,7 @@ def test_renamed_keyword_helper() -> None:
 
 def test_renamed_option_keeps_the_old_flag_working(capsys) -> None:
     parser = argparse.ArgumentParser()
-    add_seeding_argument(parser)
+    _compat.add_seeding_argument(parser)
     assert parser.parse_args([]).seeding == "map"
     assert parser.parse_args(["--seeding", "max"]).seeding == "max"
     assert capsys.readouterr().err == ""

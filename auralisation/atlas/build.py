@@ -37,8 +37,8 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import renamed
-from ..cli.options import add_seeding_argument, parse_layers
+from .._compat import add_seeding_argument, renamed
+from ..cli.options import parse_layers
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import renamed
+from .._compat import add_seeding_argument, renamed
 from ..audio import load_clip, stft
 from ..auralise import LOUDNESS, OCCLUSION_PATCH, export
 from ..errors import ParameterError
-from .options import add_model_arguments, add_seeding_argument, model_from_arguments, parse_features, parse_layers
+from .options import add_model_arguments, model_from_arguments, parse_features, parse_layers
 
 if TYPE_CHECKING:
     import keras

@@ -1,4 +1,4 @@
-"""Command-line options that several subcommands share: the model, the layers and features, the seeding."""
+"""Command-line options that several subcommands share: the model (a folder or a .keras file), layers and features."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import dataclasses
 import re
 from pathlib import Path
 
-from .._compat import RenamedOption
 from ..audio import AudioConfig
 from ..errors import ModelError, ParameterError
 from ..io import TrainedModel, load_model
@@ -50,17 +49,6 @@ def model_from_arguments(args: argparse.Namespace) -> TrainedModel:
     except ValueError as error:
         raise ModelError(str(error)) from error
     return load_model(args.model, config=config)
-
-
-def add_seeding_argument(parser: argparse.ArgumentParser) -> None:
-    """``--seeding map|max`` (where deconvolution starts), and its old spelling ``--seed map|max`` (deprecated)."""
-    from ..deconv.rules import SEEDINGS
-
-    parser.add_argument("--seeding", choices=SEEDINGS, default="map",
-                        help="start deconvolution from the whole activation map (the authors) or its maximum "
-                             "(Zeiler & Fergus)")
-    parser.add_argument("--seed", dest="seeding", choices=SEEDINGS, action=RenamedOption, new="--seeding",
-                        help=argparse.SUPPRESS)
 
 
 def _numbers(text: str, what: str) -> list[int | str]:
