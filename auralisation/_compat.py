@@ -154,7 +154,7 @@ class RenamedOption(argparse.Action):
 
 def add_seeding_argument(parser: argparse.ArgumentParser) -> None:
     """``--seeding map|max`` (where deconvolution starts), and its old spelling ``--seed map|max`` (deprecated)."""
-    from ..deconv.rules import SEEDINGS
+    from .deconv.rules import SEEDINGS
 
     parser.add_argument("--seeding", choices=SEEDINGS, default="map",
                         help="start deconvolution from the whole activation map (the authors) or its maximum "

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._compat import deprecated_names
 from ..analysis.correlation import Interval, bootstrap_ci
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
@@ -418,3 +419,8 @@ def summarise_benchmark(result: Benchmark, *, masking: str = "normalised") -> st
             line += " Deconvolution ranks " + ", ".join(ranks) + "."
         lines.append(line)
     return "\n".join(lines)
+
+
+__getattr__ = deprecated_names(
+    __name__, {name: f"auralisation.cli.benchmark:{name}" for name in ("add_benchmark_arguments", "run_benchmark")}
+)
