@@ -34,7 +34,7 @@ $(VENV)/.browser: scripts/setup.sh | $(VENV)/.installed
 	touch $@
 
 test: setup $(VENV)/.browser
-	AURALISATION_FAST=1 $(BIN)/python -m pytest tests --nbmake notebooks
+	AURALISATION_FAST=1 $(BIN)/python -m pytest tests auralisation --nbmake notebooks
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
