@@ -34,7 +34,7 @@ $(VENV)/.browser: scripts/setup.sh | $(VENV)/.installed
 	touch $@
 
 test: setup $(VENV)/.browser
-	AURALISATION_FAST=1 $(BIN)/python -m pytest tests --nbmake notebooks
+	AURALISATION_FAST=1 $(BIN)/python -m pytest tests auralisation --nbmake notebooks
 
 # Both architectures x 3 training seeds and their untrained controls, held to the criteria of auralisation/study:
 # tables in results/study/, the table in README.md. FAST=1 (or AURALISATION_FAST=1): a tiny version (fast data,

@@ -17,7 +17,9 @@ __all__: list[str] = []
 T = TypeVar("T")
 
 
-def renamed(old: str, new: str, old_value: Any, new_value: T, *, where: str, default: Any = None) -> T:
+def renamed(
+    old: str, new: str, old_value: Any, new_value: T, *, where: str, default: Any = None, detail: str = ""
+) -> T:
     """The value of keyword ``new``, taking it from the deprecated keyword ``old`` when only that one was given.
 
     Parameters
@@ -32,6 +34,8 @@ def renamed(old: str, new: str, old_value: Any, new_value: T, *, where: str, def
         The function's name, for the warning (``"deconvolve"``).
     default : Any
         ``new``'s default: passing both ``old`` and a ``new`` other than its default is an error.
+    detail : str
+        Which use of ``old`` is deprecated, when only one is (``" as a count"``).
 
     Returns
     -------
@@ -60,7 +64,7 @@ def renamed(old: str, new: str, old_value: Any, new_value: T, *, where: str, def
 
         raise ParameterError(f"{where}: give {new}= only ({old}= is its old, deprecated name), not both")
     warnings.warn(
-        f"{where}({old}=...) is deprecated and will be removed in the next release; use {new}=...",
+        f"{where}({old}=...{detail}) is deprecated and will be removed in the next release; use {new}=...",
         DeprecationWarning,
         stacklevel=3,
     )

@@ -36,18 +36,8 @@ from .errors import AudioError, ConfigError, ParameterError
 from .fileio import atomic_path, atomic_write_text
 
 __all__ = [
-    "AUDIO_EXTENSIONS",
-    "AudioConfig",
-    "AudioWarning",
-    "DB_FLOOR",
-    "FrontEnd",
-    "SCALINGS",
-    "compress",
-    "istft",
-    "load_clip",
-    "magnitude",
-    "stft",
-    "write_wav",
+    "AUDIO_EXTENSIONS", "SCALINGS", "AudioConfig", "AudioWarning", "FrontEnd", "compress", "istft", "load_clip",
+    "magnitude", "stft", "write_wav",
 ]
 
 #: File extensions the loader reads (through libsndfile; mp3 needs libsndfile 1.1 or newer).

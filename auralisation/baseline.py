@@ -31,7 +31,7 @@ from .evaluate import Evaluation, evaluate_predictions
 if TYPE_CHECKING:
     from .data import Excerpt, SpectrogramCache
 
-__all__ = ["baseline", "fit_baseline", "mfcc_features", "mfcc_statistics"]
+__all__ = ["baseline", "fit_baseline", "mfcc_statistics"]
 
 #: MFCC coefficients per frame (the features are their means and standard deviations: twice as many).
 N_MFCC = 20

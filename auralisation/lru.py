@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from .errors import ParameterError
 
-__all__ = ["LRU"]
+__all__: list[str] = []
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

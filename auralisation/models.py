@@ -37,17 +37,7 @@ from .audio import DB_FLOOR, SCALINGS, AudioConfig
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
-__all__ = [
-    "ARCHITECTURES",
-    "BLOCKS",
-    "CHOI2017_POOLS",
-    "MagnitudeScaling",
-    "choi2016",
-    "choi2017",
-    "choi2017_pools",
-    "front_end",
-    "map_sizes",
-]
+__all__ = ["ARCHITECTURES", "MagnitudeScaling", "choi2016", "choi2017"]
 
 #: Number of convolutional blocks in :func:`choi2016`.
 BLOCKS = 5
@@ -189,7 +179,7 @@ def choi2016(
     ``bn{i}`` and a ``relu{i}`` :class:`keras.layers.ReLU` layer. On the paper's config the maps are 128x86,
     64x43, 32x21, 16x10 and 8x5.
 
-    The model is returned uncompiled; :func:`auralisation.train.compile_model` compiles it for training.
+    The model is returned uncompiled; :func:`auralisation.training.compile_model` compiles it for training.
 
     Parameters
     ----------
@@ -301,7 +291,7 @@ def choi2017(
     K. Choi, G. Fazekas, M. Sandler, K. Cho, "Transfer learning for music classification and regression tasks",
     ISMIR 2017: a log-mel input, batch normalisation per mel band, then five blocks of a 3x3 convolution of 32
     filters, batch normalisation, ELU and max-pooling, then the classifier. The config should describe a mel front
-    end (:data:`auralisation.train.ARCH_CONFIGS` gives 96 bands and decibels, as the paper's kapre front end).
+    end (:data:`auralisation.training.ARCH_CONFIGS` gives 96 bands and decibels, as the paper's kapre front end).
 
     Layers, by name: :func:`front_end` (``spectrogram`` -> ``filterbank`` -> ``scaling``) -> ``bn0``
     (batch normalisation over the frequency axis, one mean and scale per band, as the authors' code did) -> five

@@ -55,7 +55,7 @@ def trained_model(name: str, paths: ProjectPaths | None = None):
     ...
     auralisation.errors.ModelError: ...: no trained choi2016 model; run notebook 01 first (it trains choi2016 and choi2017), or `make reproduce`
     """
-    from .train import load_model
+    from .io import load_model
 
     paths = project_paths() if paths is None else paths
     folder = paths.models / name

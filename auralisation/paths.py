@@ -10,7 +10,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-__all__ = ["ProjectPaths", "fast_mode", "project_paths", "project_root"]
+__all__ = ["ProjectPaths", "fast_mode", "project_paths"]
 
 
 def project_root() -> Path:

@@ -38,7 +38,7 @@ def load_stimuli(folder: Path) -> list:
 def load_model(folder: Path):
     """(model, config, description): the trained model in ``folder``, or an untrained choi2016."""
     if (folder / "model.keras").exists():
-        from auralisation.train import load_model as load
+        from auralisation.io import load_model as load
 
         trained = load(folder)
         return trained.model, trained.config, f"trained ({folder})"
@@ -66,7 +66,7 @@ def main() -> None:
 
     start = time.perf_counter()
     responses = analysis.compute_responses(
-        model, stimuli, config, label="bench", layers=list(range(1, args.layers + 1)), features=args.features,
+        model, stimuli, config, label="bench", layers=list(range(1, args.layers + 1)), n_features=args.features,
         progress=False,
     )
     after_responses = time.perf_counter()

@@ -36,7 +36,7 @@ from auralisation.atlas.build import TIMINGS  # noqa: E402
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
-from auralisation.train import save_model  # noqa: E402
+from auralisation.io import save_model  # noqa: E402
 
 #: The corpus of the estimate: 25,000 clips of 30 s, cut into 4 s excerpts.
 CLIPS, CLIP_SECONDS = 25_000, 30.0

@@ -72,7 +72,7 @@ def load_benchmark_model() -> tuple[keras.Model, AudioConfig, str]:
     """The trained model if there is one, else a random choi2016; and a description."""
     folder = project_paths(fast=False).models / "choi2016"
     if (folder / "model.keras").is_file():
-        from auralisation.train import load_model
+        from auralisation.io import load_model
 
         trained = load_model(folder)
         return trained.model, trained.config, f"trained model {folder}"

@@ -38,7 +38,8 @@ from auralisation.frontends import LinearDeconvolver, model_input  # noqa: E402
 from auralisation.models import ARCHITECTURES  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
-from auralisation.train import ARCH_CONFIGS, load_model  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+from auralisation.training import ARCH_CONFIGS  # noqa: E402
 
 
 def trained_or_random(arch: str) -> tuple[keras.Model, AudioConfig, str]:

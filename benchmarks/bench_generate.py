@@ -4,9 +4,10 @@ By default the default dataset is timed on a fraction (``--tracks`` tracks per s
 and extrapolated linearly to the full 40 tracks per style; ``--tracks 40`` times the full set. Side by side in the
 same run: the tracks alone, the tracks with their stems, and the same tracks rendered the way they were before
 stems existed (all parts on one synthesizer, not written), whose ratio is what rendering each stem on its own
-synthesizer costs. The stimuli are always generated in full. As a sanity check of the dataset, a linear classifier on per-excerpt log-mel statistics
-(mean and standard deviation of 40 bands over each 4 s excerpt), cross-validated by track, says how separable the
-styles are; it is a floor for what a CNN can do.
+synthesizer costs. The stimuli are always generated in full. As a sanity check of the dataset, a linear classifier
+on per-excerpt log-mel statistics (mean and standard deviation of 40 bands over each 4 s excerpt), cross-validated
+by track, says how separable the styles are; it is a floor for what a CNN can do (and needs ``--tracks`` of 5 or
+more to mean much).
 
 Usage: ``python benchmarks/bench_generate.py [--tracks N] [--seconds S]``
 """

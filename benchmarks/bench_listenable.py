@@ -29,7 +29,8 @@ from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.methods import LMACSettings, format_benchmark, listenable_benchmark, train_lmac  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
-from auralisation.train import load_model, prepare_data  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+from auralisation.training import prepare_data  # noqa: E402
 
 
 def tone_dataset(root: Path, config: AudioConfig, classes: int = 4, tracks: int = 4) -> Path:

@@ -28,7 +28,7 @@ from auralisation.methods import METHODS, Attributor, faithfulness, randomise  #
 from auralisation.methods.sanity import clone  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
-from auralisation.train import load_model  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
 
 #: Occlusion settings timed: name -> options.
 OCCLUSIONS = {"occlusion": {}, "occlusion 32x16": {"patch": (32, 16)}}

@@ -29,7 +29,7 @@ import tensorflow as tf
 from auralisation.audio import AudioConfig
 from auralisation.data import SpectrogramCache, make_dataset, scan_folder, to_arrays
 from auralisation.models import choi2016
-from auralisation.train import TrainSettings, compile_model
+from auralisation.training import TrainSettings, compile_model
 
 CLASSES = 4
 

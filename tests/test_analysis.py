@@ -466,7 +466,7 @@ def tiny_run(tmp_path_factory):
         path = write_wav(folder / f"{instrument}_{key}.wav", y.astype(np.float32), CONFIG.sr, normalize="none")
         stimuli.append(FakeStimulus(path.stem, "harmonic", key, semitones, instrument, "plucks", path=path))
     model = choi2016(CONFIG, 3, width=4, seed=0)
-    responses = compute_responses(model, stimuli, CONFIG, label="tiny", layers=[1, "pool3"], features=3,
+    responses = compute_responses(model, stimuli, CONFIG, label="tiny", layers=[1, "pool3"], n_features=3,
                                   progress=False)
     return model, stimuli, responses
 
@@ -530,7 +530,7 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
 
     from auralisation import synth
     from auralisation.analysis import add_analyse_arguments, run_analyse
-    from auralisation.train import save_model
+    from auralisation.io import save_model
 
     model, stimuli, _ = tiny_run
     save_model(tmp_path / "model", model, CONFIG, ["a", "b", "c"])
@@ -540,7 +540,7 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
     parser = argparse.ArgumentParser()
     add_analyse_arguments(parser)
     args = parser.parse_args(["--model", str(tmp_path / "model"), "--stimuli", str(tmp_path / "stimuli"),
-                              "--out", str(tmp_path / "out"), "--layers", "1", "--features", "2", "--n-boot", "20"])
+                              "--out", str(tmp_path / "out"), "--n-layers", "1", "--n-features", "2", "--n-boot", "20"])
     assert run_analyse(args) == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     tables = [f"{label}_{table}.csv" for label in ("trained", "untrained") for table in ("correlations", "lines")]

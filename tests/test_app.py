@@ -14,7 +14,7 @@ from auralisation.app import NOTEBOOK, voila_argv  # noqa: E402
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.cli import main  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
-from auralisation.train import save_model  # noqa: E402
+from auralisation.io import save_model  # noqa: E402
 
 
 def test_explore_refuses_a_missing_model_and_a_bad_clip_before_serving(

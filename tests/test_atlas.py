@@ -30,7 +30,7 @@ from auralisation.audio import AudioConfig, load_clip, magnitude, stft  # noqa: 
 from auralisation.deconv import deconvolve  # noqa: E402
 from auralisation.errors import AtlasError, DatasetError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
-from auralisation.train import save_model  # noqa: E402
+from auralisation.io import save_model  # noqa: E402
 
 #: 0.25 s clips: 33 bins x 87 frames (five poolings fit).
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)

@@ -13,17 +13,9 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from auralisation.audio import AudioConfig, AudioWarning, stft  # noqa: E402
-from auralisation.auralise import (  # noqa: E402
-    PEAK,
-    add_auralise_arguments,
-    auralise,
-    export,
-    loudness_gains,
-    parse_features,
-    parse_layers,
-    run_auralise,
-    synthesise,
-)
+from auralisation.auralise import PEAK, auralise, export, loudness_gains, synthesise  # noqa: E402
+from auralisation.cli.auralise import add_auralise_arguments, run_auralise  # noqa: E402
+from auralisation.cli.options import parse_features, parse_layers  # noqa: E402
 from auralisation.errors import AudioError, ModelError, ParameterError  # noqa: E402
 
 
@@ -162,7 +154,7 @@ def test_parse_layers_and_features() -> None:
 def saved_model(tmp_path_factory):
     """A tiny random choi2016 (32 bins x 35 frames, width 3) saved as a model folder."""
     from auralisation.models import choi2016
-    from auralisation.train import save_model
+    from auralisation.io import save_model
 
     config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)
     folder = tmp_path_factory.mktemp("models") / "tiny"
@@ -207,7 +199,7 @@ def test_command_method_writes_the_auralisation_of_attribute_s_map(
 ) -> None:
     from auralisation.audio import load_clip
     from auralisation.methods import attribute
-    from auralisation.train import load_model
+    from auralisation.io import load_model
 
     folder, config = saved_model
     rng = np.random.default_rng(3)

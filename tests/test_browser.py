@@ -29,7 +29,7 @@ import soundfile as sf  # noqa: E402
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.browser import AURALISED, Change, ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
-from auralisation.train import save_model  # noqa: E402
+from auralisation.io import save_model  # noqa: E402
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install "
                                                               "playwright; no browser download is needed)")

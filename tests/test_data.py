@@ -236,7 +236,7 @@ def test_cache_stores_the_magnitude_and_never_decodes_twice(tmp_path: Path, scan
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded audio on a warm cache")
 
-    monkeypatch.setattr(data, "load_clip", no_decoding)
+    monkeypatch.setattr(data.pipeline, "load_clip", no_decoding)
     second = SpectrogramCache(tmp_path / "cache", config)
     for excerpt, value in zip(chosen, values):
         np.testing.assert_array_equal(second.get(excerpt), value)

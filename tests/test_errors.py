@@ -23,13 +23,14 @@ from auralisation.errors import AuralisationError, ParameterError  # noqa: E402
 def _cases() -> list[tuple[str, object]]:
     from auralisation.atlas.topk import TopK
     from auralisation.audio import AudioConfig, compress, write_wav
-    from auralisation.auralise import loudness_gains, parse_features, parse_layers
+    from auralisation.auralise import loudness_gains
+    from auralisation.cli.options import parse_features, parse_layers
     from auralisation.deconv.rules import check_rule, check_seeding
     from auralisation.lru import LRU
     from auralisation.methods import check_method
     from auralisation.methods.faithfulness import rank_bins
     from auralisation.methods.listenable import map_to_mask
-    from auralisation.train import make_strategy
+    from auralisation.training import make_strategy
     from auralisation.zoo import build
 
     return [

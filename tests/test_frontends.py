@@ -34,7 +34,8 @@ from auralisation.frontends import (
 )
 from auralisation.models import MagnitudeScaling, choi2016, choi2017, choi2017_pools
 from auralisation.cli import main
-from auralisation.train import ARCH_CONFIGS, TrainSettings, compile_model, load_model, save_model
+from auralisation.io import load_model, save_model
+from auralisation.training import ARCH_CONFIGS, TrainSettings, compile_model
 
 #: The paper's STFT with Choi et al. (2017)'s 96 mel bands.
 MEL = AudioConfig(frontend=FrontEnd(filterbank="mel", n_mels=96))

@@ -32,7 +32,7 @@ from auralisation.methods import (
 )
 from auralisation.methods.lmac import _Trainer
 from auralisation.models import choi2016
-from auralisation.train import prepare_data
+from auralisation.training import prepare_data
 from conftest import make_audio_folder
 
 #: The band the toy classifier listens to (bins).
@@ -264,7 +264,7 @@ def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -
 
 def test_commands_train_the_decoder_beside_the_model_and_write_the_table(toy: tuple, capsys) -> None:
     from auralisation.cli import main
-    from auralisation.train import save_model
+    from auralisation.io import save_model
 
     tmp, config, data, model, *_ = toy
     folder = save_model(tmp / "cli_model", model, config, data.classes)

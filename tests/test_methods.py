@@ -130,8 +130,10 @@ def test_gradcam_is_the_upsampled_channel_that_drives_the_class() -> None:
     x = rng.normal(size=(8, 6)).astype("float32")
     channel = np.maximum(2.0 * x, 0).reshape(4, 2, 3, 2).max(axis=(1, 3))  # pool of relu(2 x)
     expected = _bilinear(np.maximum(w[..., 1, 1].mean() * channel, 0), (8, 6))
-    got = attribute(model, x, "gradcam", class_index=1, gradcam_layer="pool")
+    got = attribute(model, x, "gradcam", class_index=1, cam_layer="pool")
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    with pytest.warns(DeprecationWarning, match=r"attribute\(gradcam_layer=...\) is deprecated.*cam_layer="):
+        np.testing.assert_array_equal(attribute(model, x, "gradcam", class_index=1, gradcam_layer="pool"), got)
     # The default layer is the one before pooling: each 2x2 window passes its weight to its switch alone, so the
     # channel's mean gradient is the mean weight over 4, and the map is relu(2x) at full resolution times that.
     default = attribute(model, x, "gradcam", class_index=1)
@@ -302,7 +304,7 @@ def test_bad_requests_raise_model_errors() -> None:
     with pytest.raises(ModelError, match="does not fit"):
         attribute(model, np.zeros((8, 16)), "gradient", class_index=0)
     with pytest.raises(ModelError, match="not below"):
-        Attributor(model).attribute(x, "gradcam", Attributor(model).target(layer=1, feature=0), gradcam_layer="conv2")
+        Attributor(model).attribute(x, "gradcam", Attributor(model).target(layer=1, feature=0), cam_layer="conv2")
 
 
 def test_every_method_gives_a_map_and_figures_are_drawn() -> None:

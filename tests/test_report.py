@@ -1,6 +1,6 @@
 """Tests of auralisation.ui.report: the static HTML report, its files, and the page in headless Chromium.
 
-The model is a narrow random ``choi2016`` on a tiny front end, saved with :func:`auralisation.train.save_model`
+The model is a narrow random ``choi2016`` on a tiny front end, saved with :func:`auralisation.io.save_model`
 so that the command-line function loads it like a real one. The browser tests need Debian's ``chromium`` and skip,
 saying so, where it is missing.
 """
@@ -29,7 +29,7 @@ from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
 from auralisation.errors import AudioError, ModelError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
-from auralisation.train import load_model, save_model  # noqa: E402
+from auralisation.io import load_model, save_model  # noqa: E402
 
 #: 0.25 s clips: 33 bins x 87 frames (five poolings fit), hop n_fft / 2.
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)

@@ -16,7 +16,8 @@ import tensorflow as tf  # noqa: E402
 
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.errors import ParameterError  # noqa: E402
-from auralisation.train import TrainSettings, load_model, make_strategy, prepare_data, train_and_evaluate  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+from auralisation.training import TrainSettings, make_strategy, prepare_data, train_and_evaluate  # noqa: E402
 
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
 

@@ -273,7 +273,7 @@ def tiny_study(tmp_path_factory):
 
 
 def test_study_trains_each_seed_on_one_split_and_applies_every_criterion(tiny_study):
-    from auralisation.train import load_model
+    from auralisation.io import load_model
 
     settings, folders, runs, rows = tiny_study
     assert [(r.arch, r.seed, r.epochs) for r in runs] == [("choi2016", 0, 1), ("choi2016", 1, 1)]
@@ -291,12 +291,12 @@ def test_study_trains_each_seed_on_one_split_and_applies_every_criterion(tiny_st
 
 
 def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypatch):
-    import auralisation.train
+    import auralisation.training
     from auralisation.study import run_study, runner
 
     settings, folders, runs, rows = tiny_study
     calls = []
-    monkeypatch.setattr(auralisation.train, "train_and_evaluate", lambda *a, **k: calls.append("train"))
+    monkeypatch.setattr(auralisation.training, "train_and_evaluate", lambda *a, **k: calls.append("train"))
     monkeypatch.setattr(runner, "compute_responses", lambda *a, **k: calls.append("responses"))
     lines = []
     again, again_rows = run_study(settings, **folders, progress=False, log=lines.append)

@@ -321,6 +321,15 @@ def test_bad_patterns_progressions_and_sizes_raise_synth_error(tmp_path):
     assert Style("solo", (90, 100), ("major | I:maj",), (4,), (keys,)).stem_of("keys") == "harmony"
 
 
+def test_names_moved_out_of_styles_still_work_with_a_warning():
+    from auralisation.synth import styles
+
+    with pytest.warns(DeprecationWarning, match="moved to auralisation.synth.compose"):
+        assert styles.compose_track is compose_track
+    with pytest.raises(AttributeError, match="no attribute 'polka'"):
+        styles.polka
+
+
 # --- command line ------------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Tests of auralisation.train, auralisation.evaluate and auralisation.baseline on tiny generated datasets."""
+"""Tests of auralisation.io, auralisation.training, the train command, auralisation.evaluate and
+auralisation.baseline on tiny generated datasets."""
 
 from __future__ import annotations
 
@@ -23,21 +24,18 @@ from auralisation.errors import DatasetError, ModelError
 from auralisation.evaluate import evaluate_predictions, format_scores
 from auralisation import plotting
 from auralisation.models import choi2016
-from auralisation.train import (
+from auralisation.cli.train import add_train_arguments, run_train
+from auralisation.io import check_compatible, load_model, save_model
+from auralisation.training import (
     CHECKPOINT_FILE,
     DEFAULT_SCALING,
     HISTORY_FILE,
     METRICS_FILE,
     TrainSettings,
-    add_train_arguments,
-    check_compatible,
     compile_model,
     evaluate_trained,
     fit,
-    load_model,
     prepare_data,
-    run_train,
-    save_model,
     train_and_evaluate,
 )
 

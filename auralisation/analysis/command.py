@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._compat import RenamedOption
 from ..fileio import atomic_write_text
 from ..paths import project_paths
 
@@ -23,8 +24,11 @@ def add_analyse_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stimuli", type=Path, default=paths.stimuli,
                         help="stimulus folder (rendered there first if it has no manifest)")
     parser.add_argument("--out", type=Path, default=paths.results / "analysis", help="folder for the tables")
-    parser.add_argument("--layers", type=int, default=None, help="first N blocks (default all)")
-    parser.add_argument("--features", type=int, default=None, help="first N features of each layer (default all)")
+    parser.add_argument("--n-layers", type=int, default=None, help="first N blocks (default all)")
+    parser.add_argument("--n-features", type=int, default=None, help="first N features of each layer (default all)")
+    for old, new in (("--layers", "--n-layers"), ("--features", "--n-features")):
+        parser.add_argument(old, dest=new[2:].replace("-", "_"), type=int, action=RenamedOption, new=new,
+                            help=argparse.SUPPRESS)
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--no-control", action="store_true", help="skip the untrained control")
@@ -33,7 +37,7 @@ def add_analyse_arguments(parser: argparse.ArgumentParser) -> None:
 def run_analyse(args: argparse.Namespace) -> int:
     """Run the analysis as the options say; return 0."""
     from .. import synth
-    from ..train import load_model
+    from ..io import load_model
     from .findings import analyse, summarise_findings
     from .responses import compute_responses, untrained_copy
 
@@ -44,10 +48,11 @@ def run_analyse(args: argparse.Namespace) -> int:
     models = {"trained": trained.model}
     if not args.no_control:
         models["untrained"] = untrained_copy(trained.model)
-    layers = None if args.layers is None else list(range(1, args.layers + 1))
+    layers = None if args.n_layers is None else list(range(1, args.n_layers + 1))
     results = {
         label: analyse(
-            compute_responses(model, stimuli, trained.config, label=label, layers=layers, features=args.features),
+            compute_responses(model, stimuli, trained.config, label=label, layers=layers,
+                              n_features=args.n_features),
             n_boot=args.n_boot,
             seed=args.seed,
         )

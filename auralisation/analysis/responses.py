@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._compat import renamed
 from ..audio import AudioConfig, compress, load_clip, magnitude, stft
 from ..errors import ModelError
 from .correlation import ATTRIBUTES, StimulusLike
@@ -119,11 +120,11 @@ def select_stimuli(
     return chosen
 
 
-def _resolve_features(n_available: int, features: int | Sequence[int] | None, layer: str) -> np.ndarray:
+def _resolve_features(
+    n_available: int, features: Sequence[int] | None, n_features: int | None, layer: str
+) -> np.ndarray:
     if features is None:
-        return np.arange(n_available)
-    if isinstance(features, (int, np.integer)):
-        return np.arange(min(int(features), n_available))
+        return np.arange(n_available if n_features is None else min(n_features, n_available))
     chosen = np.asarray(list(features), dtype=np.int64)
     if chosen.size and (chosen.min() < 0 or chosen.max() >= n_available):
         raise ModelError(f"features {chosen.tolist()} out of range for layer {layer!r}, which has {n_available}")
@@ -137,7 +138,8 @@ def compute_responses(
     *,
     label: str = "model",
     layers: Sequence[str | int] | None = None,
-    features: int | Sequence[int] | None = None,
+    features: Sequence[int] | None = None,
+    n_features: int | None = None,
     rule: str = "deconvnet",
     deconvolve: bool = True,
     batch_size: int | None = None,
@@ -157,8 +159,10 @@ def compute_responses(
         Name of the model in tables.
     layers : sequence of str or int, optional
         Blocks (names or 1-based numbers); default all.
-    features : int or sequence of int, optional
-        Feature indices per layer, or ``n`` for the first ``n`` of each layer; default all.
+    features : sequence of int, optional
+        Feature indices per layer; default all (an int here is the old, deprecated spelling of ``n_features``).
+    n_features : int, optional
+        With ``features`` None: the first ``n_features`` of each layer only.
     rule : str
         Deconvolution rule (``"deconvnet"`` as in the paper, ``"guided"``, ``"gradient"``).
     deconvolve : bool
@@ -181,7 +185,11 @@ def compute_responses(
     require_magnitude_input(config, "the correlation analysis")
     deconvolver = Deconvolver(model, rule=rule, batch_size=batch_size)
     names = deconvolver.layer_names if layers is None else [deconvolver.layer_name(layer) for layer in layers]
-    chosen = {layer: _resolve_features(deconvolver.n_features(layer), features, layer) for layer in names}
+    if isinstance(features, (int, np.integer)):
+        n_features = renamed("features", "n_features", int(features), n_features, where="compute_responses",
+                             detail=" as a count")
+        features = None
+    chosen = {layer: _resolve_features(deconvolver.n_features(layer), features, n_features, layer) for layer in names}
     collected: dict[str, dict[str, list[np.ndarray]]] = {
         key: {layer: [] for layer in names} for key in ("activation", "deconvolution", "lines", "onset")
     }

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from ..audio import AudioConfig, load_clip
 from ..errors import AuralisationError, ModelError
-from ..train import add_model_arguments, load_model, model_from_arguments
+from ..cli.options import add_model_arguments, model_from_arguments
+from ..io import load_model
 from ..ui.explorer import Explorer
 
 __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]

@@ -38,17 +38,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._compat import add_seeding_argument, renamed
-from ..auralise import parse_layers
+from ..cli.options import parse_layers
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
-from ..train import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
+from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
 from .corpus import Corpus, scan_corpus
 from .engines import ENGINES, open_engine
 from .site import INDEX, write_site
 from .topk import Histogram, TopK
 from .worker import STATISTICS, FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
 
-__all__ = ["ATLAS_FILE", "FEATURES_PER_CHUNK", "TIMINGS", "add_atlas_arguments", "build_atlas", "run_atlas"]
+__all__ = ["ATLAS_FILE", "build_atlas"]
 
 #: The chosen excerpts of every feature (and the histograms), as JSON, in the site's folder.
 ATLAS_FILE = "atlas.json"
@@ -299,7 +299,8 @@ def build_atlas(
         raise ParameterError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
     if engine not in ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    from ..deconv import Deconvolver, check_seeding
+    from ..deconv import Deconvolver
+    from ..deconv.rules import check_seeding
 
     check_seeding(seeding)
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import soundfile as sf
 
 from ..audio import AUDIO_EXTENSIONS, AudioConfig
-from ..data import Excerpt, _is_audio_file, _offsets, _track_seconds
+from ..data import Excerpt
+from ..data.folders import _is_audio_file, _offsets, _track_seconds
 from ..errors import AudioError, DatasetError, ParameterError
 
 __all__ = ["Corpus", "Skipped", "scan_corpus"]

@@ -43,7 +43,7 @@ class WorkerSpec:
     Attributes
     ----------
     model : str
-        A saved model folder (:func:`auralisation.train.save_model`).
+        A saved model folder (:func:`auralisation.io.save_model`).
     layers : tuple of str
         Layer names, in the atlas's order.
     statistic : {"max", "mean"}
@@ -136,7 +136,7 @@ class AtlasWorker:
         import keras
 
         from ..deconv import Deconvolver
-        from ..train import load_model
+        from ..io import load_model
 
         self.spec = spec
         trained = load_model(spec.model)

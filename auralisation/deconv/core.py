@@ -18,7 +18,7 @@ from .network import Network
 from .rules import check_rule, check_seeding
 from .tape import tape_deconvolve
 
-__all__ = ["Deconvolver", "check_spectrograms", "deconvolve"]
+__all__ = ["Deconvolver", "deconvolve"]
 
 #: Memory the features of one batch may take, in bytes (sets the default batch size).
 MEMORY_BUDGET = 2**30

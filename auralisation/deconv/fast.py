@@ -29,7 +29,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from .network import Call, Network, Recording
+from .network import Network
+from .recording import Call, Recording
 from .rules import Rule, activation_kind, activation_name, starting_signal
 
 __all__ = ["Unsupported", "fast_deconvolve"]

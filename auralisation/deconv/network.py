@@ -9,8 +9,9 @@ forward pass, functional, Sequential, nested or subclassed) inside :meth:`Networ
 * every layer whose class says ``identity_backward = True`` (a monotone element-wise compression such as
   :class:`auralisation.models.MagnitudeScaling`) passes the backward signal unchanged, unless the true gradient
   is asked for (``compression="gradient"``);
-* every layer's call is recorded (:class:`Call`: its inputs, its output, the input of its activation), so that any
-  layer's output can be explained and the shared-forward engine (:mod:`.fast`) can walk the graph backwards.
+* every layer's call is recorded (:class:`~.recording.Call`: its inputs, its output, the input of its
+  activation), so that any layer's output can be explained and the shared-forward engine (:mod:`.fast`) can walk
+  the graph backwards.
 
 **A swap that is always undone, not a clone.** The context replaces, on the model's own layer objects, the bound
 ``call`` (and the ``activation`` attribute) by a wrapper and restores them on exit, even on error. A clone that
@@ -36,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
 import threading
 import warnings
@@ -48,9 +48,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import ModelError, ParameterError
+from .recording import Call, Recording
 from .rules import Rule, activation_kind, ruled_activation
 
-__all__ = ["Call", "Network", "Recording"]
+__all__ = ["Network"]
 
 #: Layers whose whole call is an element-wise rectifier (the rule applies to the call itself).
 RECTIFIER_LAYERS: tuple[type, ...] = (
@@ -89,80 +90,6 @@ POOLING_LAYERS: tuple[type, ...] = (
 
 #: One swap at a time: two threads tracing at once must not see each other's wrappers.
 _LOCK = threading.RLock()
-
-
-@dataclasses.dataclass
-class Call:
-    """One call of one layer during a ruled forward pass.
-
-    Attributes
-    ----------
-    path : str
-        The layer's path (``"backbone/conv1"`` for a layer of a nested model).
-    layer : keras.layers.Layer
-        The layer itself.
-    args, kwargs
-        The arguments its ``call`` received (tensors as they were).
-    output : Any
-        What its ``call`` returned.
-    pre_activation : tf.Tensor or None
-        The input of its swapped activation (a ``Conv2D(activation="relu")``'s linear output), if it has one.
-    function : callable or None
-        That activation, unruled (for an activation layer, its own call).
-    kind : str
-        ``"activation"`` (the call is an element-wise activation), ``"identity"`` (a compression passed as the
-        identity), or ``"layer"``.
-    children : int
-        How many recorded calls ran inside this one (0 for a leaf).
-    """
-
-    path: str
-    layer: Any
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    output: Any = None
-    pre_activation: tf.Tensor | None = None
-    function: Callable[[tf.Tensor], tf.Tensor] | None = None
-    kind: str = "layer"
-    children: int = 0
-
-    @property
-    def inputs(self) -> list[tf.Tensor]:
-        """The tensors among the call's arguments, in order."""
-        return [t for t in tf.nest.flatten((self.args, self.kwargs)) if tf.is_tensor(t)]
-
-
-class Recording:
-    """The calls of one ruled forward pass, in the order they finished (a topological order)."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self._stack: list[Call] = []
-
-    def by_path(self, path: str) -> Call:
-        """The one call of the layer at ``path``.
-
-        Raises
-        ------
-        ModelError
-            The layer did not run, or ran more than once (a shared layer: which use is meant is ambiguous).
-        """
-        found = [call for call in self.calls if call.path == path]
-        if not found:
-            raise ModelError(f"layer {path!r} did not run in the forward pass; is it on the way to the output?")
-        if len(found) > 1:
-            raise ModelError(
-                f"layer {path!r} is called {len(found)} times in the model (a shared layer), so which of its "
-                "outputs to explain is ambiguous; wrap each use in a layer of its own"
-            )
-        return found[0]
-
-    def output(self, path: str) -> tf.Tensor:
-        """The output tensor of the layer at ``path``."""
-        out = self.by_path(path).output
-        if isinstance(out, (list, tuple)):
-            out = out[0]
-        return out
 
 
 def _sublayers(layer: Any) -> list[Any]:

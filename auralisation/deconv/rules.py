@@ -50,19 +50,7 @@ import tensorflow as tf
 from .._compat import deprecated_names
 from ..errors import ParameterError
 
-__all__ = [
-    "RECTIFIERS",
-    "RULES",
-    "SEEDINGS",
-    "Rule",
-    "Seeding",
-    "activation_kind",
-    "check_rule",
-    "check_seeding",
-    "first_max_mask",
-    "ruled_activation",
-    "starting_signal",
-]
+__all__ = ["RECTIFIERS", "RULES", "SEEDINGS", "Rule", "Seeding", "check_rule", "check_seeding", "ruled_activation"]
 
 Rule = Literal["deconvnet", "guided", "gradient"]
 Seeding = Literal["map", "max"]

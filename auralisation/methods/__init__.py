@@ -28,46 +28,40 @@ Examples
 
 from __future__ import annotations
 
-from .attribute import METHODS, Attributor, Method, attribute, attributor_for, check_method
+from .attribute import METHODS, Attributor, attribute, attributor_for, check_method
 from .benchmark import (
     CONDITIONS,
     LISTENABLE_METHODS,
     Benchmark,
     condition_waveform,
-    explanation_map,
     format_benchmark,
     listenable_benchmark,
     mix,
     spread,
     summarise_benchmark,
 )
-from .conclusion import conclude, faithful_targets, passes_sanity
-from .faithfulness import RANDOM, RANKINGS, STARTS, Curve, Faithfulness, faithfulness, rank_bins, summarise_faithfulness
-from .gradcam import gradcam, upsample
+from .conclusion import conclude
+from .faithfulness import RANDOM, Curve, Faithfulness, faithfulness, rank_bins, summarise_faithfulness
+from .gradcam import gradcam
 from .listenable import MASKINGS, SCORES, apply_mask, complexity, map_to_mask, mask_scores, sparseness
 from .lmac import LMAC, LMACSettings, build_decoder, load_lmac, load_or_train_lmac, save_lmac, train_lmac
-from .occlusion import FILLS, occlusion
-from .sanity import SIMILARITIES, Sanity, cascading_randomisation, clone, randomise, spearman, ssim, summarise_sanity
+from .occlusion import occlusion
+from .sanity import Sanity, cascading_randomisation, clone, randomise, ssim, summarise_sanity
 from .target import Scorer, Target
 
 __all__ = [
     "CONDITIONS",
-    "FILLS",
     "LISTENABLE_METHODS",
     "LMAC",
     "LMACSettings",
     "MASKINGS",
     "METHODS",
     "RANDOM",
-    "RANKINGS",
     "SCORES",
-    "SIMILARITIES",
-    "STARTS",
     "Attributor",
     "Benchmark",
     "Curve",
     "Faithfulness",
-    "Method",
     "Sanity",
     "Scorer",
     "Target",
@@ -81,8 +75,6 @@ __all__ = [
     "complexity",
     "conclude",
     "condition_waveform",
-    "explanation_map",
-    "faithful_targets",
     "faithfulness",
     "format_benchmark",
     "gradcam",
@@ -93,17 +85,14 @@ __all__ = [
     "mask_scores",
     "mix",
     "occlusion",
-    "passes_sanity",
     "randomise",
     "rank_bins",
     "save_lmac",
     "sparseness",
-    "spearman",
     "spread",
     "ssim",
     "summarise_faithfulness",
     "summarise_benchmark",
     "summarise_sanity",
     "train_lmac",
-    "upsample",
 ]

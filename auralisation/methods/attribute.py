@@ -44,7 +44,7 @@ from .gradcam import gradcam
 from .occlusion import occlusion
 from .target import Scorer, Target, make_target
 
-__all__ = ["METHODS", "Attributor", "Method", "attribute", "attributor_for", "check_method"]
+__all__ = ["METHODS", "Attributor", "Method", "attribute", "attributor_for"]
 
 Method = Literal["deconvnet", "guided", "gradient", "gradcam", "occlusion"]
 
@@ -54,7 +54,7 @@ METHODS: tuple[str, ...] = (*RULES, "gradcam", "occlusion")
 #: Options each method accepts besides the target.
 _OPTIONS: dict[str, tuple[str, ...]] = {
     **{rule: ("seeding",) for rule in RULES},
-    "gradcam": ("gradcam_layer",),
+    "gradcam": ("cam_layer",),
     "occlusion": ("patch", "stride", "fill"),
 }
 
@@ -106,15 +106,16 @@ class Attributor:
     def attribute(self, spectrogram: np.ndarray, method: str, target: Target, **options: Any) -> np.ndarray:
         """The ``method`` map of ``target`` for one linear magnitude spectrogram: float32 ``(bins, frames)``.
 
-        ``options``: ``seeding`` ("map" or "max") for the rules on a feature; ``gradcam_layer`` for Grad-CAM;
-        ``patch``, ``stride``, ``fill`` for occlusion. An option the method does not take raises
-        :class:`ParameterError`. ``seed`` is the old, deprecated name of ``seeding``.
+        ``options``: ``seeding`` ("map" or "max") for the rules on a feature; ``cam_layer`` (the layer whose maps
+        Grad-CAM weights) for Grad-CAM; ``patch``, ``stride``, ``fill`` for occlusion. An option the method does
+        not take raises :class:`ParameterError`. ``seed`` and ``gradcam_layer`` are the old, deprecated names of
+        ``seeding`` and ``cam_layer``.
         """
         check_method(method)
-        if "seed" in options:
-            old = options.pop("seed")
-            options["seeding"] = renamed("seed", "seeding", old, options.get("seeding", "map"), where="attribute",
-                                         default="map")
+        for old, new, default in (("seed", "seeding", "map"), ("gradcam_layer", "cam_layer", None)):
+            if old in options:
+                options[new] = renamed(old, new, options.pop(old), options.get(new, default), where="attribute",
+                                       default=default)
         unknown = sorted(set(options) - set(_OPTIONS[method]))
         if unknown:
             raise ParameterError(
@@ -124,14 +125,15 @@ class Attributor:
         scorer = self.scorer(target)
         s = scorer.check(spectrogram)
         if method == "gradcam":
-            return gradcam(scorer, s, options.get("gradcam_layer"))
+            return gradcam(scorer, s, options.get("cam_layer"))
         if method == "occlusion":
             return occlusion(scorer, s, **options)
         if target.is_class:
             if options.get("seeding", "map") != "map":
                 raise ParameterError("seeding='max' applies to a feature map; a class is explained through its logit")
             return scorer.gradient(s, method)
-        maps = self.deconvolver(method).deconvolve(s, target.layer, [target.index], seeding=options.get("seeding", "map"))
+        seeding = options.get("seeding", "map")
+        maps = self.deconvolver(method).deconvolve(s, target.layer, [target.index], seeding=seeding)
         return maps[0]
 
 
@@ -172,7 +174,8 @@ def attribute(
     class_index : int, optional
         A class output instead (explained through its logit).
     **options
-        ``seeding="map"|"max"`` (rules, feature targets); ``gradcam_layer=NAME``; ``patch=(16, 8)``,
+        ``seeding="map"|"max"`` (rules, feature targets); ``cam_layer=NAME`` (Grad-CAM's maps; ``layer`` is
+        always the target feature's layer); ``patch=(16, 8)``,
         ``stride=None`` (half the patch), ``fill="zero"|"mean"`` (occlusion).
 
     Returns

@@ -17,7 +17,6 @@ The run writes its per-clip scores after each clip (``out``), so an interrupted 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -31,6 +30,7 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._compat import deprecated_names
 from ..analysis.correlation import Interval, bootstrap_ci
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
@@ -41,18 +41,7 @@ from .lmac import LMAC
 from .listenable import HIGHER_IS_BETTER, MASKINGS, SCORES, apply_mask, map_to_mask, mask_scores
 
 __all__ = [
-    "CONDITIONS",
-    "LISTENABLE_METHODS",
-    "PUBLISHED",
-    "Benchmark",
-    "add_benchmark_arguments",
-    "condition_waveform",
-    "explanation_map",
-    "format_benchmark",
-    "listenable_benchmark",
-    "mix",
-    "run_benchmark",
-    "spread",
+    "CONDITIONS", "LISTENABLE_METHODS", "Benchmark", "format_benchmark", "listenable_benchmark",
     "summarise_benchmark",
 ]
 
@@ -120,8 +109,10 @@ def condition_waveform(
 
     Raises
     ------
+    ParameterError
+        An unknown condition.
     ModelError
-        An unknown condition, or a mixture asked of excerpts that all share one class.
+        A mixture asked of excerpts that all share one class.
     """
     if condition not in CONDITIONS:
         raise ParameterError(f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}")
@@ -430,58 +421,6 @@ def summarise_benchmark(result: Benchmark, *, masking: str = "normalised") -> st
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``auralisation benchmark``."""
-    parser.add_argument("--model", required=True, type=Path, help="model folder (an lmac.keras beside it is used)")
-    parser.add_argument("--data", required=True, type=Path, help="the dataset folder the model was trained on")
-    parser.add_argument("--out", required=True, type=Path, help="folder for scores.json and table.md (resumable)")
-    parser.add_argument(
-        "--methods", default=",".join(LISTENABLE_METHODS),
-        help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
-    )
-    parser.add_argument("--clips", type=int, help="score only N test clips, spread over the split")
-    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (default 64,32)")
-    parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
-    parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
-
-
-def run_benchmark(args: argparse.Namespace) -> int:
-    """Run ``auralisation benchmark``: score every method's masks on the test split and write the tables."""
-    from ..paths import project_paths
-    from ..train import check_compatible, load_model, prepare_data
-    from .lmac import load_lmac
-
-    trained = load_model(args.model)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    lmac = load_lmac(args.model, trained.model) if "lmac" in methods else None
-    cache = args.cache if args.cache is not None else project_paths().cache
-    data = prepare_data(args.data, trained.config, cache, seed=args.seed)
-    check_compatible(trained, data.classes, data.config)
-    try:
-        patch = tuple(int(v) for v in args.patch.split(","))
-    except ValueError:
-        raise ParameterError(f"--patch takes two integers, bins,frames; got {args.patch!r}") from None
-    test = data.splits.test
-    args.out.mkdir(parents=True, exist_ok=True)
-    result = listenable_benchmark(
-        trained.model,
-        test,
-        data.classes,
-        trained.config,
-        methods=methods,
-        clips=spread(len(test), args.clips),
-        lmac=lmac,
-        options={"occlusion": {"patch": patch}},
-        out=args.out / "scores.json",
-        seed=args.seed,
-    )
-    tables = "\n\n".join(
-        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]
-    )
-    atomic_write_text(args.out / "table.md", tables)
-    print(tables)
-    return 0
+__getattr__ = deprecated_names(
+    __name__, {name: f"auralisation.cli.benchmark:{name}" for name in ("add_benchmark_arguments", "run_benchmark")}
+)

@@ -31,18 +31,7 @@ from ..errors import ModelError, ParameterError
 from .attribute import attributor_for
 from .target import Scorer
 
-__all__ = [
-    "RANDOM",
-    "RANKINGS",
-    "STARTS",
-    "Curve",
-    "Faithfulness",
-    "faithfulness",
-    "perturbation_curve",
-    "perturbed",
-    "rank_bins",
-    "summarise_faithfulness",
-]
+__all__ = ["RANKINGS", "STARTS", "Curve", "Faithfulness", "faithfulness", "rank_bins", "summarise_faithfulness"]
 
 #: How a map ranks bins.
 RANKINGS: tuple[str, ...] = ("value", "abs")

@@ -19,7 +19,7 @@ import tensorflow as tf
 from ..errors import ModelError
 from .target import Scorer
 
-__all__ = ["default_layer", "gradcam", "upsample"]
+__all__ = ["gradcam"]
 
 
 def default_layer(scorer: Scorer) -> str:

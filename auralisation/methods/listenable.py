@@ -48,21 +48,7 @@ import numpy as np
 
 from ..errors import ModelError, ParameterError
 
-__all__ = [
-    "HIGHER_IS_BETTER",
-    "MASKINGS",
-    "SCORES",
-    "apply_mask",
-    "average_drop",
-    "average_gain",
-    "average_increase",
-    "complexity",
-    "faithfulness_on_spectra",
-    "input_fidelity",
-    "map_to_mask",
-    "mask_scores",
-    "sparseness",
-]
+__all__ = ["MASKINGS", "SCORES", "apply_mask", "map_to_mask", "mask_scores"]
 
 #: The seven numbers, in the order the tables give them.
 SCORES: tuple[str, ...] = ("AI", "AD", "AG", "FF", "Fid-In", "SPS", "COMP")

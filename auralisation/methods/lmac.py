@@ -34,7 +34,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -42,34 +41,26 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from .._compat import deprecated_names
 from ..data import Excerpt, SpectrogramCache, make_dataset
 from ..deconv import check_spectrograms
 from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..models import MagnitudeScaling
-from ..paths import project_paths
-from ..train import MODEL_FILE, PreparedData, check_compatible, load_model, prepare_data
+from ..io import MODEL_FILE
 from .attribute import attributor_for
 
-__all__ = [
-    "DECODER_FILE",
-    "INFO_FILE",
-    "LMAC",
-    "LMACSettings",
-    "add_lmac_arguments",
-    "build_decoder",
-    "load_lmac",
-    "load_or_train_lmac",
-    "run_lmac",
-    "save_lmac",
-    "train_lmac",
-]
+if TYPE_CHECKING:
+    from ..training import PreparedData
+
+__all__ = ["DECODER_FILE", "LMAC", "LMACSettings", "build_decoder", "load_lmac", "load_or_train_lmac", "save_lmac",
+           "train_lmac"]
 
 #: The trained decoder, saved beside the classifier's ``model.keras``.
 DECODER_FILE = "lmac.keras"
@@ -326,7 +317,8 @@ def train_lmac(
     classifier : keras.Model
         The frozen network (not modified).
     train : sequence of Excerpt
-        Training clips, read through ``cache`` (say ``data.splits.train`` of :func:`~auralisation.train.prepare_data`).
+        Training clips, read through ``cache`` (say ``data.splits.train`` of
+        :func:`~auralisation.training.prepare_data`).
     classes : sequence of str
         The classifier's class names (the pipeline checks the excerpts' labels against them).
     cache : SpectrogramCache
@@ -424,7 +416,7 @@ def load_or_train_lmac(
     classifier : keras.Model
         The model (frozen).
     data : PreparedData
-        From :func:`auralisation.train.prepare_data`: its training split trains the decoder, its validation split
+        From :func:`auralisation.training.prepare_data`: its training split trains the decoder, its validation split
         reports the loss.
     settings : LMACSettings
         For training.
@@ -454,28 +446,6 @@ def load_or_train_lmac(
     return lmac, note
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Command line
-
-
-def add_lmac_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``auralisation lmac``."""
-    parser.add_argument("--model", required=True, type=Path, help="model folder (from auralisation train)")
-    parser.add_argument("--data", required=True, type=Path, help="the dataset folder the model was trained on")
-    parser.add_argument("--fast", action="store_true", help="a narrow decoder, 2 steps: to try the pipeline out")
-    parser.add_argument("--epochs", type=int, help="passes over the training split")
-    parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the decoder's")
-    parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
-
-
-def run_lmac(args: argparse.Namespace) -> int:
-    """Run ``auralisation lmac``: train an L-MAC decoder for a saved model and save it beside the model."""
-    trained = load_model(args.model)
-    settings = LMACSettings.for_mode(args.fast)
-    settings = dataclasses.replace(settings, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
-    cache = args.cache if args.cache is not None else project_paths().cache
-    data = prepare_data(args.data, trained.config, cache, seed=args.seed)
-    check_compatible(trained, data.classes, data.config)
-    _, note = load_or_train_lmac(args.model, trained.model, data, settings, retrain=True, verbose=1)
-    print(note)
-    return 0
+__getattr__ = deprecated_names(
+    __name__, {name: f"auralisation.cli.lmac:{name}" for name in ("add_lmac_arguments", "run_lmac")}
+)

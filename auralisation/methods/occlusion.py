@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import ParameterError
 from .target import Scorer
 
-__all__ = ["FILLS", "occlusion", "positions"]
+__all__ = ["FILLS", "occlusion"]
 
 #: What an occluded patch is replaced by.
 FILLS: tuple[str, ...] = ("zero", "mean")

@@ -30,18 +30,7 @@ from ..deconv import Network
 from ..errors import ModelError
 from .attribute import METHODS, Attributor, check_method
 
-__all__ = [
-    "SIMILARITIES",
-    "Sanity",
-    "cascading_randomisation",
-    "clone",
-    "randomisable_layers",
-    "randomise",
-    "similarities",
-    "spearman",
-    "ssim",
-    "summarise_sanity",
-]
+__all__ = ["SIMILARITIES", "Sanity", "cascading_randomisation", "randomise", "summarise_sanity"]
 
 #: The similarity measures, by name.
 SIMILARITIES: tuple[str, ...] = ("spearman", "spearman_abs", "ssim")

@@ -24,11 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 from ..deconv import Deconvolver, check_spectrograms
-from ..deconv.network import Call, Recording
+from ..deconv.recording import Call, Recording
 from ..deconv.rules import activation_name
 from ..errors import ModelError
 
-__all__ = ["Target", "Scorer", "make_target"]
+__all__ = ["Scorer", "Target"]
 
 
 @dataclasses.dataclass(frozen=True)

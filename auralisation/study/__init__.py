@@ -10,8 +10,8 @@ Typical use (``make study``, or from Python)::
 
 Modules: :mod:`~auralisation.study.criteria` (the findings, their effects and decision rules; pure numpy),
 :mod:`~auralisation.study.runner` (training, analysing and caching every run), :mod:`~auralisation.study.report`
-(tables, Markdown, the README block), :mod:`~auralisation.study.command` (``auralisation study``; the CLI registers
-that module, since ``run_study`` here is the library function).
+(tables, Markdown, the README block), :mod:`~auralisation.study.figures` (every run's effect); the command
+``auralisation study`` is :mod:`auralisation.cli.study`.
 """
 
 from __future__ import annotations

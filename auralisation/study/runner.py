@@ -55,7 +55,7 @@ class StudySettings:
     split_seed : int
         Seed of the train/validation/test split, the same for every run.
     fast : bool
-        Train with :meth:`~auralisation.train.TrainSettings.for_mode`'s fast settings.
+        Train with :meth:`~auralisation.training.TrainSettings.for_mode`'s fast settings.
     epochs, width : int or None
         Override the training settings' epochs and filters per convolution.
     layers : int or None
@@ -109,8 +109,8 @@ class StudySettings:
             raise ParameterError(f"n_boot must be at least 10 for a 95 % interval, got {self.n_boot}")
 
     def train_settings(self, arch: str, seed: int) -> Any:
-        """The :class:`~auralisation.train.TrainSettings` of one run."""
-        from ..train import TrainSettings
+        """The :class:`~auralisation.training.TrainSettings` of one run."""
+        from ..training import TrainSettings
 
         overrides = {"epochs": self.epochs, "width": self.width}
         return dataclasses.replace(TrainSettings.for_mode(self.fast, arch), seed=seed,
@@ -156,7 +156,7 @@ def _comparable(settings: Any) -> dict[str, Any]:
 
 def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dict[str, Any]:
     """Train one run into ``folder`` unless it is there; return its timing and scores (``"resumed"``: it was)."""
-    from ..train import train_and_evaluate
+    from ..training import train_and_evaluate
 
     metrics_file, timing_file = folder / "metrics.json", folder / TIMING_FILE
     if metrics_file.is_file() and timing_file.is_file() and (folder / "model.keras").is_file():
@@ -282,7 +282,8 @@ def run_study(
     """
     from tqdm.auto import tqdm
 
-    from ..train import ARCH_CONFIGS, load_model, prepare_data
+    from ..io import load_model
+    from ..training import ARCH_CONFIGS, prepare_data
 
     settings.check()
     chosen = select_stimuli(stimuli, keys=settings.keys, instruments=settings.instruments, drums=settings.drums)

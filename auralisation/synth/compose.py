@@ -329,6 +329,7 @@ class Recording:
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A draw between ``low`` and ``high``, uniform on a log scale (frequencies)."""
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
@@ -342,6 +343,6 @@ def recording(style: Style | str, seed: int, index: int) -> Recording:
     rng = np.random.default_rng(seed_sequence(seed, style.name, index, "recording"))
     room = Room(size=float(rng.uniform(0.1, 0.9)), damping=float(rng.uniform(0.0, 0.8)), width=0.5,
                 level=float(rng.uniform(0.4, 1.0)))
-    return Recording(room=room, highpass_hz=_log_uniform(rng, 30.0, 200.0), lowpass_hz=_log_uniform(rng, 2500.0, 5500.0),
-                     peak_hz=_log_uniform(rng, 200.0, 4000.0), peak_db=float(rng.uniform(-6.0, 6.0)),
-                     peak_q=float(rng.uniform(0.7, 2.0)))
+    return Recording(room=room, highpass_hz=_log_uniform(rng, 30.0, 200.0),
+                     lowpass_hz=_log_uniform(rng, 2500.0, 5500.0), peak_hz=_log_uniform(rng, 200.0, 4000.0),
+                     peak_db=float(rng.uniform(-6.0, 6.0)), peak_q=float(rng.uniform(0.7, 2.0)))

@@ -266,7 +266,8 @@ def render_groups(
 
     This renders a track's stems. FluidSynth mixes its voices, reverb and chorus linearly, but it starts a note at
     the next of its 64-sample blocks, whose phase depends on what else the synthesizer played; so the groups add up
-    to all the parts played together only to about 1 % RMS, and a track is defined as the sum of its stems. The
+    to all the parts played together only to within about 0.3 % RMS, and a track is defined as the sum of its
+    stems. The
     gain is halved for every group when any one of them would clip. An empty group gives silence.
 
     Parameters

@@ -9,6 +9,8 @@ the rest of each track.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import warnings
 from collections.abc import Mapping
 
 from ..errors import SynthError
@@ -230,9 +232,11 @@ _CLASSICAL = Style(
     ),
     beats_per_chord=(2, 4),
     parts=(
-        Part("accompaniment", "arpeggio", (0, 6, 46, 1, 24), ("x-x-x-x-x-x-x-x-", "xxxxxxxxxxxxxxxx", "x---x---x---x---"),
+        Part("accompaniment", "arpeggio", (0, 6, 46, 1, 24),
+             ("x-x-x-x-x-x-x-x-", "xxxxxxxxxxxxxxxx", "x---x---x---x---"),
              (48, 72), (-6.0, -1.0)),
-        Part("strings", "block", (48, 49, 44, 50), ("x---------------", "x-------x-------"), (48, 76), (-10.0, -3.0), 0.7),
+        Part("strings", "block", (48, 49, 44, 50), ("x---------------", "x-------x-------"), (48, 76), (-10.0, -3.0),
+             0.7),
         Part("melody", "melody", (40, 73, 68, 71, 0, 56), ("x---x---x---x---", "x-x-x---x-x-x---", "x-------x---x---"),
              (62, 88), (-5.0, 0.0)),
         Part("bass", "bass_root", (42, 43, 32), ("x-------x-------", "x---------------"), (36, 55), (-8.0, -2.0)),
@@ -254,7 +258,8 @@ _ELECTRONIC = Style(
     parts=(
         Part("bass", "bass_octave", (38, 39, 87, 33), ("..x-..x-..x-..x-", "x.xxx.xxx.xxx.xx", "x-x-x-x-x-x-x-x-"),
              (28, 50), (-5.0, 0.0)),
-        Part("arpeggio", "arpeggio", (80, 81, 98, 4, 11, 0), ("xxxxxxxxxxxxxxxx", "x.xxx.xxx.xxx.xx", "x-x-x-x-x-x-x-x-"),
+        Part("arpeggio", "arpeggio", (80, 81, 98, 4, 11, 0),
+             ("xxxxxxxxxxxxxxxx", "x.xxx.xxx.xxx.xx", "x-x-x-x-x-x-x-x-"),
              (60, 84), (-10.0, -3.0), 0.85),
         Part("pad", "block", (89, 90, 50, 88, 48), ("x---------------",), (55, 79), (-10.0, -3.0), 0.7),
     ),
@@ -384,7 +389,8 @@ _AMBIENT = Style(
         Part("pad", "block", (88, 89, 91, 92, 94, 95, 52, 48, 16), ("x---------------",), (48, 76), (-4.0, 0.0)),
         Part("strings", "block", (48, 49, 50, 53), ("x---------------", "x-------x-------"), (40, 64), (-10.0, -3.0),
              0.6),
-        Part("bells", "melody", (8, 9, 11, 14, 98, 0, 46, 4), ("x.......x.......", "x...........x...", "....x..........."),
+        Part("bells", "melody", (8, 9, 11, 14, 98, 0, 46, 4),
+             ("x.......x.......", "x...........x...", "....x..........."),
              (67, 91), (-12.0, -4.0), 0.8),
         Part("drone", "bass_root", (89, 42, 32, 33), ("x---------------",), (28, 48), (-10.0, -3.0), 0.6),
     ),
@@ -408,3 +414,17 @@ def get_style(style: Style | str) -> Style:
     if style not in STYLES:
         raise SynthError(f"unknown style {style!r}; the styles are {', '.join(STYLES)}")
     return STYLES[style]
+
+
+#: Names this module held before the synthesiser was split, and the module that holds each now.
+_MOVED = {"compose_track": "compose", "render_track": "dataset", "generate_default": "dataset", "track_path": "dataset",
+          "QUALITIES": "theory", "SCALES": "theory"}
+
+
+def __getattr__(name: str) -> object:
+    """The old names keep working for one release, with a :class:`DeprecationWarning` naming their new module."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"auralisation.synth.styles.{name} moved to auralisation.synth.{_MOVED[name]}; import it from "
+                  "there", DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)

@@ -9,7 +9,7 @@ selected feature's map is computed on demand.
 
 Examples
 --------
->>> from auralisation.train import load_model
+>>> from auralisation.io import load_model
 >>> from auralisation.synth import demo_clips
 >>> from auralisation.ui.explorer import Explorer
 >>> trained = load_model("models/choi2016")                    # doctest: +SKIP
@@ -42,7 +42,7 @@ from ..features import FeatureCache, LayerFeatures
 from ..frontends import require_magnitude_input
 from ..methods import METHODS, check_method
 from ..plotting.spectrograms import FeaturePanels
-from ..train import TrainedModel
+from ..io import TrainedModel
 from .._compat import renamed
 from .view import Loudness, View, audio_html, image_html, render, static_view
 
@@ -81,7 +81,7 @@ class Explorer:
     Parameters
     ----------
     model : TrainedModel or keras.Model
-        A model from :func:`auralisation.train.load_model`, or a Keras model with ``config`` given.
+        A model from :func:`auralisation.io.load_model`, or a Keras model with ``config`` given.
     clips : mapping of name to path or waveform, or sequence of paths
         The clips to pick from (may be empty: then type a path or upload a file). A waveform must have
         ``config.n_samples`` samples at ``config.sr`` (see :func:`auralisation.synth.demo_clips`); a file's first
@@ -412,7 +412,7 @@ def _unpack_model(
         if config is None:
             raise ParameterError(
                 "a bare Keras model needs its AudioConfig: Explorer(model, clips, config=config), or pass the "
-                "TrainedModel from auralisation.train.load_model"
+                "TrainedModel from auralisation.io.load_model"
             )
         return model, config, []
     raise ParameterError(f"expected a TrainedModel or a keras.Model, got {type(model).__name__}")

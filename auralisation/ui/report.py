@@ -13,7 +13,7 @@ On the command line::
 
 Examples
 --------
->>> from auralisation.train import load_model
+>>> from auralisation.io import load_model
 >>> build_report(load_model("models/choi2016"), ["a.wav"], "results/report")  # doctest: +SKIP
 PosixPath('results/report/index.html')
 """
@@ -47,7 +47,8 @@ from ..frontends import LinearDeconvolver, require_magnitude_input
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import spectrogram
 from ..plotting.style import save_figure
-from ..train import TrainedModel, add_model_arguments, model_from_arguments
+from ..cli.options import add_model_arguments, model_from_arguments
+from ..io import TrainedModel
 from .page import PAGE_STYLE, SELF_CHECK_SCRIPT
 
 __all__ = ["PAGE", "add_report_arguments", "build_report", "run_report"]
@@ -215,7 +216,7 @@ def build_report(
     Parameters
     ----------
     trained : TrainedModel
-        The model, its config and class names (:func:`auralisation.train.load_model`).
+        The model, its config and class names (:func:`auralisation.io.load_model`).
     audio : sequence of path-like
         Audio files; the first ``config.duration`` seconds of each are used.
     out : path-like

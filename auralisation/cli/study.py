@@ -1,6 +1,6 @@
 """``auralisation study``: every architecture x seed, trained and untrained, held to the criteria (``make study``).
 
-Renders the dataset and the stimuli where they are missing, runs :func:`~auralisation.study.runner.run_study`,
+Renders the dataset and the stimuli where they are missing, runs :func:`auralisation.study.run_study`,
 writes the reports to ``--out`` and, in full mode, the table into the README between its study markers.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import DatasetError, ParameterError
 from ..paths import fast_mode, project_paths, project_root
 
-__all__ = ["add_study_arguments", "run_study"]
+__all__: list[str] = []
 
 
 def _integers(text: str) -> tuple[int, ...]:
@@ -55,9 +55,8 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def run_study(args: argparse.Namespace) -> int:
     """Run the study as the options say, print the table, return 0."""
     from .. import synth
-    from .report import replace_block, write_reports
-    from .runner import StudySettings
-    from .runner import run_study as study
+    from ..study import StudySettings, replace_block, write_reports
+    from ..study import run_study as study
 
     fast = fast_mode()
     overrides = {"archs": args.archs, "seeds": args.seeds, "split_seed": args.split_seed, "epochs": args.epochs,

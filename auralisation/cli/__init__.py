@@ -13,22 +13,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import AuralisationError
+from ..errors import AuralisationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main"]
 
 #: subcommand -> (module that implements it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("auralisation.synth", "render the bundled default dataset or the paper's 124 stimuli"),
-    "train": ("auralisation.train", "train the paper's CNN on a GTZAN-style folder and evaluate it"),
-    "auralise": ("auralisation.auralise", "deconvolve and auralise features of a trained model on a clip"),
+    "train": ("auralisation.cli.train", "train the paper's CNN on a GTZAN-style folder and evaluate it"),
+    "auralise": ("auralisation.cli.auralise", "deconvolve and auralise features of a trained model on a clip"),
     "report": ("auralisation.ui.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
     "explore": ("auralisation.app", "serve the explorer as a web app (Voila) on this machine, for use without Jupyter"),
-    "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
-    "benchmark": ("auralisation.methods.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
-    "study": ("auralisation.study.command", "the paper's findings across architectures and seeds, by fixed criteria"),
-    "atlas": ("auralisation.atlas", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
+    "lmac": ("auralisation.cli.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
+    "benchmark": ("auralisation.cli.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
+    "study": ("auralisation.cli.study", "the paper's findings across architectures and seeds, by fixed criteria"),
+    "atlas": ("auralisation.atlas.build", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
 }
 
 
@@ -66,7 +66,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AuralisationError, FileNotFoundError) as error:
         print(f"auralisation {args.command}: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

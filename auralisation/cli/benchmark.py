@@ -1,0 +1,66 @@
+"""``auralisation benchmark``: score every method's listenable masks on a test split
+(:mod:`auralisation.methods.benchmark`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ParameterError
+from ..fileio import atomic_write_text
+from ..io import check_compatible, load_model
+from ..methods.benchmark import LISTENABLE_METHODS, format_benchmark, listenable_benchmark, spread
+from ..methods.lmac import load_lmac
+from ..paths import project_paths
+from ..training import prepare_data
+
+__all__: list[str] = []
+
+
+def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``auralisation benchmark``."""
+    parser.add_argument("--model", required=True, type=Path, help="model folder (an lmac.keras beside it is used)")
+    parser.add_argument("--data", required=True, type=Path, help="the dataset folder the model was trained on")
+    parser.add_argument("--out", required=True, type=Path, help="folder for scores.json and table.md (resumable)")
+    parser.add_argument(
+        "--methods", default=",".join(LISTENABLE_METHODS),
+        help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
+    )
+    parser.add_argument("--clips", type=int, help="score only N test clips, spread over the split")
+    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (default 64,32)")
+    parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
+    parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Run ``auralisation benchmark``: score every method's masks on the test split and write the tables."""
+    trained = load_model(args.model)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    lmac = load_lmac(args.model, trained.model) if "lmac" in methods else None
+    cache = args.cache if args.cache is not None else project_paths().cache
+    data = prepare_data(args.data, trained.config, cache, seed=args.seed)
+    check_compatible(trained, data.classes, data.config)
+    try:
+        patch = tuple(int(v) for v in args.patch.split(","))
+    except ValueError:
+        raise ParameterError(f"--patch takes two integers, bins,frames; got {args.patch!r}") from None
+    test = data.splits.test
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = listenable_benchmark(
+        trained.model,
+        test,
+        data.classes,
+        trained.config,
+        methods=methods,
+        clips=spread(len(test), args.clips),
+        lmac=lmac,
+        options={"occlusion": {"patch": patch}},
+        out=args.out / "scores.json",
+        seed=args.seed,
+    )
+    tables = "\n\n".join(
+        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]
+    )
+    atomic_write_text(args.out / "table.md", tables)
+    print(tables)
+    return 0

@@ -1,0 +1,90 @@
+"""How fast the package's entry points load, and how many names it makes public.
+
+Measures, for the checkout given by ``--root`` (default: this one) in fresh interpreters: ``import auralisation``
+(the cumulative microseconds ``python -X importtime`` reports for it), ``import auralisation.io`` (what loading a
+model costs before TensorFlow's own start-up), ``auralisation --help`` (wall time of the command line's main
+parser) and the number of public names (the sum of every module's ``__all__``, read from the source without
+importing it). Pass ``--root`` twice to compare two checkouts side by side in one run, e.g. the commit before a
+change (``git archive REV | tar -x -C /tmp/before``) and the working tree::
+
+    python benchmarks/bench_imports.py --root /tmp/before --root .
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def import_ms(root: Path, module: str, repeats: int) -> float:
+    """Median cumulative import time of ``module`` in milliseconds, by ``-X importtime``."""
+    times = []
+    for _ in range(repeats):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=_env(root),
+                             cwd=root, capture_output=True, text=True, check=True).stderr
+        line = [row for row in err.splitlines() if re.search(rf"\|\s*{re.escape(module)}$", row)][-1]
+        times.append(int(line.split("|")[1]) / 1000)
+    return statistics.median(times)
+
+
+def help_seconds(root: Path, repeats: int) -> float:
+    """Median wall time of ``auralisation --help``."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sys; from auralisation.cli import main; sys.exit(main())",
+                        "--help"], env=_env(root), cwd=root, capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def public_names(root: Path) -> int:
+    """The sum over the package's modules of the length of their literal ``__all__``."""
+    total = 0
+    for path in sorted((root / "auralisation").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and node.value is not None:
+                    if isinstance(node.value, (ast.List, ast.Tuple)):
+                        total += sum(1 for item in node.value.elts if isinstance(item, (ast.Constant, ast.Starred)))
+    return total
+
+
+def largest_module(root: Path) -> tuple[str, int]:
+    """The package's longest module and its number of lines."""
+    sizes = {str(p.relative_to(root)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in (root / "auralisation").rglob("*.py")}
+    name = max(sizes, key=sizes.__getitem__)
+    return name, sizes[name]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, action="append", help="a checkout (default: this one); repeatable")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    roots = args.root or [Path(__file__).resolve().parents[1]]
+    print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'public names':>13s}  largest")
+    for root in roots:
+        root = root.resolve()
+        name, lines = largest_module(root)
+        loader = "auralisation.io" if (root / "auralisation/io.py").exists() else "auralisation.train"
+        print(f"{str(root)[-40:]:40s} {import_ms(root, 'auralisation', args.repeats):12.1f} "
+              f"{import_ms(root, loader, 1):9.0f} "
+              f"{help_seconds(root, args.repeats):11.2f} {public_names(root):13d}  {name} ({lines} lines)")
+
+
+if __name__ == "__main__":
+    main()
