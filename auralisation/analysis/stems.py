@@ -1,0 +1,376 @@
+"""What a feature hears, measured: the share of its auralisation that each stem of the clip explains.
+
+Choi et al. (2016) labelled features by ear ("attack suppressor", "kick drum selector"). A generated track is the
+sum of its stems (drums, bass, harmony, melody: :mod:`auralisation.synth`), so a label can come with a number.
+
+**The measure.** On the clip's STFT grid (:func:`auralisation.audio.stft` with the model's
+:class:`~auralisation.audio.AudioConfig`), let ``M_s = |STFT(stem_s)|`` be each stem's magnitude and
+``A = |X * D|`` the magnitude of a feature's auralisation before the inverse STFT (``X`` the clip's complex STFT,
+``D`` the feature's deconvolved spectrogram; or ``A = |STFT(auralisation)|`` of a waveform). Each time-frequency
+bin's ``A`` is given to the stems in proportion to their magnitude there, ``w_s = M_s / sum_s M_s`` (bins where no
+stem sounds are left out), so that
+
+``share_s = sum_tf A * w_s / sum_tf A * [sum_s M_s > 0]``  and the shares sum to 1.
+
+The same measure with ``A = |X|`` (the clip itself) gives each stem's **share of the mix**, and the
+**enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through than the clip
+holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it drops.
+Over several clips, the share and the mix share are averaged over the clips on which the feature sounds, and the
+enrichment is the ratio of those means (robust to a clip where a stem is nearly absent); intervals are percentile
+bootstraps over clips.
+
+**The label** (:data:`SELECTOR_RULE`, stated before looking): ``"<stem> selector"`` when one stem's mean share is at
+least 0.5 and its enrichment at least 1.5; ``"silent"`` when the feature lets nothing through on any clip;
+``"mixed"`` otherwise.
+
+Examples
+--------
+>>> import numpy as np
+>>> M = np.zeros((2, 4, 3)); M[0, :2] = 1.0; M[1, 2:] = 1.0  # stem 0 in the low bins, stem 1 in the high ones
+>>> W = stem_weights(M)
+>>> stem_shares(M.sum(axis=0), W).round(2).tolist()  # the mix: half each
+[0.5, 0.5]
+>>> stem_shares(M[0], W).round(2).tolist()  # something that passes stem 0 only
+[1.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..audio import AudioConfig, magnitude, stft
+from ..errors import AudioError, AuralisationError
+
+if TYPE_CHECKING:
+    from ..deconv import Deconvolver
+
+__all__ = [
+    "SELECTOR_RULE",
+    "LabelRule",
+    "StemLabel",
+    "StemResponses",
+    "StemRow",
+    "auralised_magnitude",
+    "clip_stem_shares",
+    "feature_labels",
+    "stem_responses",
+    "stem_shares",
+    "stem_table",
+    "stem_weights",
+]
+
+#: Relative tolerance within which the stems must add up to the clip (as magnitudes on the STFT grid).
+MIX_TOLERANCE = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelRule:
+    """A rule that names a feature from its stem shares; ``text`` states it in words.
+
+    A feature is a ``"<stem> selector"`` when the stem with the largest mean share has a mean share of at least
+    ``share`` and an enrichment of at least ``enrichment``; ``"silent"`` when it sounds on no clip; ``"mixed"``
+    otherwise.
+    """
+
+    share: float
+    enrichment: float
+
+    @property
+    def text(self) -> str:
+        """The rule in words."""
+        return (
+            f"'<stem> selector' when one stem's mean share of the feature's auralised magnitude is at least "
+            f"{self.share:g} and its enrichment (that share over the stem's share of the mix) at least "
+            f"{self.enrichment:g}; 'silent' when the feature lets nothing through on any clip; 'mixed' otherwise"
+        )
+
+    def label(self, stem: str, share: float, enrichment: float) -> str:
+        """The label of a feature whose largest mean share is ``share`` of ``stem``, enriched ``enrichment``."""
+        if not np.isfinite(share):
+            return "silent"
+        if share >= self.share and np.isfinite(enrichment) and enrichment >= self.enrichment:
+            return f"{stem} selector"
+        return "mixed"
+
+
+#: The label rule, fixed before measuring any network.
+SELECTOR_RULE = LabelRule(share=0.5, enrichment=1.5)
+
+
+def stem_weights(M: np.ndarray) -> np.ndarray:
+    """Each stem's part of each bin, ``M_s / sum_s M_s``; zero in bins where no stem sounds.
+
+    Parameters
+    ----------
+    M : numpy.ndarray
+        Stem magnitudes ``(n_stems, n_bins, n_frames)`` on the clip's STFT grid.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 of the same shape; sums to 1 over the stems wherever a stem sounds, to 0 elsewhere.
+    """
+    M = np.asarray(M, dtype=np.float32)
+    if M.ndim != 3 or np.any(M < 0):
+        raise AuralisationError(f"stem magnitudes must be non-negative (n_stems, bins, frames), got shape {M.shape}")
+    total = M.sum(axis=0, keepdims=True)
+    return np.divide(M, total, out=np.zeros_like(M), where=total > 0)
+
+
+def stem_shares(A: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Shares of the magnitudes ``A`` that each stem explains (see the module's definition).
+
+    Parameters
+    ----------
+    A : numpy.ndarray
+        Non-negative magnitudes ``(..., n_bins, n_frames)`` on the clip's grid: auralisations, or the clip.
+    weights : numpy.ndarray
+        ``(n_stems, n_bins, n_frames)`` from :func:`stem_weights`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(..., n_stems)`` summing to 1; NaN where ``A`` is zero on every bin where a stem sounds.
+    """
+    A = np.asarray(A, dtype=np.float32)
+    if A.shape[-2:] != weights.shape[-2:]:
+        raise AuralisationError(f"magnitudes {A.shape} and stem weights {weights.shape} are not on one STFT grid")
+    explained = np.einsum("...ft,sft->...s", A, weights, dtype=np.float64)
+    total = explained.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, explained / total, np.nan)
+
+
+def auralised_magnitude(X: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """``|X * D|``: the magnitude of the auralisation of ``D`` on the clip's grid, before the inverse STFT."""
+    return (np.abs(np.asarray(X)) * np.abs(np.asarray(D, dtype=np.float32))).astype(np.float32)
+
+
+def _stacked(stems: Mapping[str, np.ndarray], config: AudioConfig) -> tuple[tuple[str, ...], np.ndarray]:
+    """Stem names and waveforms ``(n_stems, n_samples)``, or :class:`AudioError`."""
+    if not stems:
+        raise AudioError("no stems given: pass a mapping of stem name to waveform (auralisation.synth.load_stems)")
+    names = tuple(stems)
+    waves = [np.asarray(stems[name], dtype=np.float32) for name in names]
+    bad = [name for name, y in zip(names, waves) if y.shape != (config.n_samples,)]
+    if bad:
+        raise AudioError(
+            f"stems {bad} are not clips of {config.n_samples} samples ({config.duration} s at {config.sr} Hz); "
+            "cut them with the clip's offset, as load_clip cuts the mix"
+        )
+    return names, np.stack(waves)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipStems:
+    """One clip and its stems on the STFT grid: ``X`` the mix's STFT, ``weights`` from :func:`stem_weights`."""
+
+    names: tuple[str, ...]
+    X: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def mix_shares(self) -> np.ndarray:
+        """Each stem's share of the clip itself, ``(n_stems,)``."""
+        return stem_shares(np.abs(self.X), self.weights)
+
+
+def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig) -> ClipStems:
+    """The clip (the sum of its stems) and its stems' weights on the config's STFT grid.
+
+    Parameters
+    ----------
+    stems : mapping of str to numpy.ndarray
+        Waveforms of ``config.n_samples`` samples by stem name; their sum is the clip.
+    config : AudioConfig
+        The model's STFT parameters.
+
+    Examples
+    --------
+    >>> config = AudioConfig(duration=1.0)
+    >>> t = np.arange(config.n_samples) / config.sr
+    >>> clip = clip_stem_shares({"low": np.sin(2 * np.pi * 100 * t), "high": np.sin(2 * np.pi * 3000 * t)}, config)
+    >>> clip.mix_shares.round(1).tolist()  # equal sines: about half each
+    [0.5, 0.5]
+    """
+    names, waves = _stacked(stems, config)
+    return ClipStems(names, stft(waves.sum(axis=0), config), stem_weights(magnitude(waves, config)))
+
+
+@dataclasses.dataclass(frozen=True)
+class StemResponses:
+    """Stem shares of every chosen feature of every layer on several clips.
+
+    Attributes
+    ----------
+    stems : tuple of str
+        The stems, in the order of the last axis.
+    mix : numpy.ndarray
+        ``(n_clips, n_stems)``: each stem's share of each clip.
+    shares : dict of str to numpy.ndarray
+        Per layer name, ``(n_clips, n_features, n_stems)``: the features' shares (NaN where a feature is silent).
+    features : dict of str to numpy.ndarray
+        Per layer name, the feature indices measured.
+    """
+
+    stems: tuple[str, ...]
+    mix: np.ndarray
+    shares: dict[str, np.ndarray]
+    features: dict[str, np.ndarray]
+
+
+def stem_responses(
+    deconvolver: Deconvolver,
+    clips: Sequence[Mapping[str, np.ndarray]],
+    config: AudioConfig,
+    layers: Iterable[int | str] | None = None,
+    features: int | Sequence[int] | None = None,
+    *,
+    progress: bool = True,
+) -> StemResponses:
+    """Deconvolve every chosen feature on every clip and measure its stem shares.
+
+    Parameters
+    ----------
+    deconvolver : Deconvolver
+        The model and rule (:class:`auralisation.deconv.Deconvolver`).
+    clips : sequence of mapping
+        Each clip as its stems (waveforms of ``config.n_samples`` samples, the same names in every clip).
+    config : AudioConfig
+        The model's audio settings.
+    layers : iterable of int or str, optional
+        Blocks to measure; default, all.
+    features : int or sequence of int, optional
+        The first ``features`` features of each layer (an int), these indices, or all (``None``).
+    progress : bool
+        Show a progress bar over the clips.
+
+    Returns
+    -------
+    StemResponses
+    """
+    layer_names = [deconvolver.layer_name(layer) for layer in (layers or range(1, len(deconvolver.layer_names) + 1))]
+    chosen = {
+        name: np.arange(min(features, deconvolver.n_features(name))) if isinstance(features, int)
+        else np.arange(deconvolver.n_features(name)) if features is None else np.asarray(features)
+        for name in layer_names
+    }
+    if not clips:
+        raise AuralisationError("no clips to measure: pass at least one clip's stems")
+    names: tuple[str, ...] | None = None
+    mix, shares = [], {name: [] for name in layer_names}
+    for stems in tqdm(clips, desc="stem shares", unit="clip", disable=not progress):
+        clip = clip_stem_shares(stems, config)
+        if names is not None and clip.names != names:
+            raise AudioError(f"every clip must have the same stems; got {clip.names} after {names}")
+        names = clip.names
+        mix.append(clip.mix_shares)
+        S = np.abs(clip.X)
+        for name in layer_names:
+            D = deconvolver.deconvolve(S, name, chosen[name].tolist())
+            shares[name].append(stem_shares(auralised_magnitude(clip.X, D), clip.weights))
+    return StemResponses(names, np.stack(mix), {k: np.stack(v) for k, v in shares.items()}, chosen)
+
+
+@dataclasses.dataclass(frozen=True)
+class StemRow:
+    """One stem's share of one feature's auralisations, and its enrichment, over clips (bootstrap intervals)."""
+
+    layer: str
+    feature: int
+    stem: str
+    share: float
+    share_low: float
+    share_high: float
+    enrichment: float
+    enrichment_low: float
+    enrichment_high: float
+    mix_share: float
+    n_clips: int
+
+
+def _resampled_means(values: np.ndarray, valid: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted means over clips of ``values`` ``(n_clips, k)`` where ``valid``, one row per row of ``weights``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weights @ np.where(valid, values, 0.0)) / (weights @ valid.astype(np.float64))
+
+
+def stem_table(
+    responses: StemResponses, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> list[StemRow]:
+    """Per layer, feature and stem: mean share and enrichment over the clips the feature sounds on, with intervals.
+
+    The share is the mean of the per-clip shares; the enrichment is that mean over the mean of the stem's share of
+    the same clips (a ratio of means); both intervals are percentile bootstraps over clips, one set of resamples
+    for all features and stems.
+    """
+    if not 0.0 < level < 1.0 or n_boot < 1:
+        raise AuralisationError(f"need a level in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
+    rows = []
+    tail = 100.0 * (1.0 - level) / 2.0
+    for layer, shares in responses.shares.items():
+        n_clips, n_features, n_stems = shares.shape
+        valid = np.isfinite(shares).all(axis=-1)  # (clips, features): the feature sounds on the clip
+        mix = np.broadcast_to(responses.mix[:, None, :], shares.shape)
+        # row 0 weighs every clip once (the sample); the others count how often a bootstrap resample draws each clip
+        draws = np.random.default_rng(seed).multinomial(n_clips, np.full(n_clips, 1.0 / n_clips), size=n_boot)
+        weights = np.concatenate([np.ones((1, n_clips)), draws]).astype(np.float64)
+        flat_valid = np.repeat(valid, n_stems, axis=1)
+        share, *share_boot = _resampled_means(shares.reshape(n_clips, -1), flat_valid, weights)
+        mix_mean, *mix_boot = _resampled_means(mix.reshape(n_clips, -1), flat_valid, weights)
+        share_boot, mix_boot = np.array(share_boot), np.array(mix_boot)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            enrichment, enrichment_boot = share / mix_mean, share_boot / mix_boot
+        enrichment_boot = np.where(np.isfinite(enrichment_boot), enrichment_boot, np.nan)
+        with warnings.catch_warnings():  # a feature silent on every clip has no interval
+            warnings.simplefilter("ignore", RuntimeWarning)
+            share_ci = np.nanpercentile(share_boot, [tail, 100.0 - tail], axis=0)
+            enrichment_ci = np.nanpercentile(enrichment_boot, [tail, 100.0 - tail], axis=0)
+        for f, feature in enumerate(responses.features[layer]):
+            for s, stem in enumerate(responses.stems):
+                i = f * n_stems + s
+                rows.append(StemRow(
+                    layer, int(feature), stem, float(share[i]), *map(float, share_ci[:, i]), float(enrichment[i]),
+                    *map(float, enrichment_ci[:, i]), float(mix_mean[i]), int(valid[:, f].sum()),
+                ))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class StemLabel:
+    """A feature's label by :data:`SELECTOR_RULE` (or another rule), with the numbers of its leading stem."""
+
+    layer: str
+    feature: int
+    label: str
+    top: StemRow
+
+    @property
+    def clarity(self) -> float:
+        """How clear the label is: the leading stem's share times its enrichment (NaN for a silent feature)."""
+        return self.top.share * self.top.enrichment
+
+
+def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> list[StemLabel]:
+    """One label per (layer, feature) of a :func:`stem_table`, from its stem with the largest mean share.
+
+    Examples
+    --------
+    >>> row = StemRow("pool1", 0, "drums", 0.8, 0.7, 0.9, 2.4, 2.0, 2.8, 0.33, 5)
+    >>> feature_labels([row, dataclasses.replace(row, stem="bass", share=0.2, enrichment=0.6)])[0].label
+    'drums selector'
+    """
+    by_feature: dict[tuple[str, int], list[StemRow]] = {}
+    for row in rows:
+        by_feature.setdefault((row.layer, row.feature), []).append(row)
+    labels = []
+    for (layer, feature), group in by_feature.items():
+        top = max(group, key=lambda row: row.share if np.isfinite(row.share) else -np.inf)
+        labels.append(StemLabel(layer, feature, rule.label(top.stem, top.share, top.enrichment), top))
+    return labels
