@@ -7,12 +7,16 @@ inside TensorFlow or libsndfile to find out.
 from __future__ import annotations
 
 __all__ = [
-    "AuralisationError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError", "AtlasError",
+    "AuralisationError", "ParameterError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError", "AtlasError",
 ]
 
 
 class AuralisationError(ValueError):
     """Base class of every error this package raises on bad input."""
+
+
+class ParameterError(AuralisationError):
+    """An argument has a value the function cannot take: out of range, or not one of the choices."""
 
 
 class AudioError(AuralisationError):
