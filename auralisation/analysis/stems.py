@@ -19,8 +19,9 @@ Over several clips, the share and the mix share are averaged over the clips on w
 enrichment is the ratio of those means (robust to a clip where a stem is nearly absent); intervals are percentile
 bootstraps over clips.
 
-**The label** (:data:`SELECTOR_RULE`, stated before looking): ``"<stem> selector"`` when one stem's mean share is at
-least 0.5 and its enrichment at least 1.5; ``"silent"`` when the feature lets nothing through on any clip;
+**The label** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when one stem's mean share is at least 0.5 and its
+enrichment at least 1.5; ``"silent"`` when the feature lets nothing through on any clip; ``"too few clips"`` when it
+sounds on fewer than 3 (as :func:`~auralisation.analysis.findings.onset_extremes` ranks no such feature);
 ``"mixed"`` otherwise.
 
 Examples
@@ -37,15 +38,18 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..audio import AudioConfig, magnitude, stft
-from ..errors import AudioError, AuralisationError
+from ..errors import AudioError, AuralisationError, DatasetError
 
 if TYPE_CHECKING:
     from ..deconv import Deconvolver
@@ -54,15 +58,23 @@ __all__ = [
     "SELECTOR_RULE",
     "LabelRule",
     "StemLabel",
+    "ClipStems",
     "StemResponses",
     "StemRow",
     "auralised_magnitude",
+    "clearest_labels",
     "clip_stem_shares",
+    "excerpt_stems",
+    "excerpts_with_stems",
     "feature_labels",
+    "held_out_excerpts",
+    "labels_markdown",
     "stem_responses",
+    "stem_share_bars",
     "stem_shares",
     "stem_table",
     "stem_weights",
+    "strongest_clip",
 ]
 
 #: Relative tolerance within which the stems must add up to the clip (as magnitudes on the STFT grid).
@@ -74,12 +86,13 @@ class LabelRule:
     """A rule that names a feature from its stem shares; ``text`` states it in words.
 
     A feature is a ``"<stem> selector"`` when the stem with the largest mean share has a mean share of at least
-    ``share`` and an enrichment of at least ``enrichment``; ``"silent"`` when it sounds on no clip; ``"mixed"``
-    otherwise.
+    ``share`` and an enrichment of at least ``enrichment``; ``"silent"`` when it sounds on no clip; ``"too few
+    clips"`` when it sounds on fewer than ``min_clips``; ``"mixed"`` otherwise.
     """
 
     share: float
     enrichment: float
+    min_clips: int = 3
 
     @property
     def text(self) -> str:
@@ -87,13 +100,16 @@ class LabelRule:
         return (
             f"'<stem> selector' when one stem's mean share of the feature's auralised magnitude is at least "
             f"{self.share:g} and its enrichment (that share over the stem's share of the mix) at least "
-            f"{self.enrichment:g}; 'silent' when the feature lets nothing through on any clip; 'mixed' otherwise"
+            f"{self.enrichment:g}; 'silent' when the feature lets nothing through on any clip; 'too few clips' when "
+            f"it sounds on fewer than {self.min_clips}; 'mixed' otherwise"
         )
 
-    def label(self, stem: str, share: float, enrichment: float) -> str:
-        """The label of a feature whose largest mean share is ``share`` of ``stem``, enriched ``enrichment``."""
-        if not np.isfinite(share):
+    def label(self, stem: str, share: float, enrichment: float, n_clips: int) -> str:
+        """The label of a feature whose largest mean share, over ``n_clips`` clips, is ``share`` of ``stem``."""
+        if n_clips == 0 or not np.isfinite(share):
             return "silent"
+        if n_clips < self.min_clips:
+            return "too few clips"
         if share >= self.share and np.isfinite(enrichment) and enrichment >= self.enrichment:
             return f"{stem} selector"
         return "mixed"
@@ -181,15 +197,18 @@ class ClipStems:
         return stem_shares(np.abs(self.X), self.weights)
 
 
-def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig) -> ClipStems:
-    """The clip (the sum of its stems) and its stems' weights on the config's STFT grid.
+def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig, X: np.ndarray | None = None) -> ClipStems:
+    """The clip and its stems' weights on the config's STFT grid.
 
     Parameters
     ----------
     stems : mapping of str to numpy.ndarray
-        Waveforms of ``config.n_samples`` samples by stem name; their sum is the clip.
+        Waveforms of ``config.n_samples`` samples by stem name.
     config : AudioConfig
         The model's STFT parameters.
+    X : numpy.ndarray, optional
+        The clip's complex STFT when the clip is not exactly the stems' sum (a peak-normalised mix, a file read
+        back from disk); the weights do not depend on the stems' overall level. Default: the STFT of their sum.
 
     Examples
     --------
@@ -200,7 +219,45 @@ def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig) -> Cl
     [0.5, 0.5]
     """
     names, waves = _stacked(stems, config)
-    return ClipStems(names, stft(waves.sum(axis=0), config), stem_weights(magnitude(waves, config)))
+    if X is None:
+        X = stft(waves.sum(axis=0), config)
+    elif np.shape(X) != (config.n_bins, config.n_frames):
+        raise AudioError(f"X must be the clip's STFT {(config.n_bins, config.n_frames)}, got shape {np.shape(X)}")
+    return ClipStems(names, np.asarray(X), stem_weights(magnitude(waves, config)))
+
+
+def excerpt_stems(
+    stems: Mapping[str, np.ndarray], config: AudioConfig, offset: float = 0.0, *, sr: int | None = None
+) -> dict[str, np.ndarray]:
+    """The stems of one excerpt: ``config.duration`` seconds from ``offset``, cut as :func:`load_clip` cuts the mix.
+
+    Parameters
+    ----------
+    stems : mapping of str to numpy.ndarray
+        Whole-track stems (:func:`auralisation.synth.load_stems`).
+    config : AudioConfig
+        Sample rate and duration of the excerpt.
+    offset : float
+        Start of the excerpt in seconds.
+    sr : int, optional
+        The stems' sample rate, if not ``config.sr`` (they are resampled with librosa).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        float32 ``(config.n_samples,)`` per stem, zero-padded at the end of a short track.
+    """
+    import librosa
+
+    start = int(round(offset * config.sr))
+    cut = {}
+    for name, y in stems.items():
+        y = np.asarray(y, dtype=np.float32)
+        if sr is not None and sr != config.sr:
+            y = librosa.resample(y, orig_sr=sr, target_sr=config.sr)
+        y = y[start : start + config.n_samples]
+        cut[name] = np.pad(y, (0, config.n_samples - len(y)))
+    return cut
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,5 +429,131 @@ def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> 
     labels = []
     for (layer, feature), group in by_feature.items():
         top = max(group, key=lambda row: row.share if np.isfinite(row.share) else -np.inf)
-        labels.append(StemLabel(layer, feature, rule.label(top.stem, top.share, top.enrichment), top))
+        labels.append(StemLabel(layer, feature, rule.label(top.stem, top.share, top.enrichment, top.n_clips), top))
     return labels
+
+
+def clearest_labels(labels: Sequence[StemLabel], k: int = 3) -> dict[str, list[StemLabel]]:
+    """Per layer, the ``k`` features with the clearest labels: selectors first, then by share x enrichment."""
+    by_layer: dict[str, list[StemLabel]] = {}
+    for label in labels:
+        if label.label not in ("silent", "too few clips"):
+            by_layer.setdefault(label.layer, []).append(label)
+    return {
+        layer: sorted(group, key=lambda item: (item.label == "mixed", -item.clarity, item.feature))[:k]
+        for layer, group in by_layer.items()
+    }
+
+
+def held_out_excerpts(model_folder: str | os.PathLike[str], *, per_label: int = 2, split: str = "test") -> list:
+    """The first ``per_label`` excerpts of each label in a trained model's ``split`` (its ``splits.json``).
+
+    Raises
+    ------
+    DatasetError
+        The model folder has no ``splits.json`` (it was not trained by :mod:`auralisation.train`) or no such split.
+    """
+    from ..data import Excerpt
+
+    path = Path(model_folder) / "splits.json"
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist: the model was not trained here; train it with notebook 01")
+    splits = json.loads(path.read_text())
+    if split not in splits:
+        raise DatasetError(f"{path} has no split {split!r}; it has {', '.join(splits)}")
+    chosen: list = []
+    for entry in splits[split]:
+        if sum(e.label == entry["label"] for e in chosen) < per_label:
+            chosen.append(Excerpt(Path(entry["path"]), entry["label"], float(entry["offset"])))
+    return chosen
+
+
+def excerpts_with_stems(excerpts: Sequence, config: AudioConfig) -> tuple[list, list[dict[str, np.ndarray]]]:
+    """The excerpts whose tracks have stems on disk (:func:`auralisation.synth.load_stems`), and their stems.
+
+    Returns
+    -------
+    tuple
+        ``(excerpts, clips)``: the excerpts kept, and each one's stems cut to the excerpt (:func:`excerpt_stems`).
+        Both are empty when no track has stems (data not generated by this package, or before it wrote stems).
+    """
+    from ..synth import SAMPLE_RATE, load_stems
+
+    kept, clips = [], []
+    for excerpt in excerpts:
+        try:
+            stems = load_stems(excerpt.path)
+        except AuralisationError:
+            continue
+        kept.append(excerpt)
+        clips.append(excerpt_stems(stems, config, excerpt.offset, sr=SAMPLE_RATE))
+    return kept, clips
+
+
+def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax=None):
+    """Stacked bars of each stem's share of the chosen features' auralisations, under a bar of the mix's shares.
+
+    Parameters
+    ----------
+    rows : sequence of StemRow
+        One layer's rows of :func:`stem_table`.
+    features : sequence of int
+        The features to draw, top to bottom.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default, a new figure's axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(7, 0.45 * (len(features) + 2) + 0.8)).gca()
+    stems = list(dict.fromkeys(row.stem for row in rows))
+    table = {(row.feature, row.stem): row for row in rows}
+    if not features or any((feature, stem) not in table for feature in features for stem in stems):
+        raise AuralisationError(f"the rows hold no stem shares for some of the features {list(features)}")
+    mix = [table[features[0], stem].mix_share for stem in stems]  # the clips' own shares (all features' clips)
+    bars = [("the mix", mix)] + [
+        (f"feature {feature}", [table[feature, stem].share for stem in stems]) for feature in features
+    ]
+    colours = plt.get_cmap("tab10").colors
+    for y, (name, shares) in enumerate(bars):
+        left = 0.0
+        for s, share in enumerate(np.nan_to_num(shares)):
+            ax.barh(y, share, left=left, color=colours[s % 10], label=stems[s] if y == 0 else None)
+            left += share
+    ax.set_yticks(range(len(bars)), [name for name, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the auralised magnitude")
+    ax.set_title(rows[0].layer if rows else "")
+    ax.legend(loc="lower right", fontsize="small", ncols=len(stems))
+    return ax
+
+
+def labels_markdown(labels: Mapping[str, Sequence[StemLabel]], *, level: float = 0.95) -> str:
+    """A Markdown table of labelled features (from :func:`clearest_labels`): share and enrichment with intervals."""
+    lines = [
+        f"| layer | feature | label | leading stem | share [{level:.0%} interval] | enrichment [interval] | "
+        "mix share | clips |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for layer, group in labels.items():
+        for item in group:
+            top = item.top
+            lines.append(
+                f"| {layer} | {item.feature} | **{item.label}** | {top.stem} | {top.share:.2f} "
+                f"[{top.share_low:.2f}, {top.share_high:.2f}] | {top.enrichment:.2f} [{top.enrichment_low:.2f}, "
+                f"{top.enrichment_high:.2f}] | {top.mix_share:.2f} | {top.n_clips} |"
+            )
+    return "\n".join(lines)
+
+
+def strongest_clip(responses: StemResponses, label: StemLabel) -> tuple[int, float]:
+    """The clip on which the feature's leading stem has its largest share, and that share: where to listen."""
+    position = int(np.flatnonzero(responses.features[label.layer] == label.feature)[0])
+    shares = responses.shares[label.layer][:, position, responses.stems.index(label.top.stem)]
+    clip = int(np.nanargmax(np.where(np.isfinite(shares), shares, -1.0)))
+    return clip, float(shares[clip])
