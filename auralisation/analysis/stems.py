@@ -410,12 +410,15 @@ class StemLabel:
 
     @property
     def clarity(self) -> float:
-        """How clear the label is: the leading stem's share times its enrichment (NaN for a silent feature)."""
-        return self.top.share * self.top.enrichment
+        """How clear the label is: the leading stem's share times its enrichment (-inf for a silent feature)."""
+        return _clarity(self.top)
 
 
 def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> list[StemLabel]:
-    """One label per (layer, feature) of a :func:`stem_table`, from its stem with the largest mean share.
+    """One label per (layer, feature) of a :func:`stem_table`.
+
+    The leading stem is the one the rule names a selector of, if any; otherwise the one with the largest share times
+    enrichment (the most distinctive part of what the feature passes, even when the label is "mixed").
 
     Examples
     --------
@@ -428,9 +431,17 @@ def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> 
         by_feature.setdefault((row.layer, row.feature), []).append(row)
     labels = []
     for (layer, feature), group in by_feature.items():
-        top = max(group, key=lambda row: row.share if np.isfinite(row.share) else -np.inf)
-        labels.append(StemLabel(layer, feature, rule.label(top.stem, top.share, top.enrichment, top.n_clips), top))
+        named = [(rule.label(row.stem, row.share, row.enrichment, row.n_clips), row) for row in group]
+        selectors = [(label, row) for label, row in named if label.endswith(" selector")]
+        label, top = selectors[0] if selectors else max(named, key=lambda item: _clarity(item[1]))
+        labels.append(StemLabel(layer, feature, label, top))
     return labels
+
+
+def _clarity(row: StemRow) -> float:
+    """Share times enrichment (``share**2 / mix share``): large when a stem is both much of the sound and enriched."""
+    value = row.share * row.enrichment
+    return float(value) if np.isfinite(value) else -np.inf
 
 
 def clearest_labels(labels: Sequence[StemLabel], k: int = 3) -> dict[str, list[StemLabel]]:
