@@ -70,6 +70,7 @@ __all__ = [
     "held_out_excerpts",
     "labels_markdown",
     "stem_responses",
+    "stem_responses_of_maps",
     "stem_share_bars",
     "stem_shares",
     "stem_table",
@@ -195,6 +196,10 @@ class ClipStems:
     def mix_shares(self) -> np.ndarray:
         """Each stem's share of the clip itself, ``(n_stems,)``."""
         return stem_shares(np.abs(self.X), self.weights)
+
+    def shares(self, D: np.ndarray) -> np.ndarray:
+        """Each stem's share of the auralisations of the deconvolved spectrograms ``D`` ``(n, bins, frames)``."""
+        return stem_shares(auralised_magnitude(self.X, D), self.weights)
 
 
 def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig, X: np.ndarray | None = None) -> ClipStems:
@@ -331,8 +336,33 @@ def stem_responses(
         S = np.abs(clip.X)
         for name in layer_names:
             D = deconvolver.deconvolve(S, name, chosen[name].tolist())
-            shares[name].append(stem_shares(auralised_magnitude(clip.X, D), clip.weights))
+            shares[name].append(clip.shares(D))
     return StemResponses(names, np.stack(mix), {k: np.stack(v) for k, v in shares.items()}, chosen)
+
+
+def stem_responses_of_maps(clips: Sequence[ClipStems], maps: Mapping[str, Sequence[np.ndarray]]) -> StemResponses:
+    """:class:`StemResponses` of deconvolutions already made: ``maps[layer][i]`` holds every feature's ``D`` on clip ``i``.
+
+    Examples
+    --------
+    >>> config = AudioConfig(duration=1.0)
+    >>> t = np.arange(config.n_samples) / config.sr
+    >>> clip = clip_stem_shares({"low": np.sin(2 * np.pi * 100 * t), "high": np.sin(2 * np.pi * 3000 * t)}, config)
+    >>> result = stem_responses_of_maps([clip], {"pool1": [np.ones((2, *clip.X.shape))]})
+    >>> result.shares["pool1"].shape, result.features["pool1"].tolist()
+    ((1, 2, 2), [0, 1])
+    """
+    if not clips:
+        raise AuralisationError("no clips to measure: pass at least one clip's stems")
+    if len({clip.names for clip in clips}) > 1:
+        raise AudioError(f"every clip must have the same stems; got {sorted({clip.names for clip in clips})}")
+    if any(len(per_clip) != len(clips) for per_clip in maps.values()):
+        raise AuralisationError(f"maps must hold one array of every feature per clip ({len(clips)} clips)")
+    shares = {layer: np.stack([clip.shares(D) for clip, D in zip(clips, per_clip)]) for layer, per_clip in maps.items()}
+    return StemResponses(
+        clips[0].names, np.stack([clip.mix_shares for clip in clips]), shares,
+        {layer: np.arange(values.shape[1]) for layer, values in shares.items()},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
