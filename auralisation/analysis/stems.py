@@ -5,14 +5,13 @@ sum of its stems (drums, bass, harmony, melody: :mod:`auralisation.synth`), so a
 
 **The measure.** On the clip's STFT grid (:func:`auralisation.audio.stft` with the model's
 :class:`~auralisation.audio.AudioConfig`), let ``M_s = |STFT(stem_s)|`` be each stem's magnitude and
-``A = |X * D|`` the magnitude of a feature's auralisation before the inverse STFT (``X`` the clip's complex STFT,
-``D`` the feature's deconvolved spectrogram; or ``A = |STFT(auralisation)|`` of a waveform). Each time-frequency
-bin's ``A`` is given to the stems in proportion to their magnitude there, ``w_s = M_s / sum_s M_s`` (bins where no
+``A = |STFT(istft(X * D))|`` the magnitude of a feature's auralisation (``X`` the clip's complex STFT, ``D`` the
+feature's deconvolved spectrogram; :func:`auralised_magnitude`). Each time-frequency bin's ``A`` is given to the stems in proportion to their magnitude there, ``w_s = M_s / sum_s M_s`` (bins where no
 stem sounds are left out), so that
 
 ``share_s = sum_tf A * w_s / sum_tf A * [sum_s M_s > 0]``  and the shares sum to 1.
 
-The same measure with ``A = |X|`` (the clip itself) gives each stem's **share of the mix**, and the
+The same measure with ``A = |X|`` (the clip itself, whose auralisation with ``D = 1`` it is) gives each stem's **share of the mix**, and the
 **enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through than the clip
 holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it drops.
 Over several clips, the share and the mix share are averaged over the clips on which the feature sounds, and the
@@ -65,6 +64,7 @@ __all__ = [
     "clearest_labels",
     "clip_stem_shares",
     "excerpt_stems",
+    "excerpts_label",
     "excerpts_with_stems",
     "feature_labels",
     "held_out_excerpts",
@@ -164,9 +164,16 @@ def stem_shares(A: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(total > 0, explained / total, np.nan)
 
 
-def auralised_magnitude(X: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """``|X * D|``: the magnitude of the auralisation of ``D`` on the clip's grid, before the inverse STFT."""
-    return (np.abs(np.asarray(X)) * np.abs(np.asarray(D, dtype=np.float32))).astype(np.float32)
+def auralised_magnitude(X: np.ndarray, D: np.ndarray, config: AudioConfig) -> np.ndarray:
+    """``|STFT(istft(X * D))|``: the magnitude of each feature's auralisation on the clip's grid.
+
+    The raw auralisation (:func:`auralisation.auralise.synthesise`, before any loudness gain, which no share depends
+    on) taken back to the STFT grid: what one hears, rather than ``|X| |D|``, which is not the STFT of any sound
+    (``D`` carries unpooling's one-bin checkerboard, which the inverse STFT smooths away).
+    """
+    from ..auralise import synthesise
+
+    return magnitude(synthesise(X, D, config), config)
 
 
 def _stacked(stems: Mapping[str, np.ndarray], config: AudioConfig) -> tuple[tuple[str, ...], np.ndarray]:
@@ -191,6 +198,7 @@ class ClipStems:
     names: tuple[str, ...]
     X: np.ndarray
     weights: np.ndarray
+    config: AudioConfig
 
     @property
     def mix_shares(self) -> np.ndarray:
@@ -199,7 +207,7 @@ class ClipStems:
 
     def shares(self, D: np.ndarray) -> np.ndarray:
         """Each stem's share of the auralisations of the deconvolved spectrograms ``D`` ``(n, bins, frames)``."""
-        return stem_shares(auralised_magnitude(self.X, D), self.weights)
+        return stem_shares(auralised_magnitude(self.X, D, self.config), self.weights)
 
 
 def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig, X: np.ndarray | None = None) -> ClipStems:
@@ -228,7 +236,7 @@ def clip_stem_shares(stems: Mapping[str, np.ndarray], config: AudioConfig, X: np
         X = stft(waves.sum(axis=0), config)
     elif np.shape(X) != (config.n_bins, config.n_frames):
         raise AudioError(f"X must be the clip's STFT {(config.n_bins, config.n_frames)}, got shape {np.shape(X)}")
-    return ClipStems(names, np.asarray(X), stem_weights(magnitude(waves, config)))
+    return ClipStems(names, np.asarray(X), stem_weights(magnitude(waves, config)), config)
 
 
 def excerpt_stems(
@@ -598,3 +606,36 @@ def strongest_clip(responses: StemResponses, label: StemLabel) -> tuple[int, flo
     shares = responses.shares[label.layer][:, position, responses.stems.index(label.top.stem)]
     clip = int(np.nanargmax(np.where(np.isfinite(shares), shares, -1.0)))
     return clip, float(shares[clip])
+
+
+def excerpts_label(
+    stems: Sequence[str],
+    shares: Sequence[Sequence[float] | None],
+    mix: Sequence[Sequence[float]],
+    *,
+    layer: str = "",
+    feature: int = 0,
+    rule: LabelRule = SELECTOR_RULE,
+    n_boot: int = 200,
+) -> StemLabel:
+    """The label of one feature from its shares on a few excerpts (the atlas's top excerpts).
+
+    Parameters
+    ----------
+    stems : sequence of str
+        The stems, in the order of the shares.
+    shares : sequence
+        Per excerpt, the feature's share of each stem, or None where it is silent.
+    mix : sequence
+        Per excerpt, each stem's share of the excerpt.
+
+    Examples
+    --------
+    >>> excerpts_label(["drums", "bass"], [[0.9, 0.1]] * 3, [[0.4, 0.6]] * 3).label
+    'drums selector'
+    """
+    values = np.array([[np.nan] * len(stems) if row is None else row for row in shares], dtype=np.float64)
+    responses = StemResponses(
+        tuple(stems), np.asarray(mix, dtype=np.float64), {layer: values[:, None, :]}, {layer: np.array([feature])}
+    )
+    return feature_labels(stem_table(responses, n_boot=n_boot), rule)[0]
