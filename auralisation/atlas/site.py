@@ -87,9 +87,9 @@ def _stem_table(record: dict[str, Any], layer: str, feature: int) -> str:
     rows = [f"<tr><td>#{rank + 1}</td>{cells(shares or [None] * len(record['stems']))}</tr>"
             for rank, shares in enumerate(record["shares"])]
     heard = [row for row in record["shares"] if row is not None]
-    rows.append(f"<tr><th>mean</th>{cells(list(map(float, sum(map(np.asarray, heard)) / len(heard))))}</tr>"
-                if heard else "")
-    rows.append(f"<tr><th>the excerpts</th>{cells(list(map(float, np.mean(record['mix'], axis=0))))}</tr>")
+    if heard:
+        rows.append(f"<tr><th>mean</th>{cells(np.mean(heard, axis=0).tolist())}</tr>")
+    rows.append(f"<tr><th>the excerpts</th>{cells(np.mean(record['mix'], axis=0).tolist())}</tr>")
     top = label.top
     return (
         f"<p>Stem measure: <b>{escape(label.label)}</b> ({escape(top.stem)} share {top.share:.2f}, "
