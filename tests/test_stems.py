@@ -94,7 +94,8 @@ def test_shares_sum_to_one_and_the_whole_mix_has_enrichment_one() -> None:
         assert row.share == pytest.approx(reference.mean) and row.n_clips == len(used)
         assert values.min() - 1e-9 <= row.share_low <= row.share <= row.share_high <= values.max() + 1e-9
         spread = values.max() - values.min()
-        assert abs(row.share_low - reference.low) < 0.25 * spread and abs(row.share_high - reference.high) < 0.25 * spread
+        assert abs(row.share_low - reference.low) < 0.25 * spread
+        assert abs(row.share_high - reference.high) < 0.25 * spread
     assert {label.label for label in feature_labels(rows)} == {"mixed"}
 
 

@@ -6,14 +6,16 @@ sum of its stems (drums, bass, harmony, melody: :mod:`auralisation.synth`), so a
 **The measure.** On the clip's STFT grid (:func:`auralisation.audio.stft` with the model's
 :class:`~auralisation.audio.AudioConfig`), let ``M_s = |STFT(stem_s)|`` be each stem's magnitude and
 ``A = |STFT(istft(X * D))|`` the magnitude of a feature's auralisation (``X`` the clip's complex STFT, ``D`` the
-feature's deconvolved spectrogram; :func:`auralised_magnitude`). Each time-frequency bin's ``A`` is given to the stems in proportion to their magnitude there, ``w_s = M_s / sum_s M_s`` (bins where no
-stem sounds are left out), so that
+feature's deconvolved spectrogram; :func:`auralised_magnitude`). Each time-frequency bin's ``A`` is given to the
+stems in proportion to their magnitude there, ``w_s = M_s / sum_s M_s`` (bins where no stem sounds are left out),
+so that
 
 ``share_s = sum_tf A * w_s / sum_tf A * [sum_s M_s > 0]``  and the shares sum to 1.
 
-The same measure with ``A = |X|`` (the clip itself, whose auralisation with ``D = 1`` it is) gives each stem's **share of the mix**, and the
-**enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through than the clip
-holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it drops.
+The same measure with ``A = |X|`` (the clip itself: its auralisation with ``D = 1``) gives each stem's **share of
+the mix**, and the **enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through
+than the clip holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it
+drops.
 Over several clips, the share and the mix share are averaged over the clips on which the feature sounds, and the
 enrichment is the ratio of those means (robust to a clip where a stem is nearly absent); intervals are percentile
 bootstraps over clips.
@@ -349,7 +351,7 @@ def stem_responses(
 
 
 def stem_responses_of_maps(clips: Sequence[ClipStems], maps: Mapping[str, Sequence[np.ndarray]]) -> StemResponses:
-    """:class:`StemResponses` of deconvolutions already made: ``maps[layer][i]`` holds every feature's ``D`` on clip ``i``.
+    """:class:`StemResponses` of deconvolutions already made: ``maps[layer][i]`` is every feature's ``D`` on clip ``i``.
 
     Examples
     --------

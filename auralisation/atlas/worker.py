@@ -250,7 +250,8 @@ class AtlasWorker:
             files = feature_assets(unit.layer, feature.feature)
             if all(stems[index] is not None for index in indices):  # a generated corpus: what each stem explains
                 shares = [stems[index].shares(d[None])[0] for index, d in zip(indices, D)]
-                record = {"stems": list(stems[indices[0]].names), "mix": [stems[i].mix_shares.tolist() for i in indices],
+                record = {"stems": list(stems[indices[0]].names),
+                          "mix": [stems[index].mix_shares.tolist() for index in indices],
                           "shares": [row.tolist() if np.isfinite(row).all() else None for row in shares]}
                 atomic_write_text(out / files["stems"], json.dumps(record) + "\n")
             atomic_write_bytes(out / files["thumb"], thumbnail_png(D[0]))
