@@ -32,7 +32,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError, ConfigError
+from .errors import AudioError, ConfigError, ParameterError
 from .fileio import atomic_path, atomic_write_text
 
 __all__ = [
@@ -142,7 +142,7 @@ class FrontEnd:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown FrontEnd fields {unknown}; known fields are {sorted(known)}")
+            raise ParameterError(f"unknown FrontEnd fields {unknown}; known fields are {sorted(known)}")
         return cls(**values)
 
 
@@ -215,7 +215,7 @@ class AudioConfig:
         else:
             problems.extend(self.frontend.problems(self.sr))
         if problems:
-            raise ValueError("invalid AudioConfig: " + "; ".join(problems))
+            raise ParameterError("invalid AudioConfig: " + "; ".join(problems))
 
     @property
     def n_samples(self) -> int:
@@ -255,7 +255,7 @@ class AudioConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown AudioConfig fields {unknown}; known fields are {sorted(known)}")
+            raise ParameterError(f"unknown AudioConfig fields {unknown}; known fields are {sorted(known)}")
         values = dict(values)
         if isinstance(values.get("frontend"), dict):
             values["frontend"] = FrontEnd.from_dict(values["frontend"])
@@ -426,7 +426,7 @@ def compress(S: np.ndarray, scaling: Literal["log", "linear", "db"]) -> np.ndarr
         return S
     if scaling == "db":
         return (20.0 * np.log10(np.maximum(S, DB_FLOOR))).astype(np.result_type(S, np.float32), copy=False)
-    raise ValueError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+    raise ParameterError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
 
 
 def write_wav(
@@ -474,7 +474,7 @@ def write_wav(
                 f"{path}: peak {peak:.3f} exceeds 1.0 and would clip; scale the waveform or pass normalize='peak'"
             )
     else:
-        raise ValueError(f"normalize must be 'peak' or 'none', got {normalize!r}")
+        raise ParameterError(f"normalize must be 'peak' or 'none', got {normalize!r}")
     with atomic_path(path) as tmp:
         sf.write(tmp, y, sr, subtype=subtype, format="WAV")
     return path

@@ -43,7 +43,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import AudioConfig, istft, load_clip, stft, write_wav
-from .errors import AudioError, ModelError
+from ._compat import renamed
+from .errors import AudioError, ParameterError
 from .fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -130,25 +131,39 @@ def synthesise(X: np.ndarray, D: np.ndarray, config: AudioConfig) -> np.ndarray:
     return istft(X[None] * D, config)
 
 
-def loudness_gains(waves: np.ndarray, loudness: Loudness, *, normalise: bool = False) -> np.ndarray:
+def loudness_gains(
+    waves: np.ndarray, loudness: Loudness, *, normalize: bool = False, normalise: bool | None = None
+) -> np.ndarray:
     """Gains ``(n,)`` that apply a loudness policy to the waveforms ``(n, samples)``.
 
-    ``"comparable"``: one gain for all, ``min(1, 0.99 / peak)`` over their largest peak (with ``normalise``,
+    ``"comparable"``: one gain for all, ``min(1, 0.99 / peak)`` over their largest peak (with ``normalize``,
     ``0.99 / peak``: the loudest is brought to 0.99 even when that raises the level). ``"peak"``: ``0.99 / peak``
-    of each one. Silent waveforms stay silent.
+    of each one. Silent waveforms stay silent. ``normalise`` is the old, deprecated name of ``normalize``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown ``loudness``.
     """
+    normalize = renamed("normalise", "normalize", normalise, normalize, where="loudness_gains", default=False)
     if loudness not in LOUDNESS:
-        raise AudioError(f"unknown loudness {loudness!r}; choose 'comparable' or 'peak'")
+        raise ParameterError(f"unknown loudness {loudness!r}; choose 'comparable' or 'peak'")
     peaks = np.max(np.abs(waves), axis=1) if waves.size else np.zeros(len(waves))
     if loudness == "peak":
         return np.where(peaks > 0, PEAK / np.where(peaks > 0, peaks, 1.0), 0.0)
     top = float(peaks.max()) if len(peaks) else 0.0
-    gain = PEAK / top if top > 0 and (normalise or top > PEAK) else 1.0
+    gain = PEAK / top if top > 0 and (normalize or top > PEAK) else 1.0
     return np.full(len(waves), gain)
 
 
 def auralise(
-    X: np.ndarray, D: np.ndarray, config: AudioConfig, *, loudness: Loudness = "comparable", normalise: bool = False
+    X: np.ndarray,
+    D: np.ndarray,
+    config: AudioConfig,
+    *,
+    loudness: Loudness = "comparable",
+    normalize: bool = False,
+    normalise: bool | None = None,
 ) -> np.ndarray:
     """The auralisations of deconvolved spectrograms: ``istft(X * D)`` under a loudness policy.
 
@@ -163,18 +178,21 @@ def auralise(
     loudness : {"comparable", "peak"}
         The synthesised level itself (one gain for the whole set, below 1 only to keep the loudest from clipping),
         or each one at a peak of 0.99 (the authors' choice). All-zero maps give silence either way.
-    normalise : bool
+    normalize : bool
         With ``"comparable"``, bring the loudest of the set to a peak of 0.99 even when that raises the level (the
         others keep their loudness relative to it): for listening to one layer, whose level can be far below the
         clip's.
+    normalise : bool, optional
+        The old name of ``normalize`` (deprecated).
 
     Returns
     -------
     numpy.ndarray
         float32 ``(n, config.n_samples)``, peaks at most 0.99.
     """
+    normalize = renamed("normalise", "normalize", normalise, normalize, where="auralise", default=False)
     waves = synthesise(X, D, config)
-    return (waves * loudness_gains(waves, loudness, normalise=normalise)[:, None]).astype(np.float32)
+    return (waves * loudness_gains(waves, loudness, normalize=normalize)[:, None]).astype(np.float32)
 
 
 def _layer_maps(layer: str, maps: LayerMaps, config: AudioConfig) -> tuple[list[int], np.ndarray]:
@@ -264,7 +282,7 @@ def export(
     total = sum(len(features) for features, _ in layers.values())
     with tqdm(total=total, desc=f"exporting {clip_name}", unit="feature", disable=not progress) as bar:
         for layer, (features, D) in layers.items():
-            waves = auralise(X, D, config, loudness=loudness, normalise=True)
+            waves = auralise(X, D, config, loudness=loudness, normalize=True)
             for feature, d, y in zip(features, D, waves):
                 stem = folder / layer / f"feature_{feature:03d}"
                 written.append(write_wav(stem.with_suffix(".wav"), y, config.sr, normalize="none"))
@@ -284,14 +302,14 @@ def _numbers(text: str, what: str) -> list[int | str]:
         if match:
             first, last = int(match[1]), int(match[2])
             if first > last:
-                raise ModelError(f"{what} range {part!r} runs backwards; write it as {last}-{first}")
+                raise ParameterError(f"{what} range {part!r} runs backwards; write it as {last}-{first}")
             items.extend(range(first, last + 1))
         elif part.isdigit():
             items.append(int(part))
         elif part:
             items.append(part)
         else:
-            raise ModelError(f"empty item in {what} list {text!r}")
+            raise ParameterError(f"empty item in {what} list {text!r}")
     return items
 
 
@@ -307,12 +325,13 @@ def parse_features(text: str) -> list[int] | None:
     features = _numbers(text, "feature")
     bad = [item for item in features if isinstance(item, str)]
     if bad:
-        raise ModelError(f"features must be 'all' or numbers from 0 (like 3,17 or 0-7); got {bad[0]!r}")
+        raise ParameterError(f"features must be 'all' or numbers from 0 (like 3,17 or 0-7); got {bad[0]!r}")
     return [int(item) for item in features]
 
 
 def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation auralise``."""
+    from ._compat import add_seeding_argument
     from .methods import METHODS
     from .train import add_model_arguments
 
@@ -321,8 +340,7 @@ def add_auralise_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offset", type=float, default=0.0, help="start of the clip in the file, seconds")
     parser.add_argument("--layers", default="1-5", help="block numbers or layer names, e.g. 1-5 or 2,pool4")
     parser.add_argument("--features", default="all", help="'all' or feature numbers from 0, e.g. 3,17 or 0-7")
-    parser.add_argument("--seed", choices=("map", "max"), default="map",
-                        help="start from the whole activation map (the authors) or its maximum (Zeiler & Fergus)")
+    add_seeding_argument(parser)
     parser.add_argument("--method", choices=METHODS, default="deconvnet",
                         help="attribution method: deconvnet (the paper), guided, gradient (ReLU backward rules, "
                              "batched), gradcam or occlusion (one feature at a time, slower)")
@@ -344,9 +362,10 @@ def feature_maps(
     features: Sequence[int] | None,
     method: str,
     *,
-    seed: str = "map",
+    seeding: str = "map",
     progress: bool = True,
     deconvolver: LinearDeconvolver | None = None,
+    seed: str | None = None,
 ) -> tuple[str, list[int], np.ndarray]:
     """The ``method`` maps of the chosen features of ``layer`` for one model input ``S`` (the linear magnitude).
 
@@ -355,6 +374,9 @@ def feature_maps(
     :class:`~auralisation.frontends.LinearDeconvolver` of the rule, which takes what the model takes and brings
     the maps back to the linear STFT); Grad-CAM and occlusion explain one feature after the other with
     :func:`~auralisation.methods.attribute` (occlusion with the patch :data:`OCCLUSION_PATCH`).
+
+    ``seeding`` ("map" or "max", :meth:`~auralisation.deconv.Deconvolver.deconvolve`) applies to the rules only;
+    ``seed`` is its old, deprecated name.
 
     Returns
     -------
@@ -365,8 +387,11 @@ def feature_maps(
     Raises
     ------
     ModelError
-        Unknown method or layer, a feature out of range, ``seed="max"`` with Grad-CAM or occlusion.
+        Unknown layer, a feature out of range.
+    ParameterError
+        Unknown method or seeding, ``seeding="max"`` with Grad-CAM or occlusion.
     """
+    seeding = renamed("seed", "seeding", seed, seeding, where="feature_maps", default="map")
     from .deconv import RULES
     from .methods import attribute, attributor_for, check_method
 
@@ -376,10 +401,10 @@ def feature_maps(
     name = deconvolver.layer_name(layer)
     chosen = list(range(deconvolver.n_features(name))) if features is None else list(features)
     if method in RULES:
-        return name, chosen, deconvolver.deconvolve(S, name, chosen, seed=seed)
-    if seed != "map":
-        raise ModelError(f"seed {seed!r} applies to the ReLU rules ({', '.join(RULES)}); {method} takes no seed, "
-                         "leave it at 'map'")
+        return name, chosen, deconvolver.deconvolve(S, name, chosen, seeding=seeding)
+    if seeding != "map":
+        raise ParameterError(f"seeding {seeding!r} applies to the ReLU rules ({', '.join(RULES)}); {method} takes no "
+                             "seeding, leave it at 'map'")
     options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
     maps = [attribute(model, S, method, layer=name, feature=k, **options)
             for k in tqdm(chosen, desc=f"{method} {name}", unit="feature", disable=not progress)]
@@ -411,7 +436,7 @@ def run_auralise(args: argparse.Namespace) -> int:
     features = parse_features(args.features)
     maps: dict[str, tuple[list[int], np.ndarray]] = {}
     for layer in parse_layers(args.layers):
-        name, chosen, D = feature_maps(trained.model, inputs, layer, features, args.method, seed=args.seed,
+        name, chosen, D = feature_maps(trained.model, inputs, layer, features, args.method, seeding=args.seeding,
                                        deconvolver=deconvolver)
         maps[name] = (chosen, D)
     if deconvolver is not None:

@@ -56,7 +56,7 @@ from .audio import (
     magnitude,
     undecodable,
 )
-from .errors import AudioError, DatasetError
+from .errors import AudioError, DatasetError, ParameterError
 from .fileio import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def scan_folder(
     root = Path(root)
     hop = config.duration if hop is None else float(hop)
     if not hop > 0:
-        raise DatasetError(f"hop must be a positive number of seconds, got {hop}")
+        raise ParameterError(f"hop must be a positive number of seconds, got {hop}")
     if not root.is_dir():
         raise DatasetError(
             f"{root}: no such dataset folder; pass a folder with one sub-folder of audio files per label "
@@ -484,7 +484,9 @@ def make_dataset(
     Raises
     ------
     DatasetError
-        ``excerpts`` is empty, a label is not in ``classes``, or ``batch_size`` is not positive.
+        ``excerpts`` is empty, or a label is not in ``classes``.
+    ParameterError
+        ``batch_size`` is not positive.
 
     Notes
     -----
@@ -496,7 +498,7 @@ def make_dataset(
 
     labels = label_indices(excerpts, classes)
     if batch_size < 1:
-        raise DatasetError(f"batch_size must be at least 1, got {batch_size}")
+        raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
     excerpts = list(excerpts)
     shape = (None, cache.config.n_bins, cache.config.n_frames, 1)
 

@@ -7,7 +7,8 @@ inside TensorFlow or libsndfile to find out.
 from __future__ import annotations
 
 __all__ = [
-    "AuralisationError", "ParameterError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError", "AtlasError",
+    "AuralisationError", "ParameterError", "AudioError", "DatasetError", "SynthError", "ModelError", "ConfigError",
+    "AtlasError",
 ]
 
 
@@ -16,7 +17,17 @@ class AuralisationError(ValueError):
 
 
 class ParameterError(AuralisationError):
-    """An argument has a value the function cannot take: out of range, or not one of the choices."""
+    """An argument has a bad value: a number out of its range, or a choice that is not among the known ones.
+
+    Example
+    -------
+    >>> from auralisation.deconv.rules import check_seeding
+    >>> try:
+    ...     check_seeding("peak")
+    ... except ParameterError as error:
+    ...     print(error)
+    unknown seeding 'peak'; choose 'map' (the whole activation map) or 'max' (its maximum)
+    """
 
 
 class AudioError(AuralisationError):

@@ -53,9 +53,10 @@ import keras
 import librosa
 import numpy as np
 
+from ._compat import renamed
 from .audio import AudioConfig, FrontEnd, magnitude
 from .deconv.rules import RECTIFIERS, activation_name
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, ModelError, ParameterError
 
 __all__ = [
     "ROUTES",
@@ -284,7 +285,7 @@ def to_linear(
 def back_projection(matrix: np.ndarray, route: Literal["transpose", "pinv"] = "transpose") -> np.ndarray:
     """The ``(n_bins, n_bands)`` matrix that takes maps on the bands back to the STFT bins: ``M.T`` or ``pinv(M)``."""
     if route not in ROUTES:
-        raise ModelError(f"route must be one of {ROUTES}, got {route!r}")
+        raise ParameterError(f"route must be one of {ROUTES}, got {route!r}")
     M = np.asarray(matrix, dtype=np.float64)
     return M.T if route == "transpose" else np.linalg.pinv(M)
 
@@ -545,7 +546,7 @@ def spectrogram_target(
         ``(at, on_bands)``: a layer name (``None``: the model's input) and whether the maps there are on bands.
     """
     if route not in ROUTES:
-        raise ModelError(f"route must be one of {ROUTES}, got {route!r}")
+        raise ParameterError(f"route must be one of {ROUTES}, got {route!r}")
     front = config.frontend
     layers = _layers(model)
     mel_layer = next((layer for layer in layers if isinstance(layer, keras.layers.MelSpectrogram)), None)
@@ -627,17 +628,19 @@ class LinearDeconvolver:
         return self.deconvolver.activations(inputs, layer)
 
     def deconvolve(
-        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seed: str = "map"
+        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seeding: str = "map",
+        seed: str | None = None,
     ) -> np.ndarray:
         """Deconvolved maps on the linear STFT: float32 ``(n_features, n_bins, n_frames)`` (a batch axis first for a
-        batch of inputs).
+        batch of inputs). ``seeding`` is :meth:`Deconvolver.deconvolve`'s; ``seed`` its old, deprecated name.
 
         Raises
         ------
         ModelError
             As :meth:`Deconvolver.deconvolve`, or maps whose shape is not the spectrogram's.
         """
-        maps = np.asarray(self.deconvolver.deconvolve(inputs, layer, features, seed=seed))
+        seeding = renamed("seed", "seeding", seed, seeding, where="LinearDeconvolver.deconvolve", default="map")
+        maps = np.asarray(self.deconvolver.deconvolve(inputs, layer, features, seeding=seeding))
         rows = self.config.n_bins if self.matrix is None else self.matrix.shape[0]
         if maps.shape[-2:] == (self.config.n_frames, rows) and rows != self.config.n_frames:
             maps = np.swapaxes(maps, -1, -2)  # a time-first Keras spectrogram layer: frequency first, as everywhere

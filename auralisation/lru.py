@@ -15,6 +15,8 @@ import collections
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from .errors import ParameterError
+
 __all__ = ["LRU"]
 
 K = TypeVar("K", bound=Hashable)
@@ -33,7 +35,7 @@ class LRU(Generic[K, V]):
 
     def __init__(self, size: int) -> None:
         if size < 1:
-            raise ValueError(f"cache size must be at least 1, got {size}")
+            raise ParameterError(f"cache size must be at least 1, got {size}")
         self.size = size
         self.computed = 0
         self._entries: collections.OrderedDict[K, V] = collections.OrderedDict()

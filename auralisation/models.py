@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from .audio import DB_FLOOR, SCALINGS, AudioConfig
-from .errors import ModelError
+from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
 __all__ = [
@@ -214,9 +214,10 @@ def choi2016(
 
     Raises
     ------
+    ParameterError
+        ``n_classes < 2``, ``width < 1`` or ``dropout`` outside [0, 1).
     ModelError
-        ``n_classes < 2``, ``width < 1``, ``dropout`` outside [0, 1), or a spectrogram too small for five
-        poolings (fewer than 32 bins or frames).
+        A spectrogram too small for five poolings (fewer than 32 bins or frames).
     """
     _check_options("choi2016", n_classes, width, dropout)
     smallest = 2**BLOCKS
@@ -329,7 +330,7 @@ def choi2017(
 
     Raises
     ------
-    ModelError
+    ParameterError
         ``n_classes < 2``, ``width < 1`` or ``dropout`` outside [0, 1).
 
     Examples
@@ -361,13 +362,13 @@ def choi2017(
 
 
 def _check_options(name: str, n_classes: int, width: int, dropout: float) -> None:
-    """:class:`ModelError` for options no architecture takes."""
+    """:class:`ParameterError` for options no architecture takes."""
     if n_classes < 2:
-        raise ModelError(f"{name}: a classifier needs at least 2 classes, got n_classes={n_classes}")
+        raise ParameterError(f"{name}: a classifier needs at least 2 classes, got n_classes={n_classes}")
     if width < 1:
-        raise ModelError(f"{name}: width (filters per convolution) must be at least 1, got {width}")
+        raise ParameterError(f"{name}: width (filters per convolution) must be at least 1, got {width}")
     if not 0.0 <= dropout < 1.0:
-        raise ModelError(f"{name}: dropout must lie in [0, 1), got {dropout}")
+        raise ParameterError(f"{name}: dropout must lie in [0, 1), got {dropout}")
 
 
 #: The architectures by name: ``auralisation train --arch NAME``.

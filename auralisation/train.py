@@ -45,7 +45,7 @@ import keras
 from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
-from .errors import ConfigError, DatasetError, ModelError
+from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model, format_scores
 from .fileio import atomic_path, atomic_write_text
 from .frontends import Filterbank, check_front_end, front_end_of
@@ -455,7 +455,7 @@ def compile_model(model: keras.Model, settings: TrainSettings) -> keras.Model:
     """Compile ``model`` for classification (sparse cross-entropy, accuracy) with ``settings``' optimiser."""
     optimizers = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
     if settings.optimizer not in optimizers:
-        raise ModelError(f"unknown optimizer {settings.optimizer!r}; choose one of {sorted(optimizers)}")
+        raise ParameterError(f"unknown optimizer {settings.optimizer!r}; choose one of {sorted(optimizers)}")
     model.compile(
         optimizer=optimizers[settings.optimizer](learning_rate=settings.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -717,11 +717,11 @@ def make_strategy(name: Literal["none", "mirrored"]) -> Any:
 
     Raises
     ------
-    ConfigError
+    ParameterError
         An unknown name.
     """
     if name not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+        raise ParameterError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     if name == "none":
         return None
     import tensorflow as tf

@@ -36,7 +36,7 @@ import librosa
 import numpy as np
 
 from .audio import AudioConfig
-from .errors import ModelError
+from .errors import ParameterError
 from .models import MagnitudeScaling
 
 __all__ = ["ZOO", "build", "spectrogram_layer"]
@@ -188,11 +188,11 @@ def build(name: str, config: AudioConfig, n_classes: int, *, seed: int = 0) -> k
 
     Raises
     ------
-    ModelError
+    ParameterError
         An unknown name.
     """
     if name not in ZOO:
-        raise ModelError(f"no zoo model {name!r}; choose one of {', '.join(ZOO)}")
+        raise ParameterError(f"no zoo model {name!r}; choose one of {', '.join(ZOO)}")
     return _initialised(ZOO[name](config, n_classes), seed)
 
 

@@ -84,7 +84,7 @@ def rectify(g: np.ndarray, positive: np.ndarray, rule: str) -> np.ndarray:
     raise ValueError(rule)
 
 
-def deconvolve(x: np.ndarray, blocks: list[Block], feature: int, *, seed: str = "map", rule: str = "deconvnet") -> np.ndarray:
+def deconvolve(x: np.ndarray, blocks: list[Block], feature: int, *, seeding: str = "map", rule: str = "deconvnet") -> np.ndarray:
     """The deconvolved spectrogram ``(H, W)`` of ``feature`` at the top of ``blocks`` for the input ``x`` ``(H, W)``."""
     a = np.asarray(x, dtype=np.float64)[:, :, None]
     records = []
@@ -97,7 +97,7 @@ def deconvolve(x: np.ndarray, blocks: list[Block], feature: int, *, seed: str = 
         records.append(record)
     g = np.zeros_like(a)
     g[:, :, feature] = a[:, :, feature]
-    if seed == "max":
+    if seeding == "max":
         top = a[:, :, feature]
         keep = np.zeros_like(top)
         index = np.unravel_index(int(np.argmax(top)), top.shape)

@@ -195,13 +195,13 @@ def backward_of(node: Node, inputs: list[np.ndarray], g: np.ndarray, rule: str) 
 
 
 def deconvolve(nodes: list[Node], x: np.ndarray, layer: str, feature: int, *, rule: str = "deconvnet",
-               seed: str = "map") -> np.ndarray:
+               seeding: str = "map") -> np.ndarray:
     """The deconvolved spectrogram of ``feature`` of ``layer``: a signed ``(H, W)`` array."""
     values = forward(nodes, x)
     top = values[layer]
     signal = np.zeros_like(top)
     chosen = top[..., feature]
-    if seed == "map":
+    if seeding == "map":
         signal[..., feature] = chosen
     else:
         flat = int(np.argmax(chosen))  # the first largest, row-major

@@ -21,7 +21,7 @@ from auralisation.audio import (
     stft,
     write_wav,
 )
-from auralisation.errors import AudioError, AuralisationError, ConfigError
+from auralisation.errors import AudioError, AuralisationError, ConfigError, ParameterError
 
 SR = 11025
 
@@ -77,11 +77,11 @@ def test_config_json_round_trip(tmp_path: Path) -> None:
 
 
 def test_config_refuses_bad_values_and_unknown_fields(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="hop_length"):
+    with pytest.raises(ParameterError, match="hop_length"):
         AudioConfig(hop_length=0)
-    with pytest.raises(ValueError, match="scaling"):
+    with pytest.raises(ParameterError, match="scaling"):
         AudioConfig(scaling="cubic")
-    with pytest.raises(ValueError, match="unknown AudioConfig fields"):
+    with pytest.raises(ParameterError, match="unknown AudioConfig fields"):
         AudioConfig.from_dict({**AudioConfig().to_dict(), "n_mels": 96})
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigError, match="bad.json"):
@@ -120,7 +120,7 @@ def test_magnitude_and_compress(music: np.ndarray, config: AudioConfig) -> None:
     np.testing.assert_allclose(S, np.abs(numpy_stft(music, 512, 256)), rtol=0, atol=1e-5 * S.max())
     np.testing.assert_allclose(compress(S, "log"), np.log(1.0 + S.astype(np.float64)), rtol=1e-6)
     assert compress(S, "linear") is S
-    with pytest.raises(ValueError, match="scaling"):
+    with pytest.raises(ParameterError, match="scaling"):
         compress(S, "cubic")
 
 
@@ -263,6 +263,6 @@ def test_write_wav_refuses_bad_waveforms(tmp_path: Path) -> None:
         write_wav(tmp_path / "nan.wav", np.array([0.0, np.nan]), SR, normalize="peak")
     with pytest.raises(AudioError, match="stereo.wav.*mono"):
         write_wav(tmp_path / "stereo.wav", np.zeros((10, 2)), SR, normalize="peak")
-    with pytest.raises(ValueError, match="normalize"):
+    with pytest.raises(ParameterError, match="normalize"):
         write_wav(tmp_path / "x.wav", np.zeros(10), SR, normalize="rms")
     assert list(tmp_path.iterdir()) == []

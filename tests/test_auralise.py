@@ -24,7 +24,7 @@ from auralisation.auralise import (  # noqa: E402
     run_auralise,
     synthesise,
 )
-from auralisation.errors import AudioError, ModelError  # noqa: E402
+from auralisation.errors import AudioError, ModelError, ParameterError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +78,12 @@ def test_loudness_policies() -> None:
     waves = np.array([[0.0, 2.0, -4.0], [1.0, -1.0, 0.5], [0.0, 0.0, 0.0]])
     np.testing.assert_allclose(loudness_gains(waves, "comparable"), [PEAK / 4] * 3)  # only to avoid clipping
     np.testing.assert_allclose(loudness_gains(waves / 8, "comparable"), [1.0] * 3)  # never louder
-    np.testing.assert_allclose(loudness_gains(waves / 8, "comparable", normalise=True), [2 * PEAK] * 3)
+    np.testing.assert_allclose(loudness_gains(waves / 8, "comparable", normalize=True), [2 * PEAK] * 3)
     np.testing.assert_allclose(loudness_gains(waves, "peak"), [PEAK / 4, PEAK, 0.0])
-    np.testing.assert_allclose(loudness_gains(np.zeros((2, 3)), "comparable", normalise=True), [1.0, 1.0])
-    with pytest.raises(AudioError, match="unknown loudness"):
+    np.testing.assert_allclose(loudness_gains(np.zeros((2, 3)), "comparable", normalize=True), [1.0, 1.0])
+    with pytest.warns(DeprecationWarning, match=r"loudness_gains\(normalise=...\) is deprecated.*normalize="):
+        np.testing.assert_allclose(loudness_gains(waves / 8, "comparable", normalise=True), [2 * PEAK] * 3)
+    with pytest.raises(ParameterError, match="unknown loudness"):
         loudness_gains(waves, "loud")
 
 
@@ -93,8 +95,10 @@ def test_auralise_loudness_comparable_keeps_levels_and_peak_normalises(clip) -> 
     loud = auralise(X, 4 * D, config)  # would clip: one gain brings the loudest to 0.99, the other in proportion
     peaks = np.max(np.abs(loud), axis=1)
     assert peaks[0] == pytest.approx(PEAK, rel=1e-6) and peaks[1] == pytest.approx(PEAK / 4, rel=1e-5)
-    raised = auralise(X, 0.01 * D, config, normalise=True)  # the loudest brought to 0.99, the other in proportion
+    raised = auralise(X, 0.01 * D, config, normalize=True)  # the loudest brought to 0.99, the other in proportion
     np.testing.assert_allclose(np.max(np.abs(raised), axis=1), [PEAK, PEAK / 4], rtol=1e-5)
+    with pytest.warns(DeprecationWarning, match=r"auralise\(normalise=...\) is deprecated"):
+        np.testing.assert_array_equal(auralise(X, 0.01 * D, config, normalise=True), raised)
     normalised = auralise(X, D, config, loudness="peak")
     np.testing.assert_allclose(np.max(np.abs(normalised), axis=1), [PEAK, PEAK], rtol=1e-6)
 
@@ -148,9 +152,9 @@ def test_parse_layers_and_features() -> None:
     assert parse_layers("2, pool4") == [2, "pool4"]
     assert parse_features("all") is None
     assert parse_features("3,17") == [3, 17] and parse_features("0-2") == [0, 1, 2]
-    with pytest.raises(ModelError, match="backwards"):
+    with pytest.raises(ParameterError, match="backwards"):
         parse_layers("5-1")
-    with pytest.raises(ModelError, match="numbers from 0"):
+    with pytest.raises(ParameterError, match="numbers from 0"):
         parse_features("x")
 
 
@@ -221,12 +225,17 @@ def test_command_method_writes_the_auralisation_of_attribute_s_map(
     np.testing.assert_allclose(written, raw * PEAK / np.abs(raw).max(), atol=2 / 2**15)
 
 
-def test_command_validates_the_method_and_its_seed(saved_model, tmp_path, write_audio, tone, capsys) -> None:
+def test_command_validates_the_method_and_its_seeding(saved_model, tmp_path, write_audio, tone, capsys) -> None:
     folder, config = saved_model
     audio = write_audio(tmp_path / "a.wav", tone(440.0, 0.2, config.sr), config.sr)
     with pytest.raises(SystemExit):
         arguments(model=folder, audio=audio, out=tmp_path, method="lrp")
     assert "invalid choice: 'lrp'" in capsys.readouterr().err
     assert arguments(model=folder, audio=audio, out=tmp_path).method == "deconvnet"
-    with pytest.raises(ModelError, match="gradcam takes no seed"):
-        run_auralise(arguments(model=folder, audio=audio, out=tmp_path, method="gradcam", seed="max"))
+    with pytest.raises(ParameterError, match="gradcam takes no seeding"):
+        run_auralise(arguments(model=folder, audio=audio, out=tmp_path, method="gradcam", seeding="max"))
+    capsys.readouterr()
+    old = arguments(model=folder, audio=audio, out=tmp_path, seed="max")  # the old spelling still works, and says so
+    assert old.seeding == "max"
+    err = capsys.readouterr().err
+    assert "--seed is deprecated" in err and "use --seeding max" in err

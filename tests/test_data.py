@@ -22,7 +22,7 @@ from auralisation.data import (
     split_by_track,
     to_arrays,
 )
-from auralisation.errors import AudioError, DatasetError
+from auralisation.errors import AudioError, DatasetError, ParameterError
 
 SR = 11025
 
@@ -158,7 +158,7 @@ def test_bad_dataset_folders_give_one_clear_error(
 
 
 def test_hop_must_be_positive(audio_folder: Path, config) -> None:
-    with pytest.raises(DatasetError, match="hop must be a positive"):
+    with pytest.raises(ParameterError, match="hop must be a positive"):
         scan_folder(audio_folder, config, hop=0.0)
 
 
@@ -385,7 +385,7 @@ def test_pipeline_refuses_bad_arguments(tmp_path: Path, scanned, config) -> None
         make_dataset(excerpts, classes[:2], cache)
     with pytest.raises(DatasetError, match="no excerpts"):
         make_dataset([], classes, cache)
-    with pytest.raises(DatasetError, match="batch_size"):
+    with pytest.raises(ParameterError, match="batch_size"):
         make_dataset(excerpts, classes, cache, batch_size=0)
     with pytest.raises(DatasetError, match="no excerpts"):
         to_arrays([], classes, cache)

@@ -18,7 +18,7 @@ from auralisation.deconv import Deconvolver, deconvolve  # noqa: E402
 from auralisation.deconv.core import _cached  # noqa: E402
 from auralisation.deconv.rules import ruled_activation  # noqa: E402
 from auralisation.methods.target import Scorer, Target, logits_of  # noqa: E402
-from auralisation.errors import ModelError  # noqa: E402
+from auralisation.errors import ModelError, ParameterError  # noqa: E402
 from auralisation.models import MagnitudeScaling, choi2016  # noqa: E402
 
 RULES = ("deconvnet", "guided", "gradient")
@@ -119,14 +119,14 @@ def test_unfused_transposed_convolutions_match_reference(twins, rule: str, monke
 
 
 @pytest.mark.parametrize("rule", RULES)
-@pytest.mark.parametrize("seed", ["map", "max"])
-def test_rules_and_seeds_match_reference_both_methods(twins, rule: str, seed: str) -> None:
+@pytest.mark.parametrize("seeding", ["map", "max"])
+def test_rules_and_seedings_match_reference_both_methods(twins, rule: str, seeding: str) -> None:
     blocks, model = twins[3]
     S = spectrogram(7)
     deconvolver = Deconvolver(model, rule)
-    fast = deconvolver.deconvolve(S, 3, seed=seed)
-    tape = deconvolver.deconvolve(S, 3, seed=seed, engine="tape")
-    expected = np.stack([reference.deconvolve(S, blocks, k, seed=seed, rule=rule) for k in range(fast.shape[0])])
+    fast = deconvolver.deconvolve(S, 3, seeding=seeding)
+    tape = deconvolver.deconvolve(S, 3, seeding=seeding, engine="tape")
+    expected = np.stack([reference.deconvolve(S, blocks, k, seeding=seeding, rule=rule) for k in range(fast.shape[0])])
     assert_close(fast, expected)
     assert_close(tape, expected)
 
@@ -162,7 +162,7 @@ HAND_INPUT = np.array([[1, 2, 0, 0], [3, 0, 0, 1], [0, 0, 5, 0], [0, 4, 0, 0]], 
 
 
 @pytest.mark.parametrize(
-    ("seed", "expected"),
+    ("seeding", "expected"),
     [
         # A = [[3, 1], [4, 5]]: the whole map goes back to the four switches
         ("map", [[0, 0, 0, 0], [3, 0, 0, 1], [0, 0, 5, 0], [0, 4, 0, 0]]),
@@ -170,8 +170,8 @@ HAND_INPUT = np.array([[1, 2, 0, 0], [3, 0, 0, 1], [0, 0, 5, 0], [0, 4, 0, 0]], 
         ("max", [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 5, 0], [0, 0, 0, 0]]),
     ],
 )
-def test_map_and_max_seeding_by_hand(seed: str, expected: list[list[float]]) -> None:
-    D = deconvolve(identity_pool_model(), HAND_INPUT, layer="pool", seed=seed)
+def test_map_and_max_seeding_by_hand(seeding: str, expected: list[list[float]]) -> None:
+    D = deconvolve(identity_pool_model(), HAND_INPUT, layer="pool", seeding=seeding)
     np.testing.assert_allclose(D[0], expected, atol=1e-6)
 
 
@@ -394,10 +394,33 @@ def test_bad_layer_feature_and_shape_name_the_valid_range(twins) -> None:
         deconvolve(model, np.zeros((13, 17), np.float32), layer=1)
     with pytest.raises(ModelError, match="NaN"):
         deconvolve(model, np.full(SHAPE, np.nan, np.float32), layer=1)
-    with pytest.raises(ModelError, match="unknown rule"):
+    with pytest.raises(ParameterError, match="unknown rule"):
         deconvolve(model, S, layer=1, rule="lrp")
-    with pytest.raises(ModelError, match="unknown seed"):
-        deconvolve(model, S, layer=1, seed="mean")
+    with pytest.raises(ParameterError, match="unknown seeding 'mean'"):
+        deconvolve(model, S, layer=1, seeding="mean")
+    with pytest.raises(ParameterError, match="engine must be"):
+        Deconvolver(model).deconvolve(S, 1, engine="slow")
+    with pytest.raises(ParameterError, match="batch_size must be at least 1"):
+        Deconvolver(model, batch_size=0)
+
+
+def test_old_keywords_warn_and_give_the_same_maps(twins) -> None:
+    """``seed=`` (now ``seeding=``) and ``method=`` (now ``engine=``) still work for one release, with a warning."""
+    _, model = twins[2]
+    S = spectrogram(0)
+    deconvolver = Deconvolver(model)
+    expected = deconvolver.deconvolve(S, 2, [1, 3], seeding="max")
+    with pytest.warns(DeprecationWarning, match=r"deconvolve\(seed=...\) is deprecated.*use seeding="):
+        np.testing.assert_array_equal(deconvolve(model, S, 2, [1, 3], seed="max"), expected)
+    assert not np.allclose(deconvolve(model, S, 2, [1, 3]), expected)  # "max" is not the default "map"
+    tape = deconvolver.deconvolve(S, 2, [1, 3], seeding="max", engine="tape")
+    with pytest.warns(DeprecationWarning, match=r"Deconvolver.deconvolve\(method=...\).*use engine="):
+        np.testing.assert_array_equal(deconvolver.deconvolve(S, 2, [1, 3], method="tape", seeding="max"), tape)
+    with pytest.raises(ParameterError, match="give seeding= only"):
+        deconvolve(model, S, 2, seed="map", seeding="max")
+    with pytest.warns(DeprecationWarning, match="use auralisation.deconv.rules.SEEDINGS"):
+        from auralisation.deconv.rules import SEEDS
+    assert SEEDS == ("map", "max")
 
 
 def test_logits_are_the_input_of_the_final_softmax() -> None:

@@ -19,7 +19,7 @@ import tensorflow as tf
 from auralisation.audio import AudioConfig, FrontEnd, magnitude, stft
 from auralisation.auralise import auralise
 from auralisation.deconv import deconvolve
-from auralisation.errors import ConfigError, ModelError
+from auralisation.errors import ConfigError, ModelError, ParameterError
 from auralisation.frontends import (
     ROUTES,
     Filterbank,
@@ -81,7 +81,7 @@ def test_pseudo_inverse_route_recovers_what_the_filterbank_sees():
     S = np.random.default_rng(2).random((257, 7))
     bands = M @ S
     np.testing.assert_allclose(M @ to_linear(bands, M, "pinv"), bands, rtol=1e-3, atol=1e-5 * np.abs(bands).max())
-    with pytest.raises(ModelError, match="route"):
+    with pytest.raises(ParameterError, match="route"):
         to_linear(bands, M, "inverse")
     with pytest.raises(ModelError, match="96 bands"):
         to_linear(S, M)

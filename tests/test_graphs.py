@@ -173,8 +173,8 @@ def test_lower_layers_and_max_seeding_match_reference(twins, name: str) -> None:
     nodes, model = GRAPHS[name], twins[name]
     S = spectrogram(3)
     layer = "p1"
-    D = Deconvolver(model, "guided").deconvolve(S, layer, seed="max")
-    expected = np.stack([ref.deconvolve(nodes, S[..., None], layer, k, rule="guided", seed="max")
+    D = Deconvolver(model, "guided").deconvolve(S, layer, seeding="max")
+    expected = np.stack([ref.deconvolve(nodes, S[..., None], layer, k, rule="guided", seeding="max")
                          for k in range(D.shape[0])])
     assert_close(D, expected)
 

@@ -10,7 +10,7 @@ import scipy.stats
 import tensorflow as tf
 
 from auralisation.audio import AudioConfig, load_clip, stft
-from auralisation.errors import ModelError
+from auralisation.errors import ModelError, ParameterError
 from auralisation.methods import (
     LMAC,
     LMACSettings,
@@ -145,7 +145,7 @@ def test_map_to_mask_keeps_the_positive_part_scaled_to_one() -> None:
     np.testing.assert_array_equal(map_to_mask(mask, "threshold", scale=False), [[0.0, 1.0], [0.0, 0.0]])
     with pytest.raises(ModelError, match="scale=False"):
         map_to_mask(saliency, scale=False)
-    with pytest.raises(ModelError, match="masking"):
+    with pytest.raises(ParameterError, match="masking"):
         map_to_mask(saliency, "binary")
     with pytest.raises(ModelError, match=r"\[0, 1\]"):
         apply_mask(np.ones((2, 2)), saliency)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from auralisation.errors import ParameterError
 from auralisation.lru import LRU
 
 
@@ -23,5 +24,5 @@ def test_lru_builds_once_drops_the_least_recent_and_rebuilds_invalid_entries() -
     assert "b" not in cache and "a" in cache and len(cache) == 2
     assert cache.get("a", lambda: build("a"), valid=lambda value: value is not a) is not a
     assert built == ["a", "b", "c", "a"] and cache.computed == 4
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ParameterError, match="at least 1"):
         LRU(0)

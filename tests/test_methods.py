@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from auralisation.audio import AudioConfig
 from auralisation.deconv import deconvolve
-from auralisation.errors import ModelError
+from auralisation.errors import ModelError, ParameterError
 from auralisation.methods import (
     METHODS,
     RANDOM,
@@ -289,7 +289,7 @@ def test_a_target_selects_itself() -> None:
 def test_bad_requests_raise_model_errors() -> None:
     model = _small_cnn()
     x = np.zeros((16, 16), dtype="float32")
-    with pytest.raises(ModelError, match="unknown attribution method"):
+    with pytest.raises(ParameterError, match="unknown attribution method"):
         attribute(model, x, "lime", class_index=0)
     with pytest.raises(ModelError, match="not both"):
         attribute(model, x, "gradient", class_index=0, layer=1, feature=0)
@@ -297,7 +297,7 @@ def test_bad_requests_raise_model_errors() -> None:
         attribute(model, x, "gradient", class_index=2)
     with pytest.raises(ModelError, match="features 0..3"):
         attribute(model, x, "gradcam", layer="pool1", feature=4)
-    with pytest.raises(ModelError, match="takes no option patch"):
+    with pytest.raises(ParameterError, match="takes no option patch"):
         attribute(model, x, "gradient", class_index=0, patch=(4, 4))
     with pytest.raises(ModelError, match="does not fit"):
         attribute(model, np.zeros((8, 16)), "gradient", class_index=0)
@@ -327,3 +327,14 @@ def test_scorer_takes_one_spectrogram_not_a_batch() -> None:
     np.testing.assert_array_equal(scorer.check(x[..., None]), x)
     with pytest.raises(ModelError, match="expected one spectrogram"):
         scorer.check(np.stack([x, x]))
+
+
+def test_old_seed_option_warns_and_gives_the_seeding_map() -> None:
+    model = _small_cnn()
+    x = np.random.default_rng(4).random((16, 16)).astype("float32")
+    expected = attribute(model, x, "deconvnet", layer=1, feature=2, seeding="max")
+    assert not np.allclose(expected, attribute(model, x, "deconvnet", layer=1, feature=2))  # "max" differs from "map"
+    with pytest.warns(DeprecationWarning, match=r"attribute\(seed=...\) is deprecated.*seeding="):
+        np.testing.assert_array_equal(attribute(model, x, "deconvnet", layer=1, feature=2, seed="max"), expected)
+    with pytest.raises(ParameterError, match="seeding='max' applies to a feature map"):
+        attribute(model, x, "gradient", class_index=0, seeding="max")

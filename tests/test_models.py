@@ -12,7 +12,7 @@ import pytest
 from scipy.signal import correlate2d
 
 from auralisation.audio import AudioConfig
-from auralisation.errors import ModelError
+from auralisation.errors import ModelError, ParameterError
 from auralisation.models import MagnitudeScaling, choi2016, map_sizes
 
 #: A small config whose spectrogram (33 x 87) survives five poolings: 16x43, 8x21, 4x10, 2x5, 1x2.
@@ -98,14 +98,14 @@ def test_same_seed_same_initial_weights_other_seed_other_weights():
 
 
 @pytest.mark.parametrize(
-    ("config", "kwargs", "match"),
+    ("config", "kwargs", "error", "match"),
     [
-        (TINY, {"n_classes": 1}, "at least 2 classes"),
-        (TINY, {"n_classes": 3, "width": 0}, "width"),
-        (TINY, {"n_classes": 3, "dropout": 1.0}, "dropout"),
-        (AudioConfig(duration=0.5, n_fft=64, hop_length=256), {"n_classes": 3}, "too small"),
+        (TINY, {"n_classes": 1}, ParameterError, "at least 2 classes"),
+        (TINY, {"n_classes": 3, "width": 0}, ParameterError, "width"),
+        (TINY, {"n_classes": 3, "dropout": 1.0}, ParameterError, "dropout"),
+        (AudioConfig(duration=0.5, n_fft=64, hop_length=256), {"n_classes": 3}, ModelError, "too small"),
     ],
 )
-def test_bad_options_raise_model_error(config, kwargs, match):
-    with pytest.raises(ModelError, match=match):
+def test_bad_options_raise_parameter_or_model_error(config, kwargs, error, match):
+    with pytest.raises(error, match=match):
         choi2016(config, **kwargs)

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from auralisation.audio import AudioConfig  # noqa: E402
-from auralisation.errors import ConfigError  # noqa: E402
+from auralisation.errors import ParameterError  # noqa: E402
 from auralisation.train import TrainSettings, load_model, make_strategy, prepare_data, train_and_evaluate  # noqa: E402
 
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
@@ -43,5 +43,5 @@ def test_mirrored_training_equals_plain_training(audio_folder: Path, tmp_path: P
 
 
 def test_unknown_strategy_is_refused() -> None:
-    with pytest.raises(ConfigError, match="choose one of none, mirrored"):
+    with pytest.raises(ParameterError, match="choose one of none, mirrored"):
         make_strategy("multiworker")

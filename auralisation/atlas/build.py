@@ -37,8 +37,9 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._compat import add_seeding_argument, renamed
 from ..auralise import parse_layers
-from ..errors import AtlasError, ModelError
+from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..train import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
 from .corpus import Corpus, scan_corpus
@@ -184,7 +185,7 @@ def _atlas_json(
         "model": {**job["model"], "name": model_name},
         "statistic": job["statistic"],
         "top": job["top"],
-        "seed": job["seed"],
+        "seeding": job["seeding"],
         "corpus": {"sources": job["sources"], "excerpts": usable, "tracks": corpus.n_tracks,
                    "labels": corpus.labels, "duration": corpus.config.duration, "sr": corpus.config.sr, "notes": corpus.notes()},
         "layers": layers,
@@ -217,7 +218,7 @@ def build_atlas(
     top: int = 9,
     layers: Sequence[int | str] | None = None,
     statistic: Literal["max", "mean"] = "max",
-    seed: Literal["map", "max"] = "map",
+    seeding: Literal["map", "max"] = "map",
     engine: Literal["local", "ray"] = "local",
     address: str | None = None,
     workers: int | None = None,
@@ -228,6 +229,7 @@ def build_atlas(
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
+    seed: str | None = None,
 ) -> Path:
     """Build the feature atlas of a saved model over a corpus; return the path of its index page.
 
@@ -249,7 +251,7 @@ def build_atlas(
     statistic : {"max", "mean"}
         How a feature map ranks an excerpt: its largest value (a feature that fires strongly anywhere) or its mean
         (one that fires throughout the excerpt).
-    seed : {"map", "max"}
+    seeding : {"map", "max"}
         Deconvolution seeding (:func:`auralisation.deconv.deconvolve`).
     engine : {"local", "ray"}
         Run in this process, or on Ray actors (:mod:`.engines`).
@@ -268,6 +270,8 @@ def build_atlas(
         and start again.
     progress : bool
         A progress bar per pass.
+    seed : {"map", "max"}, optional
+        The old name of ``seeding`` (deprecated).
 
     Returns
     -------
@@ -282,20 +286,22 @@ def build_atlas(
         The model cannot be loaded, or a layer does not exist.
     AtlasError
         ``out`` holds another atlas (or other files), or Ray is asked for and not installed.
+    ParameterError
+        ``top``, ``statistic``, ``seeding``, ``engine``, ``shard_size`` or ``batch_size`` out of range.
     """
     started = time.perf_counter()
+    seeding = renamed("seed", "seeding", seed, seeding, where="build_atlas", default="map")
     if top < 1:
-        raise AtlasError(f"top must be at least 1 excerpt per feature, got {top}")
+        raise ParameterError(f"top must be at least 1 excerpt per feature, got {top}")
     if statistic not in STATISTICS:
-        raise AtlasError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
+        raise ParameterError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
     if shard_size < 1 or batch_size < 1:
-        raise AtlasError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
+        raise ParameterError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
     if engine not in ENGINES:
-        raise AtlasError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    from ..deconv import SEEDS, Deconvolver
+        raise ParameterError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    from ..deconv import Deconvolver, check_seeding
 
-    if seed not in SEEDS:
-        raise AtlasError(f"seed must be one of {', '.join(SEEDS)}, got {seed!r}")
+    check_seeding(seeding)
 
     model_folder = Path(model)
     trained = load_model(model_folder)
@@ -307,7 +313,7 @@ def build_atlas(
         raise ModelError("no layers chosen; pass block numbers like 1-5 or layer names")
     sources = [str(data)] if isinstance(data, (str, os.PathLike)) else [str(item) for item in data]
     corpus = scan_corpus(sources, trained.config, hop=hop)
-    settings = {"top": top, "layers": names, "statistic": statistic, "seed": seed, "hop": corpus.hop,
+    settings = {"top": top, "layers": names, "statistic": statistic, "seeding": seeding, "hop": corpus.hop,
                 "shard_size": shard_size, "batch_size": batch_size, "format": _FORMAT}
     model_info = {"folder": str(model_folder), "sha256": _model_digest(model_folder)}
     key_payload = json.dumps([model_info["sha256"], corpus.fingerprint(), settings], sort_keys=True)
@@ -318,7 +324,7 @@ def build_atlas(
     atomic_write_text(out / _STATE / _JOB, json.dumps(job, indent=1, sort_keys=True) + "\n")
     (out / _STATE / "complete").unlink(missing_ok=True)
 
-    spec = WorkerSpec(str(model_folder), tuple(names), statistic, seed, batch_size, None if cache is None else str(cache))
+    spec = WorkerSpec(str(model_folder), tuple(names), statistic, seeding, batch_size, None if cache is None else str(cache))
     shards = _shards(corpus, shard_size)
     with open_engine(engine, spec, address=address, workers=workers) as runner:
         pending = [unit for unit in shards if not _shard_file(out, unit.shard).is_file()]
@@ -367,8 +373,7 @@ def add_atlas_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", default=None, help="block numbers or layer names, e.g. 1-5 (default: all)")
     parser.add_argument("--statistic", choices=STATISTICS, default="max",
                         help="rank excerpts by the max (default) or the mean of a feature's map")
-    parser.add_argument("--seed", choices=("map", "max"), default="map",
-                        help="deconvolve the whole activation map (default) or its maximum only")
+    add_seeding_argument(parser)
     parser.add_argument("--engine", choices=ENGINES, default="local",
                         help="run in this process (default) or on Ray (pip install 'auralisation[ray]')")
     parser.add_argument("--address", help="with --engine ray: an existing Ray cluster (default: start a local one)")
@@ -383,7 +388,7 @@ def run_atlas(args: argparse.Namespace) -> int:
     """Run ``auralisation atlas``: build the site and print its entry page."""
     index = build_atlas(
         args.model, args.data, args.out, top=args.top,
-        layers=None if args.layers is None else parse_layers(args.layers), statistic=args.statistic, seed=args.seed,
+        layers=None if args.layers is None else parse_layers(args.layers), statistic=args.statistic, seeding=args.seeding,
         engine=args.engine, address=args.address, workers=args.workers, hop=args.hop, cache=args.cache,
         resume=args.resume, force=args.force,
     )

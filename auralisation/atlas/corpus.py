@@ -27,7 +27,7 @@ import soundfile as sf
 
 from ..audio import AUDIO_EXTENSIONS, AudioConfig
 from ..data import Excerpt, _is_audio_file, _offsets, _track_seconds
-from ..errors import AudioError, DatasetError
+from ..errors import AudioError, DatasetError, ParameterError
 
 __all__ = ["Corpus", "Skipped", "scan_corpus"]
 
@@ -149,7 +149,7 @@ def scan_corpus(
     """
     hop = config.duration if hop is None else float(hop)
     if not hop > 0:
-        raise DatasetError(f"hop must be a positive number of seconds, got {hop}")
+        raise ParameterError(f"hop must be a positive number of seconds, got {hop}")
     items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     if not items:
         raise DatasetError("no corpus given; pass a folder of audio (GTZAN's genres/, say) or audio files")

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
-from ..errors import AtlasError
+from ..errors import AtlasError, ParameterError
 from .worker import AtlasWorker, WorkerSpec
 
 __all__ = ["ENGINES", "LocalEngine", "RayEngine", "open_engine"]
@@ -81,7 +81,7 @@ class RayEngine:
     def __init__(self, spec: WorkerSpec, *, address: str | None = None, workers: int | None = None) -> None:
         ray = _import_ray()
         if workers is not None and workers < 1:
-            raise AtlasError(f"workers must be at least 1, got {workers}")
+            raise ParameterError(f"workers must be at least 1, got {workers}")
         self._ray = ray
         self._started = False
         self._actors: list[Any] = []
@@ -143,4 +143,4 @@ def open_engine(
         return LocalEngine(spec)
     if engine == "ray":
         return RayEngine(spec, address=address, workers=workers)
-    raise AtlasError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    raise ParameterError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")

@@ -201,7 +201,7 @@ def index_page(atlas: dict[str, Any]) -> str:
         "top excerpts at one gain) and <i>|X| &middot; D</i>.</p>",
         f'<p class="meta">model {escape(atlas["model"]["folder"])} ({escape(atlas["model"]["name"])}); corpus '
         f"{escape(', '.join(corpus['sources']))}: {corpus['excerpts']} excerpts of {corpus['tracks']} tracks, "
-        f"labels {escape(', '.join(corpus['labels']))}; deconvolution seed {escape(atlas['seed'])}.</p>",
+        f"labels {escape(', '.join(corpus['labels']))}; deconvolution seeding {escape(atlas['seeding'])}.</p>",
         "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in corpus["notes"]) + "</ul>",
         '<table class="layers"><tr><th>layer</th><th>features</th><th>that fire</th><th>label selectors</th>'
         "<th>selected labels</th></tr>" + "".join(rows) + "</table>",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["Histogram", "TopK"]
 
 #: Index of an empty slot (a corpus smaller than k); sorts after every real index.
@@ -47,7 +49,7 @@ class TopK:
 
     def __init__(self, n_features: int, k: int) -> None:
         if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+            raise ParameterError(f"k must be at least 1, got {k}")
         self.k = k
         self.scores = np.full((n_features, k), -np.inf, dtype=np.float32)
         self.index = np.full((n_features, k), _EMPTY, dtype=np.int64)

@@ -52,7 +52,7 @@ class WorkerSpec:
         Layer names, in the atlas's order.
     statistic : {"max", "mean"}
         How a feature map becomes one activation: its largest value, or its mean.
-    seed : {"map", "max"}
+    seeding : {"map", "max"}
         Deconvolution seeding (:meth:`~auralisation.deconv.Deconvolver.deconvolve`).
     batch_size : int
         Excerpts per forward pass in pass 1.
@@ -63,7 +63,7 @@ class WorkerSpec:
     model: str
     layers: tuple[str, ...]
     statistic: Statistic = "max"
-    seed: Literal["map", "max"] = "map"
+    seeding: Literal["map", "max"] = "map"
     batch_size: int = 16
     cache: str | None = None
 
@@ -229,7 +229,7 @@ class AtlasWorker:
                 X = stft(y, self.config)
                 spectra[index] = X
                 stems[index] = self._stems(path, offset, X)
-                D = self.deconvolver.deconvolve(np.abs(X), unit.layer, features, seed=self.spec.seed)
+                D = self.deconvolver.deconvolve(np.abs(X), unit.layer, features, seeding=self.spec.seeding)
                 for feature, d in zip(features, D):
                     maps[index, feature] = d
                 player = out / excerpt_asset(index)
@@ -240,7 +240,7 @@ class AtlasWorker:
             indices = [excerpt[0] for excerpt in feature.top]
             D = np.stack([maps[index, feature.feature] for index in indices])
             waves = np.stack([synthesise(spectra[index], d, self.config)[0] for index, d in zip(indices, D)])
-            waves *= loudness_gains(waves, "comparable", normalise=True)[:, None]
+            waves *= loudness_gains(waves, "comparable", normalize=True)[:, None]
             for rank, (index, d, wave) in enumerate(zip(indices, D, waves)):
                 files = feature_assets(unit.layer, feature.feature, rank)
                 write_wav(out / files["wav"], wave, self.config.sr, normalize="none")

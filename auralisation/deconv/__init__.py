@@ -27,8 +27,11 @@ Examples
 
 from __future__ import annotations
 
+from .._compat import deprecated_names
 from .core import Deconvolver, check_spectrograms, deconvolve
 from .network import Network
-from .rules import RULES, SEEDS
+from .rules import RULES, SEEDINGS, check_seeding
 
-__all__ = ["RULES", "SEEDS", "Deconvolver", "Network", "check_spectrograms", "deconvolve"]
+__all__ = ["RULES", "SEEDINGS", "Deconvolver", "Network", "check_seeding", "check_spectrograms", "deconvolve"]
+
+__getattr__ = deprecated_names(__name__, {"SEEDS": "auralisation.deconv.rules:SEEDINGS"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -11,11 +10,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..errors import ModelError
+from .._compat import renamed
+from ..errors import ModelError, ParameterError
 from ..lru import LRU
 from .fast import Unsupported, fast_deconvolve
 from .network import Network
-from .rules import check_rule, check_seed
+from .rules import check_rule, check_seeding
 from .tape import tape_deconvolve
 
 __all__ = ["Deconvolver", "check_spectrograms", "deconvolve"]
@@ -59,8 +59,8 @@ class Deconvolver:
     seeding, so that deconvolving many clips or features never re-traces anything. The model is never modified.
 
     **How.** Feature ``k`` at layer ``L`` is the gradient, with respect to the spectrogram, of
-    ``sum(stop_gradient(s_k) * A_k)`` where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` its seed, with
-    every rectifier's backward pass replaced by the rule's (:mod:`.rules`). Max-pooling's gradient is unpooling
+    ``sum(stop_gradient(s_k) * A_k)`` where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` its starting
+    signal (the seeding), with every rectifier's backward pass replaced by the rule's (:mod:`.rules`). Max-pooling's gradient is unpooling
     with the switches and a convolution's gradient is the transposed convolution, so under the ``"deconvnet"`` rule
     this is exactly Zeiler & Fergus's deconvnet as the authors ran it. The spectrogram is the model's input, or the
     output of the layer ``at`` (a ``STFTSpectrogram`` on a waveform input). A compression layer that declares
@@ -70,7 +70,7 @@ class Deconvolver:
 
     **Biases** do not enter the backward pass (a transposed convolution has no bias), as in the authors' code; they
     act only through the forward pass, which decides the switches, which rectifier inputs are positive, and the
-    seed.
+    seeding.
 
     **Batching.** Under the default ``engine="auto"`` the forward pass runs once per clip and the backward pass of
     a batch of features shares it (:mod:`.fast`); ``engine="tape"`` is the plain definition (:mod:`.tape`), which
@@ -115,9 +115,9 @@ class Deconvolver:
     ) -> None:
         self.rule = check_rule(rule)
         if batch_size is not None and batch_size < 1:
-            raise ModelError(f"batch_size must be at least 1, got {batch_size}")
+            raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
         if compression not in ("identity", "gradient"):
-            raise ModelError(f"compression must be 'identity' or 'gradient', got {compression!r}")
+            raise ParameterError(f"compression must be 'identity' or 'gradient', got {compression!r}")
         self.model = model
         self.network = Network(model, at=at)
         self.batch_size = batch_size
@@ -154,7 +154,7 @@ class Deconvolver:
             return np.arange(count, dtype=np.int32)
         chosen = np.atleast_1d(np.asarray(features))
         if chosen.ndim != 1 or chosen.size == 0 or not np.issubdtype(chosen.dtype, np.integer):
-            raise ModelError(f"features must be None, an int or a non-empty list of ints, got {features!r}")
+            raise ParameterError(f"features must be None, an int or a non-empty list of ints, got {features!r}")
         bad = chosen[(chosen < 0) | (chosen >= count)]
         if bad.size:
             raise ModelError(
@@ -208,13 +208,13 @@ class Deconvolver:
         chunks = -(-n_features // batch)
         return -(-n_features // chunks)
 
-    def _runner(self, name: str, seed: str, engine: str) -> Callable[..., tf.Tensor]:
+    def _runner(self, name: str, seeding: str, engine: str) -> Callable[..., tf.Tensor]:
         """The compiled deconvolution of layer ``name`` under ``engine`` ("fast" or "tape")."""
         network, rule, compression = self.network, self.rule, self.compression
         run = fast_deconvolve if engine == "fast" else tape_deconvolve
         return self._function(
-            (engine, name, seed),
-            lambda: lambda x, f: run(network, name, rule, x, f, seed, compression),
+            (engine, name, seeding),
+            lambda: lambda x, f: run(network, name, rule, x, f, seeding, compression),
         )
 
     def deconvolve(
@@ -223,9 +223,10 @@ class Deconvolver:
         layer: Layer,
         features: Features = None,
         *,
-        seed: Literal["map", "max"] = "map",
+        seeding: Literal["map", "max"] = "map",
         engine: Literal["auto", "fast", "tape"] = "auto",
         method: str | None = None,
+        seed: str | None = None,
     ) -> np.ndarray:
         """Deconvolved spectrograms of ``features`` at ``layer``.
 
@@ -240,7 +241,7 @@ class Deconvolver:
             layer name, or a path ``"backbone/pool3"`` into a nested model.
         features : int, sequence of int, or None
             Feature (channel) indices at ``layer``, from 0; ``None`` means all of them.
-        seed : {"map", "max"}
+        seeding : {"map", "max"}
             Start from the feature's whole activation map (the authors' choice) or only its strongest activation
             (Zeiler & Fergus).
         engine : {"auto", "fast", "tape"}
@@ -249,6 +250,8 @@ class Deconvolver:
             allows it.
         method : str, optional
             The old name of ``engine`` (deprecated: it means the attribution method elsewhere).
+        seed : {"map", "max"}, optional
+            The old name of ``seeding`` (deprecated: ``seed`` is a random seed elsewhere).
 
         Returns
         -------
@@ -261,26 +264,27 @@ class Deconvolver:
         ModelError
             Unknown layer or feature (the message gives the valid range), an input that does not fit the model,
             or ``engine="fast"`` on a model the shared walk cannot follow.
+        ParameterError
+            An unknown ``seeding`` or ``engine``.
         """
-        check_seed(seed)
-        if method is not None:
-            warnings.warn("Deconvolver.deconvolve(method=...) is now engine=...", DeprecationWarning, stacklevel=2)
-            engine = method  # type: ignore[assignment]
+        seeding = renamed("seed", "seeding", seed, seeding, where="Deconvolver.deconvolve", default="map")
+        check_seeding(seeding)
+        engine = renamed("method", "engine", method, engine, where="Deconvolver.deconvolve", default="auto")
         if engine not in ("auto", "fast", "tape"):
-            raise ModelError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
+            raise ParameterError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
         name = self.layer_name(layer)
         chosen = self._features(name, features)
         batch, single = check_spectrograms(self.network, spectrograms)
         use = "tape" if engine == "tape" or name in self._tape_only else "fast"
         out: list[np.ndarray] = []
         for clip in batch:
-            out.append(self._deconvolve_clip(clip, name, chosen, seed, use, engine))
+            out.append(self._deconvolve_clip(clip, name, chosen, seeding, use, engine))
             use = "tape" if name in self._tape_only else use
         maps = np.stack(out)
         return maps[0] if single else maps
 
     def _deconvolve_clip(
-        self, clip: np.ndarray, name: str, chosen: np.ndarray, seed: str, use: str, engine: str
+        self, clip: np.ndarray, name: str, chosen: np.ndarray, seeding: str, use: str, engine: str
     ) -> np.ndarray:
         """All of ``chosen`` for one clip, in batches, by ``use``; falls back from fast to tape under "auto"."""
         x = tf.constant(clip[None])
@@ -290,7 +294,7 @@ class Deconvolver:
             f = tf.constant(chosen[start : start + step])
             if use == "fast":
                 try:
-                    parts.append(self._runner(name, seed, "fast")(x, f).numpy())
+                    parts.append(self._runner(name, seeding, "fast")(x, f).numpy())
                     continue
                 except Unsupported as why:
                     if engine == "fast":
@@ -300,9 +304,9 @@ class Deconvolver:
                         ) from None
                     self._tape_only.add(name)
                     use = "tape"
-                    self._compiled.pop(("fast", name, seed), None)
+                    self._compiled.pop(("fast", name, seeding), None)
             xs = tf.repeat(x, len(f), axis=0)
-            parts.append(self._runner(name, seed, "tape")(xs, f).numpy())
+            parts.append(self._runner(name, seeding, "tape")(xs, f).numpy())
         maps = np.concatenate(parts).astype(np.float32)
         return maps.reshape(maps.shape[0], *_spectrogram_shape(maps.shape[1:]))
 
@@ -331,10 +335,11 @@ def deconvolve(
     layer: Layer,
     features: Features = None,
     *,
-    seed: Literal["map", "max"] = "map",
+    seeding: Literal["map", "max"] = "map",
     rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
     at: str | None = None,
     compression: Literal["identity", "gradient"] = "identity",
+    seed: str | None = None,
 ) -> np.ndarray:
     """Deconvolve ``features`` of ``layer`` of ``model`` for one spectrogram or a batch.
 
@@ -352,7 +357,7 @@ def deconvolve(
         Block number (1 = the first pooling layer's output), a layer name, or a path ``"backbone/pool3"``.
     features : int, sequence of int, or None
         Feature indices from 0; ``None`` for all.
-    seed : {"map", "max"}
+    seeding : {"map", "max"}
         Whole activation map (the authors) or strongest activation only (Zeiler & Fergus).
     rule : {"deconvnet", "guided", "gradient"}
         How rectifiers pass the backward signal: for a ReLU ``relu(dy)``, ``relu(dy) * (x > 0)``, or
@@ -361,6 +366,8 @@ def deconvolve(
         The layer whose output is the spectrogram (default: the model's input).
     compression : {"identity", "gradient"}
         How compression layers (``identity_backward``) pass the signal.
+    seed : {"map", "max"}, optional
+        The old name of ``seeding`` (deprecated).
 
     Returns
     -------
@@ -378,4 +385,5 @@ def deconvolve(
     (1, 257, 173)
     """
     check_rule(rule)
-    return _cached(model, rule, at, compression).deconvolve(spectrograms, layer, features, seed=seed)
+    seeding = renamed("seed", "seeding", seed, seeding, where="deconvolve", default="map")
+    return _cached(model, rule, at, compression).deconvolve(spectrograms, layer, features, seeding=seeding)

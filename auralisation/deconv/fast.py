@@ -30,7 +30,7 @@ import keras
 import tensorflow as tf
 
 from .network import Call, Network, Recording
-from .rules import Rule, activation_kind, activation_name, seed_maps
+from .rules import Rule, activation_kind, activation_name, starting_signal
 
 __all__ = ["Unsupported", "fast_deconvolve"]
 
@@ -409,7 +409,7 @@ def _outputs(call: Call) -> list[tf.Tensor]:
 
 
 def fast_deconvolve(
-    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seed: str, compression: str
+    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seeding: str, compression: str
 ) -> tf.Tensor:
     """Deconvolve the features ``features`` of the layer at ``path`` for the one clip ``x``.
 
@@ -435,8 +435,8 @@ def fast_deconvolve(
     n = tf.shape(features)[0]
     channels = int(activations.shape[-1])
     chosen = per_feature(activations, features)
-    seeds = seed_maps(chosen, seed)
-    signal = Signal(seeds, features, channels)
+    start = starting_signal(chosen, seeding)
+    signal = Signal(start, features, channels)
     if len(activations.shape) <= 2:  # units of a dense layer: no spatial axes to keep sparse
         signal = Signal(signal.dense(), None, channels)
 

@@ -47,7 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from .rules import Rule, activation_kind, ruled_activation
 
 __all__ = ["Call", "Network", "Recording"]
@@ -392,7 +392,7 @@ class Network:
             Filled with the calls as the model runs.
         """
         if compression not in ("identity", "gradient"):
-            raise ModelError(f"compression must be 'identity' or 'gradient', got {compression!r}")
+            raise ParameterError(f"compression must be 'identity' or 'gradient', got {compression!r}")
         recording = Recording()
         undo: list[Callable[[], None]] = []
         with _LOCK:

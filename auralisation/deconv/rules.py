@@ -1,4 +1,4 @@
-"""Attribution rules: how a rectifying activation passes the backward signal; and the seeds that start it.
+"""Attribution rules: how a rectifying activation passes the backward signal; and the seedings that start it.
 
 A rule is how an activation ``y = f(x)`` passes the backward signal ``dy`` down to ``x``. For the ReLU:
 
@@ -47,31 +47,32 @@ from typing import Any, Literal
 
 import tensorflow as tf
 
-from ..errors import ModelError
+from .._compat import deprecated_names
+from ..errors import ParameterError
 
 __all__ = [
     "RECTIFIERS",
     "RULES",
-    "SEEDS",
+    "SEEDINGS",
     "Rule",
-    "Seed",
+    "Seeding",
     "activation_kind",
     "check_rule",
-    "check_seed",
+    "check_seeding",
     "first_max_mask",
     "ruled_activation",
-    "seed_maps",
+    "starting_signal",
 ]
 
 Rule = Literal["deconvnet", "guided", "gradient"]
-Seed = Literal["map", "max"]
+Seeding = Literal["map", "max"]
 
 #: The rules, in the order of the table above.
 RULES: tuple[str, ...] = ("deconvnet", "guided", "gradient")
 
-#: Seedings: the whole activation map of the feature (the authors), or its single strongest activation (Zeiler &
+#: Seedings (where the backward signal starts): the whole activation map of the feature (the authors), or its single strongest activation (Zeiler &
 #: Fergus).
-SEEDS: tuple[str, ...] = ("map", "max")
+SEEDINGS: tuple[str, ...] = ("map", "max")
 
 #: Keras activation names of the rectifier family (the rules apply to them; every other activation keeps its
 #: ordinary gradient).
@@ -84,17 +85,19 @@ RECTIFIERS: frozenset[str] = frozenset(
 
 
 def check_rule(rule: str) -> str:
-    """Return ``rule`` if it is one of :data:`RULES`, else raise :class:`ModelError`."""
+    """Return ``rule`` if it is one of :data:`RULES`, else raise :class:`ParameterError`."""
     if rule not in RULES:
-        raise ModelError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+        raise ParameterError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
     return rule
 
 
-def check_seed(seed: str) -> str:
-    """Return ``seed`` if it is one of :data:`SEEDS`, else raise :class:`ModelError`."""
-    if seed not in SEEDS:
-        raise ModelError(f"unknown seed {seed!r}; choose 'map' (the whole activation map) or 'max' (its maximum)")
-    return seed
+def check_seeding(seeding: str) -> str:
+    """Return ``seeding`` if it is one of :data:`SEEDINGS`, else raise :class:`ParameterError`."""
+    if seeding not in SEEDINGS:
+        raise ParameterError(
+            f"unknown seeding {seeding!r}; choose 'map' (the whole activation map) or 'max' (its maximum)"
+        )
+    return seeding
 
 
 def activation_name(function: Any) -> str:
@@ -156,13 +159,24 @@ def first_max_mask(a: tf.Tensor) -> tf.Tensor:
     return tf.reshape(tf.one_hot(first, size, dtype=a.dtype), tf.shape(a))
 
 
-def seed_maps(a: tf.Tensor, seed: str) -> tf.Tensor:
+def starting_signal(a: tf.Tensor, seeding: str) -> tf.Tensor:
     """The backward signal that starts deconvolution of the maps ``a`` (one feature's map per row).
 
     ``"map"`` returns ``a`` itself: the gradient of ``sum(stop_gradient(a) * a)``. ``"max"`` keeps only the first
     largest value of each map and zeroes the rest: the gradient of ``stop_gradient(m) * m`` where ``m`` is the
     strongest activation. Both are in the units of the activations.
     """
-    if seed == "map":
+    if seeding == "map":
         return a
     return a * first_max_mask(a)
+
+
+__getattr__ = deprecated_names(
+    __name__,
+    {
+        "SEEDS": f"{__name__}:SEEDINGS",
+        "Seed": f"{__name__}:Seeding",
+        "check_seed": f"{__name__}:check_seeding",
+        "seed_maps": f"{__name__}:starting_signal",
+    },
+)

@@ -2,10 +2,10 @@
 
 Feature ``k`` of layer ``L`` is deconvolved as the gradient, with respect to the spectrogram (the model's input, or
 the output of the layer :attr:`Network.at <auralisation.deconv.network.Network.at>`), of
-``sum(stop_gradient(s_k) * A_k)``, where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` is its seed
-(:func:`~.rules.seed_maps`: the map itself, or only its strongest activation). Every rectifier's backward pass
-follows the rule; every other layer keeps its ordinary gradient, which for max-pooling is unpooling with the
-switches and for a convolution is the transposed convolution.
+``sum(stop_gradient(s_k) * A_k)``, where ``A_k`` is the map of feature ``k`` at ``L`` and ``s_k`` is its
+starting signal (:func:`~.rules.starting_signal`: the map itself, or only its strongest activation, by the
+seeding). Every rectifier's backward pass follows the rule; every other layer keeps its ordinary gradient, which
+for max-pooling is unpooling with the switches and for a convolution is the transposed convolution.
 
 This path runs the model's forward pass once per feature (each row of the batch is one feature);
 :mod:`auralisation.deconv.fast` shares it and is held equal to this one in the tests.
@@ -16,13 +16,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .network import Network
-from .rules import Rule, seed_maps
+from .rules import Rule, starting_signal
 
 __all__ = ["tape_deconvolve"]
 
 
 def tape_deconvolve(
-    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seed: str, compression: str
+    network: Network, path: str, rule: Rule, x: tf.Tensor, features: tf.Tensor, seeding: str, compression: str
 ) -> tf.Tensor:
     """Deconvolve feature ``features[i]`` of the layer at ``path`` for the input ``x[i]``.
 
@@ -38,7 +38,7 @@ def tape_deconvolve(
         The model's input, one row per feature to deconvolve.
     features : tf.Tensor
         ``(n,)`` int32 channel indices at the layer's output.
-    seed : {"map", "max"}
+    seeding : {"map", "max"}
         The seeding.
     compression : {"identity", "gradient"}
         How ``identity_backward`` layers pass the signal.
@@ -54,5 +54,5 @@ def tape_deconvolve(
         source = network.source(recording, x)
         activations = recording.output(path)
         chosen = tf.gather(activations, features, axis=-1, batch_dims=1)
-        target = tf.reduce_sum(tf.stop_gradient(seed_maps(chosen, seed)) * chosen)
+        target = tf.reduce_sum(tf.stop_gradient(starting_signal(chosen, seeding)) * chosen)
     return tape.gradient(target, source)

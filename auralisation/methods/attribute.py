@@ -37,7 +37,8 @@ import keras
 import numpy as np
 
 from ..deconv import RULES, Deconvolver
-from ..errors import ModelError
+from .._compat import renamed
+from ..errors import ParameterError
 from ..lru import LRU
 from .gradcam import gradcam
 from .occlusion import occlusion
@@ -52,16 +53,16 @@ METHODS: tuple[str, ...] = (*RULES, "gradcam", "occlusion")
 
 #: Options each method accepts besides the target.
 _OPTIONS: dict[str, tuple[str, ...]] = {
-    **{rule: ("seed",) for rule in RULES},
+    **{rule: ("seeding",) for rule in RULES},
     "gradcam": ("gradcam_layer",),
     "occlusion": ("patch", "stride", "fill"),
 }
 
 
 def check_method(method: str) -> str:
-    """Return ``method`` if it is one of :data:`METHODS`, else raise :class:`ModelError`."""
+    """Return ``method`` if it is one of :data:`METHODS`, else raise :class:`ParameterError`."""
     if method not in METHODS:
-        raise ModelError(f"unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
+        raise ParameterError(f"unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
     return method
 
 
@@ -105,14 +106,18 @@ class Attributor:
     def attribute(self, spectrogram: np.ndarray, method: str, target: Target, **options: Any) -> np.ndarray:
         """The ``method`` map of ``target`` for one linear magnitude spectrogram: float32 ``(bins, frames)``.
 
-        ``options``: ``seed`` ("map" or "max") for the rules on a feature; ``gradcam_layer`` for Grad-CAM;
+        ``options``: ``seeding`` ("map" or "max") for the rules on a feature; ``gradcam_layer`` for Grad-CAM;
         ``patch``, ``stride``, ``fill`` for occlusion. An option the method does not take raises
-        :class:`ModelError`.
+        :class:`ParameterError`. ``seed`` is the old, deprecated name of ``seeding``.
         """
         check_method(method)
+        if "seed" in options:
+            old = options.pop("seed")
+            options["seeding"] = renamed("seed", "seeding", old, options.get("seeding", "map"), where="attribute",
+                                         default="map")
         unknown = sorted(set(options) - set(_OPTIONS[method]))
         if unknown:
-            raise ModelError(
+            raise ParameterError(
                 f"method {method!r} takes no option {', '.join(unknown)}; its options are "
                 f"{', '.join(_OPTIONS[method]) or 'none'}"
             )
@@ -123,10 +128,10 @@ class Attributor:
         if method == "occlusion":
             return occlusion(scorer, s, **options)
         if target.is_class:
-            if options.get("seed", "map") != "map":
-                raise ModelError("seed='max' applies to a feature map; a class is explained through its logit")
+            if options.get("seeding", "map") != "map":
+                raise ParameterError("seeding='max' applies to a feature map; a class is explained through its logit")
             return scorer.gradient(s, method)
-        maps = self.deconvolver(method).deconvolve(s, target.layer, [target.index], seed=options.get("seed", "map"))
+        maps = self.deconvolver(method).deconvolve(s, target.layer, [target.index], seeding=options.get("seeding", "map"))
         return maps[0]
 
 
@@ -167,7 +172,7 @@ def attribute(
     class_index : int, optional
         A class output instead (explained through its logit).
     **options
-        ``seed="map"|"max"`` (rules, feature targets); ``gradcam_layer=NAME``; ``patch=(16, 8)``,
+        ``seeding="map"|"max"`` (rules, feature targets); ``gradcam_layer=NAME``; ``patch=(16, 8)``,
         ``stride=None`` (half the patch), ``fill="zero"|"mean"`` (occlusion).
 
     Returns
@@ -178,8 +183,10 @@ def attribute(
     Raises
     ------
     ModelError
-        Unknown method or option, both or neither of a class and a feature, an index out of range, a spectrogram
-        that does not fit the model.
+        Both or neither of a class and a feature, an index out of range, a spectrogram that does not fit the
+        model.
+    ParameterError
+        Unknown method or option.
     """
     attributor = attributor_for(model)
     target = attributor.target(layer=layer, feature=feature, class_index=class_index)

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from ..analysis.correlation import Interval, bootstrap_ci
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from ..fileio import atomic_write_text
 from .attribute import METHODS, attribute
 from .lmac import LMAC
@@ -85,7 +85,7 @@ def spread(n: int, k: int | None) -> list[int]:
     if k is None or k >= n:
         return list(range(n))
     if k < 1:
-        raise ModelError(f"score at least one clip, got {k}")
+        raise ParameterError(f"score at least one clip, got {k}")
     return [int(i) for i in np.floor(np.arange(k) * n / k)]
 
 
@@ -124,7 +124,7 @@ def condition_waveform(
         An unknown condition, or a mixture asked of excerpts that all share one class.
     """
     if condition not in CONDITIONS:
-        raise ModelError(f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}")
+        raise ParameterError(f"unknown condition {condition!r}; choose one of {', '.join(CONDITIONS)}")
     excerpt = excerpts[index]
     y = load_clip(excerpt.path, config, excerpt.offset)
     if condition == "clean":
@@ -165,7 +165,7 @@ def explanation_map(
             )
         return lmac.mask(spectrogram)
     if method not in METHODS:
-        raise ModelError(f"unknown method {method!r}; choose one of {', '.join(LISTENABLE_METHODS)}")
+        raise ParameterError(f"unknown method {method!r}; choose one of {', '.join(LISTENABLE_METHODS)}")
     return attribute(model, spectrogram, method, class_index=class_index, **(options or {}))
 
 
@@ -309,7 +309,7 @@ def listenable_benchmark(
     """
     for method in methods:
         if method not in LISTENABLE_METHODS:
-            raise ModelError(f"unknown method {method!r}; choose among {', '.join(LISTENABLE_METHODS)}")
+            raise ParameterError(f"unknown method {method!r}; choose among {', '.join(LISTENABLE_METHODS)}")
     if "lmac" in methods and lmac is None:
         raise ModelError("'lmac' is among the methods but no decoder was given; load one with load_lmac")
     unknown = sorted(set(conditions) - set(CONDITIONS)) + sorted(set(maskings) - set(MASKINGS))
@@ -464,7 +464,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     try:
         patch = tuple(int(v) for v in args.patch.split(","))
     except ValueError:
-        raise ModelError(f"--patch takes two integers, bins,frames; got {args.patch!r}") from None
+        raise ParameterError(f"--patch takes two integers, bins,frames; got {args.patch!r}") from None
     test = data.splits.test
     args.out.mkdir(parents=True, exist_ok=True)
     result = listenable_benchmark(

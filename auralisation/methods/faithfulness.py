@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from scipy import ndimage
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from .attribute import attributor_for
 from .target import Scorer
 
@@ -125,7 +125,7 @@ def rank_bins(saliency: np.ndarray, by: Literal["value", "abs"] = "value", *, se
     [1, 2, 3, 0]
     """
     if by not in RANKINGS:
-        raise ModelError(f"unknown ranking {by!r}; choose one of {', '.join(RANKINGS)}")
+        raise ParameterError(f"unknown ranking {by!r}; choose one of {', '.join(RANKINGS)}")
     values = np.asarray(saliency, dtype=np.float64).ravel()
     key = np.abs(values) if by == "abs" else values
     tiebreak = np.random.default_rng(seed).random(values.size)
@@ -154,11 +154,11 @@ def perturbed(
         base, source = s, np.zeros_like(s)
     elif mode == "insertion":
         if start not in STARTS:
-            raise ModelError(f"unknown insertion start {start!r}; choose one of {', '.join(STARTS)}")
+            raise ParameterError(f"unknown insertion start {start!r}; choose one of {', '.join(STARTS)}")
         base = np.zeros_like(s) if start == "zeros" else ndimage.gaussian_filter(s, BLUR_SIGMA).astype(np.float32)
         source = s
     else:
-        raise ModelError(f"unknown mode {mode!r}; choose 'deletion' or 'insertion'")
+        raise ParameterError(f"unknown mode {mode!r}; choose 'deletion' or 'insertion'")
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)
     rank = rank.reshape(s.shape)
@@ -177,7 +177,7 @@ def perturbation_curve(
     """The deletion or insertion curve of ``scorer``'s target along ``order`` (flat bin indices, first = most
     important), with ``steps + 1`` points scored in batches (class probability or feature mean activation)."""
     if steps < 1:
-        raise ModelError(f"steps must be at least 1, got {steps}")
+        raise ParameterError(f"steps must be at least 1, got {steps}")
     s = scorer.check(spectrogram)
     counts = _counts(s.size, steps)
     scores = scorer.scores(perturbed(s, order, counts, mode=mode, start=start), probability=True)

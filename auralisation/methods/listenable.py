@@ -46,7 +46,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 
 __all__ = [
     "HIGHER_IS_BETTER",
@@ -122,9 +122,9 @@ def map_to_mask(
     [[0.0, 0.0], [1.0, 1.0]]
     """
     if how not in MASKINGS:
-        raise ModelError(f"unknown masking {how!r}; choose one of {', '.join(MASKINGS)}")
+        raise ParameterError(f"unknown masking {how!r}; choose one of {', '.join(MASKINGS)}")
     if not 0.0 < threshold <= 1.0:
-        raise ModelError(f"threshold must lie in (0, 1], got {threshold}")
+        raise ParameterError(f"threshold must lie in (0, 1], got {threshold}")
     values = np.asarray(saliency, dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise ModelError("the map holds NaN or infinite values; it cannot become a mask")

@@ -50,7 +50,7 @@ import tensorflow as tf
 
 from ..data import Excerpt, SpectrogramCache, make_dataset
 from ..deconv import check_spectrograms
-from ..errors import ModelError
+from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..models import MagnitudeScaling
 from ..paths import project_paths
@@ -155,7 +155,7 @@ def build_decoder(
         ``(bins, frames, 1)`` in [0, 1].
     """
     if width < 1:
-        raise ModelError(f"the decoder needs at least 1 filter per convolution, got width={width}")
+        raise ParameterError(f"the decoder needs at least 1 filter per convolution, got width={width}")
     names = list(layers) if layers is not None else _feature_layers(classifier)
     if not names:
         raise ModelError("the decoder needs at least one layer of the classifier to read")

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ParameterError
 from .target import Scorer
 
 __all__ = ["FILLS", "occlusion", "positions"]
@@ -42,11 +42,11 @@ def positions(size: int, patch: int, stride: int) -> np.ndarray:
 
 
 def _check(patch: tuple[int, int], stride: tuple[int, int], fill: str) -> None:
-    """:class:`ModelError` for a non-positive patch or stride, or an unknown fill."""
+    """:class:`ParameterError` for a non-positive patch or stride, or an unknown fill."""
     if len(patch) != 2 or len(stride) != 2 or min(*patch, *stride) < 1:
-        raise ModelError(f"patch and stride must be two positive ints (bins, frames); got {patch} and {stride}")
+        raise ParameterError(f"patch and stride must be two positive ints (bins, frames); got {patch} and {stride}")
     if fill not in FILLS:
-        raise ModelError(f"unknown fill {fill!r}; choose one of {', '.join(FILLS)}")
+        raise ParameterError(f"unknown fill {fill!r}; choose one of {', '.join(FILLS)}")
 
 
 def occlusion(
