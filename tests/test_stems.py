@@ -83,8 +83,8 @@ def test_shares_sum_to_one_and_the_whole_mix_has_enrichment_one() -> None:
     responses = StemResponses(("drums", "bass", "harmony", "melody"), mix, {"pool1": shares}, {"pool1": np.arange(2)})
     rows = stem_table(responses, n_boot=200)
     for row in rows:
-        if row.stem == "melody":  # absent from every clip: no share, no enrichment
-            assert row.share == 0.0 and np.isnan(row.enrichment)
+        if row.stem == "melody":  # absent from every clip: nothing to say about it
+            assert row.n_clips == 0 and np.isnan(row.share) and np.isnan(row.enrichment)
             continue
         assert row.enrichment == pytest.approx(1.0) and row.enrichment_low == pytest.approx(1.0)
         assert row.enrichment_high == pytest.approx(1.0)
@@ -97,6 +97,18 @@ def test_shares_sum_to_one_and_the_whole_mix_has_enrichment_one() -> None:
         assert abs(row.share_low - reference.low) < 0.25 * spread
         assert abs(row.share_high - reference.high) < 0.25 * spread
     assert {label.label for label in feature_labels(rows)} == {"mixed"}
+
+
+def test_a_stem_is_averaged_over_the_clips_that_hold_it() -> None:
+    # clip 0 holds drums (0.4 of the mix; 0.8 of the feature), clips 1 and 2 have none; bass everywhere
+    mix = np.array([[0.4, 0.6], [0.0, 1.0], [0.0, 1.0]])
+    shares = np.array([[0.8, 0.2], [0.0, 1.0], [0.0, 1.0]])[:, None, :]
+    rows = stem_table(StemResponses(("drums", "bass"), mix, {"pool1": shares}, {"pool1": np.arange(1)}), n_boot=50)
+    drums, bass = rows
+    assert (drums.share, drums.enrichment, drums.n_clips) == (pytest.approx(0.8), pytest.approx(2.0), 1)
+    assert (bass.share, bass.enrichment, bass.n_clips) == (pytest.approx(2.2 / 3), pytest.approx(2.2 / 2.6), 3)
+    label = feature_labels(rows)[0]  # a drum selector on one clip is not enough: the bass, measured on three, leads
+    assert (label.label, label.top.stem) == ("mixed", "bass")
 
 
 def test_auralisation_equal_to_one_stem_is_all_that_stem() -> None:

@@ -16,9 +16,9 @@ The same measure with ``A = |X|`` (the clip itself: its auralisation with ``D = 
 the mix**, and the **enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through
 than the clip holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it
 drops.
-Over several clips, the share and the mix share are averaged over the clips on which the feature sounds, and the
-enrichment is the ratio of those means (robust to a clip where a stem is nearly absent); intervals are percentile
-bootstraps over clips.
+Over several clips, a stem's share and its share of the mix are averaged over the clips on which the feature sounds
+and the stem is present (:data:`PRESENT`; a drumless style says nothing about drums), and the enrichment is the
+ratio of those means (robust to a clip where a stem is faint); intervals are percentile bootstraps over clips.
 
 **The label** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when one stem's mean share is at least 0.5 and its
 enrichment at least 1.5; ``"silent"`` when the feature lets nothing through on any clip; ``"too few clips"`` when it
@@ -80,8 +80,9 @@ __all__ = [
     "strongest_clip",
 ]
 
-#: Relative tolerance within which the stems must add up to the clip (as magnitudes on the STFT grid).
-MIX_TOLERANCE = 1e-3
+#: A stem counts as present in a clip when its share of the clip is at least this; a stem's means are taken over
+#: the clips where it is present (a style without drums says nothing about how a feature treats drums).
+PRESENT = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +109,7 @@ class LabelRule:
         )
 
     def label(self, stem: str, share: float, enrichment: float, n_clips: int) -> str:
-        """The label of a feature whose largest mean share, over ``n_clips`` clips, is ``share`` of ``stem``."""
+        """The label given by one stem's mean ``share`` and ``enrichment`` over the ``n_clips`` clips that hold it."""
         if n_clips == 0 or not np.isfinite(share):
             return "silent"
         if n_clips < self.min_clips:
@@ -401,11 +402,12 @@ def _resampled_means(values: np.ndarray, valid: np.ndarray, weights: np.ndarray)
 def stem_table(
     responses: StemResponses, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> list[StemRow]:
-    """Per layer, feature and stem: mean share and enrichment over the clips the feature sounds on, with intervals.
+    """Per layer, feature and stem: mean share and enrichment, with intervals, over the clips that hold the stem.
 
-    The share is the mean of the per-clip shares; the enrichment is that mean over the mean of the stem's share of
-    the same clips (a ratio of means); both intervals are percentile bootstraps over clips, one set of resamples
-    for all features and stems.
+    A stem's means are taken over the clips on which the feature sounds and the stem is present (its share of the
+    clip at least :data:`PRESENT`): ``n_clips`` counts them. The share is the mean of the per-clip shares; the
+    enrichment is that mean over the mean of the stem's share of the same clips (a ratio of means); both intervals
+    are percentile bootstraps over clips, one set of resamples for all features and stems.
     """
     if not 0.0 < level < 1.0 or n_boot < 1:
         raise AuralisationError(f"need a level in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
@@ -413,12 +415,13 @@ def stem_table(
     tail = 100.0 * (1.0 - level) / 2.0
     for layer, shares in responses.shares.items():
         n_clips, n_features, n_stems = shares.shape
-        valid = np.isfinite(shares).all(axis=-1)  # (clips, features): the feature sounds on the clip
         mix = np.broadcast_to(responses.mix[:, None, :], shares.shape)
+        # (clips, features, stems): the feature sounds on the clip, and the stem is in it
+        valid = np.isfinite(shares).all(axis=-1, keepdims=True) & (mix >= PRESENT)
         # row 0 weighs every clip once (the sample); the others count how often a bootstrap resample draws each clip
         draws = np.random.default_rng(seed).multinomial(n_clips, np.full(n_clips, 1.0 / n_clips), size=n_boot)
         weights = np.concatenate([np.ones((1, n_clips)), draws]).astype(np.float64)
-        flat_valid = np.repeat(valid, n_stems, axis=1)
+        flat_valid = valid.reshape(n_clips, -1)
         share, *share_boot = _resampled_means(shares.reshape(n_clips, -1), flat_valid, weights)
         mix_mean, *mix_boot = _resampled_means(mix.reshape(n_clips, -1), flat_valid, weights)
         share_boot, mix_boot = np.array(share_boot), np.array(mix_boot)
@@ -434,7 +437,7 @@ def stem_table(
                 i = f * n_stems + s
                 rows.append(StemRow(
                     layer, int(feature), stem, float(share[i]), *map(float, share_ci[:, i]), float(enrichment[i]),
-                    *map(float, enrichment_ci[:, i]), float(mix_mean[i]), int(valid[:, f].sum()),
+                    *map(float, enrichment_ci[:, i]), float(mix_mean[i]), int(valid[:, f, s].sum()),
                 ))
     return rows
 
@@ -457,8 +460,9 @@ class StemLabel:
 def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> list[StemLabel]:
     """One label per (layer, feature) of a :func:`stem_table`.
 
-    The leading stem is the one the rule names a selector of, if any; otherwise the one with the largest share times
-    enrichment (the most distinctive part of what the feature passes, even when the label is "mixed").
+    The leading stem is the one the rule names a selector of, if any; otherwise, of the stems measured on enough
+    clips, the one with the largest share times enrichment (the most distinctive part of what the feature passes,
+    even when the label is "mixed").
 
     Examples
     --------
@@ -472,10 +476,14 @@ def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> 
     labels = []
     for (layer, feature), group in by_feature.items():
         named = [(rule.label(row.stem, row.share, row.enrichment, row.n_clips), row) for row in group]
-        selectors = [(label, row) for label, row in named if label.endswith(" selector")]
-        label, top = selectors[0] if selectors else max(named, key=lambda item: _clarity(item[1]))
+        label, top = min(named, key=lambda item: (_RANK.get(item[0], 0), -_clarity(item[1])))
         labels.append(StemLabel(layer, feature, label, top))
     return labels
+
+
+#: Which stem's label a feature takes: a selector's, else the most distinctive measured stem's ("mixed"), else
+#: "too few clips", else "silent".
+_RANK = {"mixed": 1, "too few clips": 2, "silent": 3}
 
 
 def _clarity(row: StemRow) -> float:
