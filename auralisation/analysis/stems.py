@@ -550,7 +550,8 @@ def excerpts_with_stems(excerpts: Sequence, config: AudioConfig) -> tuple[list, 
 
 
 def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax=None):
-    """Stacked bars of each stem's share of the chosen features' auralisations, under a bar of the mix's shares.
+    """Each stem's share of the chosen features' auralisations (bars, with their intervals) against its share of the
+    clips (black ticks): a bar well past its tick is a stem the feature selects.
 
     Parameters
     ----------
@@ -568,27 +569,28 @@ def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        ax = plt.figure(figsize=(7, 0.45 * (len(features) + 2) + 0.8)).gca()
+        ax = plt.figure(figsize=(7, 0.6 * len(features) + 1.0)).gca()
     stems = list(dict.fromkeys(row.stem for row in rows))
     table = {(row.feature, row.stem): row for row in rows}
     if not features or any((feature, stem) not in table for feature in features for stem in stems):
         raise AuralisationError(f"the rows hold no stem shares for some of the features {list(features)}")
-    mix = [table[features[0], stem].mix_share for stem in stems]  # the clips' own shares (all features' clips)
-    bars = [("the mix", mix)] + [
-        (f"feature {feature}", [table[feature, stem].share for stem in stems]) for feature in features
-    ]
+    height = 0.8 / len(stems)
     colours = plt.get_cmap("tab10").colors
-    for y, (name, shares) in enumerate(bars):
-        left = 0.0
-        for s, share in enumerate(np.nan_to_num(shares)):
-            ax.barh(y, share, left=left, color=colours[s % 10], label=stems[s] if y == 0 else None)
-            left += share
-    ax.set_yticks(range(len(bars)), [name for name, _ in bars])
+    for s, stem in enumerate(stems):
+        chosen = [table[feature, stem] for feature in features]
+        y = np.arange(len(features)) - 0.4 + (s + 0.5) * height
+        share = np.array([row.share for row in chosen])
+        error = np.abs(np.array([[row.share - row.share_low, row.share_high - row.share] for row in chosen]).T)
+        ax.barh(y, np.nan_to_num(share), height=height, xerr=np.nan_to_num(error), color=colours[s % 10],
+                label=stem, error_kw={"elinewidth": 0.8, "capsize": 0, "ecolor": "0.55"})
+        ax.plot([row.mix_share for row in chosen], y, "|", color="black", markersize=9, markeredgewidth=1.5)
+    ax.plot([], [], "|", color="black", markersize=9, markeredgewidth=1.5, label="share of the clips")
+    ax.set_yticks(range(len(features)), [f"feature {feature}" for feature in features])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the auralised magnitude")
+    ax.set_xlabel("share of the auralised magnitude (bars: 95% interval over clips)")
     ax.set_title(rows[0].layer if rows else "")
-    ax.legend(loc="lower right", fontsize="small", ncols=len(stems))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return ax
 
 
