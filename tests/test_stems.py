@@ -8,6 +8,7 @@ third mixed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,9 +19,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from auralisation.analysis.correlation import bootstrap_ci  # noqa: E402
+from auralisation.analysis.hearing import MARKED, layer_findings, onset_ratios  # noqa: E402
 from auralisation.analysis.stems import (  # noqa: E402
     SELECTOR_RULE,
     StemResponses,
+    StemRow,
     clip_stem_shares,
     feature_labels,
     stem_responses,
@@ -169,3 +172,20 @@ def test_network_with_a_drum_band_feature_and_a_bass_band_feature() -> None:
     assert labels[0].top.share_low > 0.9 and labels[0].top.enrichment_low > 1.5
     rows = {(row.feature, row.stem): row for row in stem_table(responses, n_boot=200)}
     assert all(0.6 < rows[2, stem].enrichment < 1.4 for stem in ("drums", "bass", "harmony"))  # every bin: no choice
+
+
+def test_onset_ratios_and_the_paragraph_that_names_features() -> None:
+    t = np.arange(CONFIG.n_samples) / CONFIG.sr
+    y = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    y[:: CONFIG.sr // 4][1:] += 0.9  # four clicks over a held tone
+    S = magnitude(y, CONFIG)
+    onsets = np.zeros(CONFIG.n_frames, bool)
+    onsets[np.argsort(-S.sum(axis=0))[:6]] = True  # the loudest frames: the clicks
+    D = np.stack([S, S * np.where(onsets, 3.0, 1.0), S * np.where(onsets, 1 / 3, 1.0)])  # as is, louder, softer
+    ratios = onset_ratios([y, y], [D, D], CONFIG)  # AudioConfig's scaling is linear: the reference is S itself
+    assert ratios[0] == pytest.approx(0.0, abs=1e-6) and ratios[1] > MARKED and ratios[2] < -MARKED
+    row = StemRow("pool1", 1, "drums", 0.8, 0.7, 0.9, 2.4, 2.0, 2.8, 0.33, 5)
+    labels = feature_labels([row, dataclasses.replace(row, stem="bass", share=0.2, enrichment=0.6)])
+    text, named = layer_findings("pool1", ratios, labels, k=1)
+    assert named == [2, 1] and "1 onset detector" in text and "1 attack suppressor" in text
+    assert "feature 1: drums selector, drums share 0.80 (enrichment 2.40)" in text

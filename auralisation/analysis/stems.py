@@ -50,7 +50,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..audio import AudioConfig, magnitude, stft
-from ..errors import AudioError, AuralisationError, DatasetError
+from ..errors import AudioError, AuralisationError, DatasetError, ParameterError
 
 if TYPE_CHECKING:
     from ..deconv import Deconvolver
@@ -138,7 +138,7 @@ def stem_weights(M: np.ndarray) -> np.ndarray:
     """
     M = np.asarray(M, dtype=np.float32)
     if M.ndim != 3 or np.any(M < 0):
-        raise AuralisationError(f"stem magnitudes must be non-negative (n_stems, bins, frames), got shape {M.shape}")
+        raise ParameterError(f"stem magnitudes must be non-negative (n_stems, bins, frames), got shape {M.shape}")
     total = M.sum(axis=0, keepdims=True)
     return np.divide(M, total, out=np.zeros_like(M), where=total > 0)
 
@@ -160,7 +160,7 @@ def stem_shares(A: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     A = np.asarray(A, dtype=np.float32)
     if A.shape[-2:] != weights.shape[-2:]:
-        raise AuralisationError(f"magnitudes {A.shape} and stem weights {weights.shape} are not on one STFT grid")
+        raise ParameterError(f"magnitudes {A.shape} and stem weights {weights.shape} are not on one STFT grid")
     explained = np.einsum("...ft,sft->...s", A, weights, dtype=np.float64)
     total = explained.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -335,7 +335,7 @@ def stem_responses(
         for name in layer_names
     }
     if not clips:
-        raise AuralisationError("no clips to measure: pass at least one clip's stems")
+        raise ParameterError("no clips to measure: pass at least one clip's stems")
     names: tuple[str, ...] | None = None
     mix, shares = [], {name: [] for name in layer_names}
     for stems in tqdm(clips, desc="stem shares", unit="clip", disable=not progress):
@@ -364,11 +364,11 @@ def stem_responses_of_maps(clips: Sequence[ClipStems], maps: Mapping[str, Sequen
     ((1, 2, 2), [0, 1])
     """
     if not clips:
-        raise AuralisationError("no clips to measure: pass at least one clip's stems")
+        raise ParameterError("no clips to measure: pass at least one clip's stems")
     if len({clip.names for clip in clips}) > 1:
         raise AudioError(f"every clip must have the same stems; got {sorted({clip.names for clip in clips})}")
     if any(len(per_clip) != len(clips) for per_clip in maps.values()):
-        raise AuralisationError(f"maps must hold one array of every feature per clip ({len(clips)} clips)")
+        raise ParameterError(f"maps must hold one array of every feature per clip ({len(clips)} clips)")
     shares = {layer: np.stack([clip.shares(D) for clip, D in zip(clips, per_clip)]) for layer, per_clip in maps.items()}
     return StemResponses(
         clips[0].names, np.stack([clip.mix_shares for clip in clips]), shares,
@@ -410,7 +410,7 @@ def stem_table(
     are percentile bootstraps over clips, one set of resamples for all features and stems.
     """
     if not 0.0 < level < 1.0 or n_boot < 1:
-        raise AuralisationError(f"need a level in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
+        raise ParameterError(f"need a level in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
     rows = []
     tail = 100.0 * (1.0 - level) / 2.0
     for layer, shares in responses.shares.items():
@@ -573,7 +573,7 @@ def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax=None):
     stems = list(dict.fromkeys(row.stem for row in rows))
     table = {(row.feature, row.stem): row for row in rows}
     if not features or any((feature, stem) not in table for feature in features for stem in stems):
-        raise AuralisationError(f"the rows hold no stem shares for some of the features {list(features)}")
+        raise ParameterError(f"the rows hold no stem shares for some of the features {list(features)}")
     height = 0.8 / len(stems)
     colours = plt.get_cmap("tab10").colors
     for s, stem in enumerate(stems):
