@@ -20,10 +20,10 @@ Over several clips, a stem's share and its share of the mix are averaged over th
 and the stem is present (:data:`PRESENT`; a drumless style says nothing about drums), and the enrichment is the
 ratio of those means (robust to a clip where a stem is faint); intervals are percentile bootstraps over clips.
 
-**The label** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when one stem's mean share is at least 0.5 and its
-enrichment at least 1.5; ``"silent"`` when the feature lets nothing through on any clip; ``"too few clips"`` when it
-sounds on fewer than 3 (as :func:`~auralisation.analysis.findings.onset_extremes` ranks no such feature);
-``"mixed"`` otherwise.
+**The label** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when, over at least 3 clips that hold the stem, its
+mean share is at least 0.5 and its enrichment at least 1.5; ``"mixed"`` when no stem qualifies; ``"too few clips"``
+when no stem is measured on 3 clips (as :func:`~auralisation.analysis.findings.onset_extremes` ranks no such
+feature); ``"silent"`` when the feature lets nothing through on any clip.
 
 Examples
 --------
