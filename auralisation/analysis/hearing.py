@@ -77,7 +77,7 @@ def layer_findings(
     Returns
     -------
     tuple
-        ``(text, features)``: the paragraph, and the named features (suppressors, detectors, then the most
+        ``(text, features)``: the paragraph, and the features it names (suppressors, detectors, then the most
         distinctive stem features), without repeats.
     """
     parts, named = [], []
@@ -87,22 +87,24 @@ def layer_findings(
         ranked = measured[np.argsort(ratios[measured], kind="stable")]
         low, high = [int(f) for f in ranked[:k]], [int(f) for f in ranked[::-1][:k]]
 
-        def marked(features: list[int], sign: int, kind: str) -> str:
+        def marked(features: list[int], sign: int, kind: str) -> tuple[str, list[int]]:
+            """The sentence on one kind, and the features it names (the marked ones, else the most extreme)."""
             chosen = [f for f in features if sign * ratios[f] > MARKED]
-            listed = ", ".join(f"feature {f} ({ratios[f]:+.2f})" for f in chosen)
-            count = int((sign * ratios[measured] > MARKED).sum())
+            side = f"{'below' if sign < 0 else 'above'} {sign * MARKED:+g}"
             if not chosen:
-                return f"no {kind} ({'below' if sign < 0 else 'above'} {sign * MARKED:+g}; the most: feature " \
-                       f"{features[0]}, {ratios[features[0]]:+.2f})"
-            return f"{count} {kind}{'s' if count > 1 else ''} ({'below' if sign < 0 else 'above'} " \
-                   f"{sign * MARKED:+g}), the strongest {listed}"
+                return f"no {kind} ({side}; the most: feature {features[0]}, {ratios[features[0]]:+.2f})", features[:1]
+            count = int((sign * ratios[measured] > MARKED).sum())
+            listed = ", ".join(f"feature {f} ({ratios[f]:+.2f})" for f in chosen)
+            return f"{count} {kind}{'s' if count > 1 else ''} ({side}), the strongest {listed}", chosen
 
+        detectors, loud = marked(high, 1, "onset detector")
+        suppressors, soft = marked(low, -1, "attack suppressor")
         parts.append(
             f"**{layer}, onset measure** (log-ratio of energy on onset frames to energy on sustained frames, "
             f"relative to the input's: 0 passes them as the clip has them; {len(measured)} features measured): "
-            f"{marked(high, 1, 'onset detector')}; {marked(low, -1, 'attack suppressor')}."
+            f"{detectors}; {suppressors}."
         )
-        named += low + high
+        named += soft + loud
     if labels:
         counts = Counter(label.label for label in labels)
         summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda i: (-i[1], i[0])))

@@ -107,7 +107,8 @@ class LabelRule:
             f"{self.min_clips}), the stem's mean share of the feature's auralised magnitude is at least {self.share:g} "
             f"and its enrichment (that share over the stem's mean share of the same clips) at least "
             f"{self.enrichment:g}; 'mixed' when no stem qualifies; 'too few clips' when no stem is measured on "
-            f"{self.min_clips} clips; 'silent' when the feature lets nothing through on any clip"
+            f"{self.min_clips} clip{'s' if self.min_clips != 1 else ''}; 'silent' when the feature lets nothing "
+            "through on any clip"
         )
 
     def label(self, stem: str, share: float, enrichment: float, n_clips: int) -> str:
