@@ -231,7 +231,7 @@ def export(
     """Write the auralisations and pictures of the deconvolved spectrograms of one clip.
 
     Layout: ``<out>/<clip_name>/<layer>/feature_017.wav`` and, with ``images``, ``feature_017.png`` beside it (the
-    clip's ``|X|`` in dB, ``D``, and ``|X| * D``, see :class:`auralisation.plots_listen.FeaturePanels`), plus the
+    clip's ``|X|`` in dB, ``D``, and ``|X| * D``, see :class:`auralisation.plotting.FeaturePanels`), plus the
     clip itself as ``<out>/<clip_name>/original.wav``. Feature numbers count from 0. Every file is written
     atomically.
 
@@ -275,7 +275,7 @@ def export(
     written = [write_wav(folder / "original.wav", istft(X, config), config.sr, normalize="peak")]
     panels = None
     if images:
-        from .plots_listen import FeaturePanels
+        from .plotting.spectrograms import FeaturePanels
 
         panels = FeaturePanels(config)
     S = np.abs(X)

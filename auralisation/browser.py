@@ -58,7 +58,7 @@ __all__ = [
 #: background).
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required")
-#: Selectors of what the explorer shows (see :func:`auralisation.widgets.audio_html` and ``image_html``).
+#: Selectors of what the explorer shows (see :func:`auralisation.ui.view.audio_html` and ``image_html``).
 EXPLORER = ".auralisation-explorer"
 AURALISED = f'{EXPLORER} audio[aria-label^="auralised:"]'
 FIGURE = f'{EXPLORER} img[alt*="deconvolved spectrogram"]'
@@ -336,7 +336,7 @@ class ExplorerPage:
     def control(self, name: str) -> Any:
         """The focusable element of the control described ``name``: a slider's handle (``"layer"``,
         ``"feature"``), a dropdown's ``<select>`` (``"clip"``, ``"method"``), a radio group's checked button
-        (``"seed"``, ``"loudness"``), the upload button (``"upload"``)."""
+        (``"seeding"``, ``"loudness"``), the upload button (``"upload"``)."""
         explorer = self.page.locator(EXPLORER)
         label = self.page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(name)}$"))
         if name == "upload":
@@ -368,7 +368,7 @@ class ExplorerPage:
         control = self.control(name)
         if name in ("layer", "feature"):
             return control.get_attribute("aria-valuetext")
-        if name in ("seed", "loudness"):
+        if name in ("seeding", "loudness"):
             return control.evaluate("(input) => input.parentElement.textContent.trim()")
         return control.input_value()
 

@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("auralisation.synth", "render the bundled default dataset or the paper's 124 stimuli"),
     "train": ("auralisation.train", "train the paper's CNN on a GTZAN-style folder and evaluate it"),
     "auralise": ("auralisation.auralise", "deconvolve and auralise features of a trained model on a clip"),
-    "report": ("auralisation.report", "write a static HTML page to see and hear a model's features (no server)"),
+    "report": ("auralisation.ui.report", "write a static HTML page to see and hear a model's features (no server)"),
     "analyse": ("auralisation.analysis", "correlations across the paper's stimuli, layer by layer"),
     "explore": ("auralisation.app", "serve the explorer as a web app (Voila) on this machine, for use without Jupyter"),
     "lmac": ("auralisation.methods.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),

@@ -26,7 +26,7 @@ comes back by one of two routes (:data:`ROUTES`):
 
 We default to the transpose because deconvolution is a backward pass, and the transpose is the only route that
 keeps it one; ``"pinv"`` is there to hear a band-level map at the level the network saw it.
-:func:`auralisation.plots_maps.compare_routes` shows both on one map.
+:func:`auralisation.plotting.compare_routes` shows both on one map.
 
 Compression (``log``, ``dB``) is a monotone element-wise map: as the authors did with their scaling, its
 backward pass is the identity by default (layers carry the class attribute ``identity_backward = True``, the

@@ -7,8 +7,8 @@ notebooks hold parameters, calls and prose only, and mean the same thing by "the
 * :func:`trained_model` loads ``models/<name>`` of the current mode, or says how to train it; it never stands in
   a random network for a missing one.
 * :func:`example_excerpts` picks excerpts of a GTZAN-style folder, a few per label, in a fixed order.
-* :func:`feature_strengths` and :func:`strongest_features` rank a layer's features on a clip by one definition:
-  the strongest activation of each feature's map (the value that ``seeding="max"`` deconvolves).
+* :func:`strongest_features` ranks a layer's features on a clip by the package's one definition,
+  :func:`~auralisation.features.feature_strengths`: the strongest activation of each feature's map.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DatasetError, ModelError, ParameterError
+from .features import feature_strengths, strongest_first
 from .paths import ProjectPaths, project_paths
 
-__all__ = ["example_excerpts", "feature_strengths", "strongest_features", "trained_model"]
+__all__ = ["example_excerpts", "strongest_features", "trained_model"]
 
 
 def trained_model(name: str, paths: ProjectPaths | None = None):
@@ -106,31 +107,9 @@ def example_excerpts(
     return [e for label in chosen for e in [e for e in excerpts if e.label == label][:per_label]]
 
 
-def feature_strengths(activations: np.ndarray) -> np.ndarray:
-    """Each feature's strength on a clip: the largest value of its activation map.
-
-    Parameters
-    ----------
-    activations : np.ndarray
-        The maps of one layer on one clip, ``(n_features, ...)`` (:meth:`Deconvolver.activations`).
-
-    Returns
-    -------
-    np.ndarray
-        float32 ``(n_features,)``.
-
-    Examples
-    --------
-    >>> feature_strengths(np.array([[[0.0, 2.0]], [[1.0, 1.5]]]))
-    array([2. , 1.5], dtype=float32)
-    """
-    maps = np.asarray(activations)
-    return maps.reshape(len(maps), -1).max(axis=1).astype(np.float32)
-
-
 def strongest_features(deconvolver, spectrogram: np.ndarray, layer: int | str, top: int | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """A layer's features on one clip, strongest first, with their strengths (:func:`feature_strengths`).
+    """A layer's features on one clip, strongest first, with their strengths (:func:`~auralisation.features.feature_strengths`).
 
     Parameters
     ----------
@@ -151,5 +130,5 @@ def strongest_features(deconvolver, spectrogram: np.ndarray, layer: int | str, t
         float32 ``(top,)`` their strengths.
     """
     strengths = feature_strengths(deconvolver.activations(spectrogram, layer))
-    order = np.argsort(-strengths, kind="stable")[:top]
+    order = strongest_first(strengths)[:top]
     return order, strengths[order]

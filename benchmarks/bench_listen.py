@@ -35,10 +35,10 @@ from auralisation.browser import ExplorerPage, explore_app, find_chromium, jupyt
 from auralisation.errors import SynthError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
-from auralisation.report import build_report  # noqa: E402
+from auralisation.ui.report import build_report  # noqa: E402
 from auralisation.train import TrainedModel, load_model, save_model  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
-from auralisation.widgets import Explorer  # noqa: E402
+from auralisation.ui.explorer import Explorer  # noqa: E402
 
 
 def the_model() -> tuple[TrainedModel, str]:

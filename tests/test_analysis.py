@@ -419,29 +419,29 @@ def test_summary_reports_reproduced_findings_with_their_numbers(tmp_path):
 
 
 def test_figures_draw_the_table_values():
-    from auralisation import plots_analysis
+    from auralisation import plotting
 
     trained = analyse(_synthetic_responses("trained", learned=True), n_boot=50)
     control = analyse(_synthetic_responses("untrained", learned=False), n_boot=50)
-    figure = plots_analysis.correlation_by_layer(trained.correlations + control.correlations)
-    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    ax = plotting.correlation_by_layer(trained.correlations + control.correlations)
+    lines = {line.get_label(): line for line in ax.get_lines()}
     assert len(lines) == 8  # 4 attributes x 2 models
     key = lines["key (trained)"]
     expected = [trained.correlation(layer, "key").mean for layer in ("pool1", "pool2")]
     np.testing.assert_allclose(key.get_ydata(), expected)
     assert lines["key (untrained)"].get_linestyle() == "--"
-    heat = plots_analysis.invariance_heatmap(trained, "pool2")
-    shown = heat.axes[0].images[0].get_array()
+    heat = plotting.invariance_heatmap(trained, "pool2")
+    shown = heat.images[0].get_array()
     np.testing.assert_allclose(shown.filled(np.nan), invariance_index(trained.invariance["activation"]["pool2"]).T)
-    assert len(plots_analysis.invariance_grid(trained).axes) == 2 * 2  # a heat map and a colour bar per layer
-    lines_figure = plots_analysis.line_share_by_layer(trained.lines)
-    total = {line.get_label(): line for line in lines_figure.axes[0].get_lines()}["total"]
+    assert len(plotting.invariance_grid(trained).axes) == 2 * 2  # a heat map and a colour bar per layer
+    lines_ax = plotting.line_share_by_layer(trained.lines)
+    total = {line.get_label(): line for line in lines_ax.get_lines()}["total"]
     np.testing.assert_allclose(total.get_ydata(), [trained.line(layer).mean for layer in ("input", "pool1", "pool2")])
-    bars = plots_analysis.onset_sensitivity(trained.onsets, k=1).axes[0].patches
+    bars = plotting.onset_sensitivity(trained.onsets, k=1).patches
     heights = [bar.get_height() for bar in bars]
     assert heights == sorted(heights) and heights[0] == pytest.approx(onset_extremes(trained.onsets, 1)[0][0].mean)
     with pytest.raises(AuralisationError, match="deconvolution"):
-        plots_analysis.correlation_by_layer(trained.correlations, representation="deconvolution")
+        plotting.correlation_by_layer(trained.correlations, representation="deconvolution")
 
 
 # ------------------------------------------------------------------------------- responses of a real model

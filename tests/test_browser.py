@@ -128,7 +128,7 @@ def exercise(page: ExplorerPage, *, arrows_on_dropdowns: bool) -> list[Change]:
 def check_accessibility(page: ExplorerPage) -> None:
     """Every control is a Tab stop; players and images name clip, layer and feature; no label is cut."""
     stops = page.tab_order(40)
-    for name in ("layer", "feature", "method", "seed", "loudness"):
+    for name in ("layer", "feature", "method", "seeding", "loudness"):
         assert name in stops, stops
     assert any(stop.startswith("auralised: ") for stop in stops), stops
     labels = page.page.evaluate("""() => ({

@@ -31,7 +31,7 @@ from auralisation.methods import (
     summarise_sanity,
 )
 from auralisation.methods.occlusion import positions
-from auralisation import plots_methods
+from auralisation import plotting
 
 
 def _set(model: keras.Model, name: str, kernel: np.ndarray, bias: np.ndarray | None = None) -> None:
@@ -313,7 +313,7 @@ def test_every_method_gives_a_map_and_figures_are_drawn() -> None:
     assert all(m.shape == (16, 16) and m.dtype == np.float32 and np.isfinite(m).all() for m in maps.values())
     config = AudioConfig(n_fft=30, hop_length=8, duration=15 * 8 / 11025)
     assert (config.n_bins, config.n_frames) == (16, 16)
-    fig = plots_methods.method_grid({"class 0": maps}, config, spectrogram=x)
+    fig = plotting.method_grid({"class 0": maps}, config, spectrogram=x)
     assert len(fig.axes) == 1 + len(METHODS)
     assert fig.axes[1].get_title() == "deconvnet (class 0)"
 

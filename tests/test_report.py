@@ -1,4 +1,4 @@
-"""Tests of auralisation.report: the static HTML report, its files, and the page in headless Chromium.
+"""Tests of auralisation.ui.report: the static HTML report, its files, and the page in headless Chromium.
 
 The model is a narrow random ``choi2016`` on a tiny front end, saved with :func:`auralisation.train.save_model`
 so that the command-line function loads it like a real one. The browser tests need Debian's ``chromium`` and skip,
@@ -24,10 +24,10 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
-from auralisation import report  # noqa: E402
+from auralisation.ui import report  # noqa: E402
 from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
-from auralisation.errors import AudioError, ModelError  # noqa: E402
+from auralisation.errors import AudioError, ModelError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.train import load_model, save_model  # noqa: E402
 
@@ -165,9 +165,9 @@ def test_bad_input_names_the_problem_and_writes_nothing(model_folder: Path, clip
         report.build_report(trained, [clips[0], tmp_path / "missing.wav"], out, progress=False)
     with pytest.raises(ModelError, match="block 7 does not exist"):
         report.build_report(trained, clips, out, layers=[1, 7], progress=False)
-    with pytest.raises(ModelError, match="at least 1"):
+    with pytest.raises(ParameterError, match="at least 1"):
         report.build_report(trained, clips, out, features=0, progress=False)
-    with pytest.raises(ModelError, match="no audio"):
+    with pytest.raises(ParameterError, match="no audio"):
         report.build_report(trained, [], out, progress=False)
     assert not out.exists()
 
@@ -177,7 +177,7 @@ def test_command_line_entry(model_folder: Path, clips: list[Path], tmp_path: Pat
     from auralisation import cli
 
     if "report" not in cli.SUBCOMMANDS:  # until the entry is registered, register it for this test
-        monkeypatch.setitem(cli.SUBCOMMANDS, "report", ("auralisation.report", "a static HTML report"))
+        monkeypatch.setitem(cli.SUBCOMMANDS, "report", ("auralisation.ui.report", "a static HTML report"))
     out = tmp_path / "cli"
     status = cli.main(["report", "--model", str(model_folder), "--audio", str(clips[0]), "--out", str(out),
                        "--layers", "2", "--features", "1", "--loudness", "peak"])

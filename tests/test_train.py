@@ -21,7 +21,7 @@ from auralisation.audio import AudioConfig, magnitude
 from auralisation.baseline import mfcc_statistics
 from auralisation.errors import DatasetError, ModelError
 from auralisation.evaluate import evaluate_predictions, format_scores
-from auralisation import plots
+from auralisation import plotting
 from auralisation.models import choi2016
 from auralisation.train import (
     CHECKPOINT_FILE,
@@ -340,14 +340,13 @@ def test_too_few_tracks_for_three_splits_is_refused(tmp_path):
 
 def test_figures_show_the_values_they_are_given():
     confusion = np.array([[3, 1], [0, 4]])
-    fig = plots.confusion_matrix(confusion, ["blues", "rock"], normalize=True)
-    ax = fig.axes[0]
+    ax = plotting.confusion_matrix(confusion, ["blues", "rock"], normalize=True)
     np.testing.assert_allclose(ax.images[0].get_array(), [[0.75, 0.25], [0.0, 1.0]])
     assert [t.get_text() for t in ax.texts] == ["0.75", "0.25", "0.00", "1.00"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["blues", "rock"]
 
     history = {"loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 0.9, 1.2], "accuracy": [0.1, 0.5, 0.8]}
-    loss_ax, accuracy_ax = plots.training_curves(history).axes
+    loss_ax, accuracy_ax = plotting.training_curves(history).axes
     training, validation, best = loss_ax.get_lines()
     np.testing.assert_array_equal(training.get_xydata(), [[1, 2.0], [2, 1.0], [3, 0.5]])
     np.testing.assert_array_equal(validation.get_ydata(), [2.1, 0.9, 1.2])
@@ -356,6 +355,6 @@ def test_figures_show_the_values_they_are_given():
     S = np.zeros((TINY.n_bins, TINY.n_frames), dtype=np.float32)
     S[4, :] = 1.0
     S[10, :] = 0.1
-    ax = plots.spectrogram(S, TINY, title="x").axes[0]
+    ax = plotting.spectrogram(S, TINY, title="x")
     values = ax.collections[0].get_array().reshape(TINY.n_bins, TINY.n_frames)
     np.testing.assert_allclose(values[[4, 10, 0], 0], [0.0, -20.0, -80.0], atol=1e-4)  # dB below the peak

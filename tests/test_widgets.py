@@ -1,4 +1,5 @@
-"""Tests of auralisation.widgets (the explorer and its pure render function) and auralisation.plots_listen.
+"""Tests of the explorer (auralisation.ui: its pure view and its widgets), the layer maps it shows
+(auralisation.features) and the plots it draws (auralisation.plotting).
 
 A narrow random ``choi2016`` on a tiny front end (0.25 s, n_fft 64: 33 bins x 87 frames) keeps every deconvolution
 fast; values are checked against references computed here with librosa and Keras, not with the code under test.
@@ -24,21 +25,15 @@ import soundfile as sf  # noqa: E402
 
 from auralisation.audio import AudioConfig  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
-from auralisation.errors import AudioError, ModelError  # noqa: E402
+from auralisation.errors import AudioError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
-from auralisation.plots_listen import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
+from auralisation.plotting import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
 from auralisation.train import TrainedModel  # noqa: E402
-from auralisation.widgets import (  # noqa: E402
-    Clip,
-    Explorer,
-    LayerFeatures,
-    audio_html,
-    layer_features,
-    render,
-    residual_mask,
-    single_feature,
-)
+from auralisation.clip import Clip  # noqa: E402
+from auralisation.features import LayerFeatures, layer_features, single_feature  # noqa: E402
+from auralisation.ui.explorer import Explorer  # noqa: E402
+from auralisation.ui.view import audio_html, render, residual_mask  # noqa: E402
 
 #: 0.25 s clips: 33 bins x 87 frames, enough for five 2x2 poolings (maps down to 1 x 2); hop n_fft / 2 so that
 #: the inverse STFT reconstructs exactly.
@@ -168,10 +163,10 @@ def test_layer_features_is_one_batched_call_equal_to_single_features(
     clip: Clip, deconvolver: Deconvolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = count_calls(monkeypatch, deconvolver)
-    features = layer_features(deconvolver, clip, 3, seed="max")
+    features = layer_features(deconvolver, clip, 3, seeding="max")
     assert calls == [(3, None)]
     assert features.deconvolved.shape == (4, TINY.n_bins, TINY.n_frames)
-    single = Deconvolver.deconvolve(deconvolver, clip.S, 3, [2], seed="max", engine="tape")[0]
+    single = Deconvolver.deconvolve(deconvolver, clip.S, 3, [2], seeding="max", engine="tape")[0]
     np.testing.assert_allclose(features.deconvolved[2], single, rtol=1e-4, atol=1e-6 * np.abs(single).max())
 
 
@@ -193,9 +188,9 @@ def test_render_refuses_a_feature_out_of_range_and_a_foreign_clip(
     clip: Clip, files: dict[str, Path], deconvolver: Deconvolver, panels: FeaturePanels
 ) -> None:
     features = layer_features(deconvolver, clip, 1)
-    with pytest.raises(ModelError, match=r"layer 1 \(pool1\) has features 0\.\.3; feature 4"):
+    with pytest.raises(ParameterError, match=r"layer 1 \(pool1\) has features 0\.\.3; feature 4"):
         render(clip, features, 4, panels=panels)
-    with pytest.raises(ModelError, match="computed for clip"):
+    with pytest.raises(ParameterError, match="computed for clip"):
         render(Clip.load(files["chord"], TINY), features, 0, panels=panels)
 
 
@@ -280,7 +275,7 @@ def test_explorer_shows_the_first_clip_and_wires_players_to_the_view(explorer: E
 
 
 def test_explorer_feature_changes_reuse_the_layer(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
-    explorer.select(clip="clicks", layer=1, feature=0, seed="map")
+    explorer.select(clip="clicks", layer=1, feature=0, seeding="map")
     calls = count_calls(monkeypatch, explorer.cache.deconvolver)
     image = decode_image(explorer.image.value)
     for feature in (1, 2, 3, 0):
@@ -294,9 +289,18 @@ def test_explorer_feature_changes_reuse_the_layer(explorer: Explorer, monkeypatc
     explorer.feature.value = 1
     explorer.layer.value = 1
     assert calls == [(4, None)] and (explorer.view.layer, explorer.view.feature) == (1, 1)
-    explorer.seed.value = "max"
-    assert calls == [(4, None), (1, None)] and explorer.view.seed == "max"
-    explorer.seed.value = "map"
+    explorer.seeding.value = "max"
+    assert calls == [(4, None), (1, None)] and explorer.view.seeding == "max"
+    explorer.seeding.value = "map"
+
+
+def test_select_takes_the_old_seed_keyword_with_a_warning(explorer: Explorer) -> None:
+    with pytest.warns(DeprecationWarning, match=r"Explorer.select\(seed=...\) is deprecated.*seeding="):
+        view = explorer.select(clip="clicks", layer=1, feature=0, seed="max")
+    assert view.seeding == "max" and explorer.seeding.value == "max"
+    with pytest.raises(ParameterError, match="seeding= only"):
+        explorer.select(seed="max", seeding="map")
+    assert explorer.select(seeding="map").seeding == "map"
 
 
 def test_explorer_prefetches_a_new_clip_s_layers(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,9 +364,9 @@ def test_explorer_takes_waveforms_and_asks_for_a_clip_when_it_has_none(trained: 
 
 
 def test_explorer_needs_a_config_with_a_bare_keras_model(trained: TrainedModel) -> None:
-    with pytest.raises(ModelError, match="needs its AudioConfig"):
+    with pytest.raises(ParameterError, match="needs its AudioConfig"):
         Explorer(trained.model, [])
-    with pytest.raises(ModelError, match="TrainedModel or a keras.Model"):
+    with pytest.raises(ParameterError, match="TrainedModel or a keras.Model"):
         Explorer("model", [])
 
 
@@ -376,7 +380,7 @@ def test_demo_clips_are_notebook_2_s_three_clips() -> None:
 
 
 def test_static_view_without_widgets(explorer: Explorer) -> None:
-    explorer.select(clip="clicks", layer=1, loudness="comparable", seed="map")
+    explorer.select(clip="clicks", layer=1, loudness="comparable", seeding="map")
     items = explorer.static(2, layers=[1, 3])
     assert len(items) == 1 + 2 * 3
     for image in (items[2], items[5]):
@@ -402,7 +406,7 @@ def test_explorer_method_dropdown_lists_every_method_and_the_rules_are_batched(
     from auralisation.methods import METHODS
 
     assert explorer.method.options == METHODS and explorer.method.value == "deconvnet"
-    deconvnet = explorer.select(clip="clicks", layer=2, feature=1, seed="map").deconvolved.copy()
+    deconvnet = explorer.select(clip="clicks", layer=2, feature=1, seeding="map").deconvolved.copy()
     view = explorer.select(method="gradient")
     assert (view.method, view.layer, view.feature) == ("gradient", 2, 1)
     clip = explorer._clip("clicks")
@@ -429,7 +433,7 @@ def test_explorer_computes_gradcam_and_occlusion_for_the_selected_feature(
     computed = explorer.cache.computed
     view = explorer.select(feature=2, method=method)
     assert explorer.error is None and (view.method, view.layer, view.feature) == (method, 3, 2)
-    assert explorer.seed.disabled
+    assert explorer.seeding.disabled
     clip = explorer._clip("chord")
     assert view.deconvolved.shape == clip.S.shape and np.all(np.isfinite(view.deconvolved))
     options = {"patch": (32, 16)} if method == "occlusion" else {}
@@ -445,7 +449,7 @@ def test_explorer_computes_gradcam_and_occlusion_for_the_selected_feature(
     strongest = int(np.argmax(explorer.cache.get(clip, 3, method=method, feature=2).activations))
     assert f"by {method}" in items[1].data and f"feature {strongest} " in items[3].data
     explorer.select(method="deconvnet", loudness="comparable")
-    assert not explorer.seed.disabled
+    assert not explorer.seeding.disabled
 
 
 def test_single_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, trained: TrainedModel,
@@ -456,5 +460,5 @@ def test_single_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, 
     assert features.mapped == (3,) and features.method == "gradcam" and features.n_features == 4
     view = render(clip, features, 3, loudness="comparable", panels=panels)
     assert view.method == "gradcam" and np.abs(view.auralised).max() == pytest.approx(0.99, rel=1e-4)
-    with pytest.raises(ModelError, match=r"gradcam maps of layer 1 hold features \[3\], not 0"):
+    with pytest.raises(ParameterError, match=r"gradcam maps of layer 1 hold features \[3\], not 0"):
         render(clip, features, 0, panels=panels)

@@ -20,7 +20,7 @@ from auralisation.auralise import auralise  # noqa: E402
 from auralisation.deconv import Deconvolver, Network  # noqa: E402
 from auralisation.errors import ModelError  # noqa: E402
 from auralisation.train import load_model  # noqa: E402
-from auralisation.widgets import Explorer  # noqa: E402
+from auralisation.ui.explorer import Explorer  # noqa: E402
 
 CONFIG = AudioConfig(n_fft=128, hop_length=64, duration=0.5)  # 65 bins x 87 frames
 WAVEFORM = AudioConfig(n_fft=128, hop_length=64, duration=0.5, frontend=FrontEnd("waveform"))

@@ -1,7 +1,7 @@
 """``auralisation explore``: the explorer as a standalone web app, for someone without Jupyter.
 
 Voilà serves the notebook this package ships (``explorer.ipynb`` beside this file), which builds the
-:class:`~auralisation.widgets.Explorer` with :func:`explorer_from_environment`. The page shows the explorer alone:
+:class:`~auralisation.ui.explorer.Explorer` with :func:`explorer_from_environment`. The page shows the explorer alone:
 Voilà strips the code cells, serves one notebook (no file browser, no terminal, no other notebook), refuses every
 kernel message but the widgets' own (no code can be run from the page) and exposes no file of the app's folder.
 The server listens on 127.0.0.1 by default and asks for a random token (in the URL it prints and opens). Clips are
@@ -34,7 +34,7 @@ from pathlib import Path
 from ..audio import AudioConfig, load_clip
 from ..errors import AuralisationError, ModelError
 from ..train import add_model_arguments, load_model, model_from_arguments
-from ..widgets import Explorer
+from ..ui.explorer import Explorer
 
 __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]
 

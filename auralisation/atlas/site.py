@@ -1,6 +1,6 @@
 """The atlas as a static site: an index of layers, a page per layer, a page per feature (no server, no fetches).
 
-Every page carries the report's self-check (:mod:`auralisation.report`): in the browser it checks that every
+Every page carries the report's self-check (:mod:`auralisation.ui.page`): in the browser it checks that every
 player decodes and every image loads, and writes the result into ``<body data-selfcheck=...>``. Pages hold no
 date and no absolute path of the site, so the same corpus gives the same pages byte for byte.
 """
@@ -20,7 +20,7 @@ import numpy as np
 
 from ..analysis.stems import SELECTOR_RULE, StemLabel, excerpts_label
 from ..fileio import atomic_write_text
-from ..report import _SELF_CHECK, _STYLE
+from ..ui.page import PAGE_STYLE, SELF_CHECK_SCRIPT
 from .labels import SELECTOR_LIFT, SELECTOR_SHARE, label_selectivity
 from .worker import excerpt_asset, feature_assets
 
@@ -45,8 +45,8 @@ def _head(title: str) -> list[str]:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(title)}</title>",
-        f"<style>{_STYLE}{_ATLAS_STYLE}</style>",
-        f"<script>{_SELF_CHECK}</script>",
+        f"<style>{PAGE_STYLE}{_ATLAS_STYLE}</style>",
+        f"<script>{SELF_CHECK_SCRIPT}</script>",
         '</head><body data-selfcheck="pending">',
     ]
 

@@ -10,7 +10,7 @@ outputs])``, so one forward pass per batch gives every chosen layer at once; the
 feature in numpy (max or mean over the map), so the result does not depend on how many threads TensorFlow has.
 Pass 2 (:meth:`AtlasWorker.render`) deconvolves each chosen excerpt once per chunk of features
 (:class:`~auralisation.deconv.Deconvolver`), auralises it with the excerpt's own phase, and draws ``|X| * D`` as an
-image at the spectrogram's own resolution (:func:`~auralisation.plots_listen.thumbnail_png`: no figure to lay out).
+image at the spectrogram's own resolution (:func:`~auralisation.plotting.thumbnail_png`: no figure to lay out).
 """
 
 from __future__ import annotations
@@ -210,8 +210,8 @@ class AtlasWorker:
 
     def render(self, unit: RenderUnit) -> int:
         """Pass 2 on some features of one layer: write their players, pictures and histograms; return how many."""
-        from ..plots_listen import thumbnail_png
-        from ..report import _save_figure
+        from ..plotting.spectrograms import thumbnail_png
+        from ..plotting.style import save_figure
         from .figures import activation_histogram
 
         out = Path(unit.out)
@@ -259,5 +259,5 @@ class AtlasWorker:
                 feature.counts, feature.edges, unit.labels, [excerpt[2] for excerpt in feature.top],
                 feature.threshold, statistic=self.spec.statistic,
             )
-            _save_figure(figure, out / files["hist"])
+            save_figure(figure, out / files["hist"])
         return len(unit.features)

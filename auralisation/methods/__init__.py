@@ -18,7 +18,7 @@ and checks them:
 * :func:`listenable_benchmark` and :func:`format_benchmark` (:mod:`.benchmark`): every method and L-MAC on that
   protocol, in distribution and on mixtures with another class's clip or with white noise.
 
-Figures are in :mod:`auralisation.plots_methods`.
+Figures are in :mod:`auralisation.plotting`.
 
 Examples
 --------
