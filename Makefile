@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml scripts/setup.sh
 
 # With AURALISATION_DATA set (GTZAN, say), the default dataset is not rendered: the notebooks read that folder.
 data: setup
-	@if [ -z "$$AURALISATION_DATA" ]; then $(BIN)/auralisation generate default --out data/generated; \
+	@if [ -z "$$AURALISATION_DATA" ]; then $(BIN)/auralisation generate default --out data/generated --stems --workers 2; \
 	else echo "data: using $$AURALISATION_DATA instead of the generated default"; fi
 	$(BIN)/auralisation generate stimuli --out data/stimuli
 

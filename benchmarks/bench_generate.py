@@ -1,10 +1,13 @@
-"""Time the generation of the default dataset and of the paper's 124 stimuli; print the figures.
+"""Time the generation of the default dataset (with and without stems) and of the paper's 124 stimuli.
 
 By default the default dataset is timed on a fraction (``--tracks`` tracks per style, all eight styles, 12 s each)
-and extrapolated linearly to the full 40 tracks per style; ``--tracks 40`` times the full set. The stimuli are
-always generated in full. As a sanity check of the dataset, a linear classifier on per-excerpt log-mel statistics
-(mean and standard deviation of 40 bands over each 4 s excerpt), cross-validated by track, says how separable the
-styles are; it is a floor for what a CNN can do.
+and extrapolated linearly to the full 40 tracks per style; ``--tracks 40`` times the full set. Side by side in the
+same run: the tracks alone, the tracks with their stems, and the same tracks rendered the way they were before
+stems existed (all parts on one synthesizer, not written), whose ratio is what rendering each stem on its own
+synthesizer costs. The stimuli are always generated in full. As a sanity check of the dataset, a linear classifier
+on per-excerpt log-mel statistics (mean and standard deviation of 40 bands over each 4 s excerpt), cross-validated
+by track, says how separable the styles are; it is a floor for what a CNN can do (and needs ``--tracks`` of 5 or
+more to mean much).
 
 Usage: ``python benchmarks/bench_generate.py [--tracks N] [--seconds S]``
 """
@@ -18,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from auralisation.synth import DEFAULT_STYLES, generate_default, generate_stimuli
+from auralisation.synth import DEFAULT_STYLES, generate_default, generate_stimuli, render
+from auralisation.synth.compose import compose_track, recording
 
 FULL_TRACKS = 40
 
@@ -47,24 +51,39 @@ def separability(paths: list[Path], excerpt_s: float = 4.0) -> float:
     return float(np.mean(cross_val_score(model, np.array(features), labels, groups=groups, cv=GroupKFold(folds))))
 
 
+def joint_rendering(tracks: int, seconds: float) -> float:
+    """Seconds to render the tracks with all their parts on one synthesizer (the rendering before stems)."""
+    start = time.perf_counter()
+    for name in DEFAULT_STYLES:
+        for index in range(tracks):
+            take = recording(name, 0, index)
+            take.colour(render(compose_track(name, 0, index, seconds), seconds, room=take.room))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=5, help="tracks per style to time (default 5; 40 = full set)")
     parser.add_argument("--seconds", type=float, default=12.0, help="track length in seconds (default 12)")
     args = parser.parse_args()
 
+    n_full = FULL_TRACKS * len(DEFAULT_STYLES)
     with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        paths = generate_default(Path(folder) / "default", tracks_per_style=args.tracks, seconds=args.seconds,
-                                 progress=False)
-        elapsed = time.perf_counter() - start
-        per_track = elapsed / len(paths)
-        full = per_track * FULL_TRACKS * len(DEFAULT_STYLES)
-        print(f"default dataset: {len(paths)} tracks of {args.seconds:g} s in {elapsed:.1f} s "
-              f"({per_track:.3f} s per track, {per_track / args.seconds * 1000:.1f} ms per second of audio)")
-        if args.tracks != FULL_TRACKS:
-            print(f"  extrapolated to the full set ({FULL_TRACKS} x {len(DEFAULT_STYLES)} = "
-                  f"{FULL_TRACKS * len(DEFAULT_STYLES)} tracks): {full:.0f} s")
+        generate_default(Path(folder) / "warm-up", tracks_per_style=1, seconds=1.0, progress=False)  # imports, disk
+        timings = {}
+        for label, stems in (("tracks", False), ("tracks and stems", True)):
+            start = time.perf_counter()
+            paths = generate_default(Path(folder) / label.replace(" ", "_"), tracks_per_style=args.tracks,
+                                     seconds=args.seconds, stems=stems, progress=False)
+            timings[label] = time.perf_counter() - start
+        timings["one synthesizer per track (before stems)"] = joint_rendering(args.tracks, args.seconds)
+        reference = timings["one synthesizer per track (before stems)"]
+        print(f"default dataset, {len(paths)} tracks of {args.seconds:g} s:")
+        for label, elapsed in timings.items():
+            per_track = elapsed / len(paths)
+            print(f"  {label}: {elapsed:.1f} s ({per_track:.3f} s per track, {per_track / args.seconds * 1000:.1f} ms "
+                  f"per second of audio; {elapsed / reference:.2f}x one synthesizer per track); the full set "
+                  f"({FULL_TRACKS} x {len(DEFAULT_STYLES)} = {n_full} tracks): {per_track * n_full:.0f} s")
         print(f"  style separability (log-mel statistics + logistic regression, grouped CV): "
               f"{separability(paths):.3f} (chance {1 / len(DEFAULT_STYLES):.3f})")
 

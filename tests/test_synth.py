@@ -1,6 +1,7 @@
 """Tests of auralisation.synth: the paper's 124 stimuli, the default dataset, errors and the command line.
 
-The stimuli are generated once per session (about 10 s); the default dataset tests use 2 styles x 2 tracks x 4 s.
+The stimuli are generated once per session (about 10 s); the default dataset tests use 2 styles x 2 tracks x 4 s
+(one run with stems: tests/test_synth_stems.py has their own tests).
 Pitch checks use their own MIDI-to-Hz formula and an FFT, not the package's.
 """
 
@@ -20,7 +21,9 @@ from auralisation.audio import AudioConfig, load_clip
 from auralisation.errors import SynthError
 from auralisation.synth import generate_default, generate_stimuli, load_stimuli, render, run_generate
 from auralisation.synth import fluid
-from auralisation.synth.styles import STYLES, compose_track, parse_pattern, parse_progression
+from auralisation.synth.compose import compose_track
+from auralisation.synth.styles import STYLES, Part, Style
+from auralisation.synth.theory import parse_pattern, parse_progression
 
 SR = 11025
 KEYS = {"Bb2": -2, "Eb2": -9, "A3": 9, "G4": 19}
@@ -200,7 +203,7 @@ def tiny_runs(tmp_path_factory):
     runs = {}
     for label, seed in (("a", 0), ("b", 0), ("c", 1)):
         out = tmp_path_factory.mktemp(f"default_{label}")
-        runs[label] = (out, generate_default(out, seed=seed, **TINY))
+        runs[label] = (out, generate_default(out, seed=seed, stems=label == "a", **TINY))
     return runs
 
 
@@ -220,6 +223,7 @@ def test_default_dataset_has_the_gtzan_layout(tiny_runs):
 
 
 def test_same_seed_same_bytes_other_seed_other_tracks(tiny_runs):
+    # run a also wrote the stems, run b did not: the tracks are the same either way
     (_, a), (_, b), (_, c) = tiny_runs["a"], tiny_runs["b"], tiny_runs["c"]
     for pa, pb, pc in zip(a, b, c):
         assert pa.read_bytes() == pb.read_bytes(), pa.name
@@ -237,6 +241,8 @@ def test_a_track_depends_only_on_seed_style_and_index(tmp_path, tiny_runs):
     _, paths = tiny_runs["a"]
     single = generate_default(tmp_path, tracks_per_style=1, seconds=4.0, styles=["ambient"], progress=False)
     assert single[0].read_bytes() == paths[2].read_bytes()
+    parallel = generate_default(tmp_path / "parallel", seed=0, workers=2, **TINY)
+    assert [p.read_bytes() for p in parallel] == [p.read_bytes() for p in paths]
 
 
 def test_styles_differ_in_instruments_and_rhythm():
@@ -247,7 +253,7 @@ def test_styles_differ_in_instruments_and_rhythm():
     has_drums = {name: any(p.is_drum for i in range(4) for p in compose_track(name, 0, i, 12.0)) for name in STYLES}
     assert not has_drums["classical"] and not has_drums["ambient"] and has_drums["rock"] and has_drums["electronic"]
     kicks = [n.start for p in compose_track("electronic", 0, 0, 12.0) if p.is_drum for n in p.notes if n.pitch == 36]
-    assert len(kicks) >= 20  # four on the floor at 118-132 bpm
+    assert len(kicks) >= 20  # four on the floor at 105-140 bpm: at least 21 beats in 12 s
 
 
 def test_stale_tracks_from_a_larger_run_warn(tmp_path):
@@ -307,6 +313,21 @@ def test_bad_patterns_progressions_and_sizes_raise_synth_error(tmp_path):
         generate_default(tmp_path, styles=["polka"], progress=False)
     with pytest.raises(SynthError, match="tracks_per_style"):
         generate_default(tmp_path, tracks_per_style=0, progress=False)
+    with pytest.raises(SynthError, match="workers must be at least 1"):
+        generate_default(tmp_path, workers=0, progress=False)
+    keys = Part("keys", "block", (0,), ("x---------------",), (48, 72))
+    with pytest.raises(SynthError, match="distinct names other than 'drums'"):
+        Style("duo", (90, 100), ("major | I:maj",), (4,), (keys, keys))
+    assert Style("solo", (90, 100), ("major | I:maj",), (4,), (keys,)).stem_of("keys") == "harmony"
+
+
+def test_names_moved_out_of_styles_still_work_with_a_warning():
+    from auralisation.synth import styles
+
+    with pytest.warns(DeprecationWarning, match="moved to auralisation.synth.compose"):
+        assert styles.compose_track is compose_track
+    with pytest.raises(AttributeError, match="no attribute 'polka'"):
+        styles.polka
 
 
 # --- command line ------------------------------------------------------------------------------------------------

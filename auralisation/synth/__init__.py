@@ -3,7 +3,10 @@
 Both are rendered from MIDI with FluidSynth and a General MIDI soundfont (:func:`find_soundfont`), deterministically
 from a seed, at 11,025 Hz mono.
 
-- :func:`generate_default` writes eight styles (:data:`STYLES`) in GTZAN's layout, ``out/<style>/<style>.000NN.wav``.
+- :func:`generate_default` writes eight styles (:data:`STYLES`) in GTZAN's layout, ``out/<style>/<style>.000NN.wav``,
+  and with ``stems=True`` each track's stems (:data:`STEMS`), which :func:`load_stems` reads back;
+  :func:`render_stems` renders them in memory. The package's modules: ``theory`` (rhythms, chords, scales),
+  ``styles`` (the styles' data), ``compose`` (a track's parts and recording), ``dataset`` (rendering and writing).
 - :func:`generate_stimuli` writes the 124 stimuli and ``manifest.json``; :func:`load_stimuli` reads them back as
   :class:`Stimulus` records.
 - :func:`render` plays any list of pretty_midi instruments; :func:`demo_clips` renders three example clips.
@@ -16,6 +19,8 @@ Importing this package loads neither TensorFlow nor pretty_midi nor FluidSynth; 
 from __future__ import annotations
 
 from .command import add_generate_arguments, run_generate
+from .compose import compose_track
+from .dataset import generate_default, load_stems, render_stems, render_track, stems_folder, track_path
 from .examples import demo_clips
 from .fluid import SAMPLE_RATE, find_soundfont, render
 from .stimuli import (
@@ -28,7 +33,7 @@ from .stimuli import (
     load_stimuli,
     midi_to_hz,
 )
-from .styles import DEFAULT_STYLES, STYLES, Style, compose_track, generate_default, render_track
+from .styles import DEFAULT_STYLES, STEMS, STYLES, Style
 
 __all__ = [
     "CHORD_GROUPS",
@@ -37,6 +42,7 @@ __all__ = [
     "INSTRUMENTS",
     "KEYS",
     "SAMPLE_RATE",
+    "STEMS",
     "STYLES",
     "Stimulus",
     "Style",
@@ -46,9 +52,13 @@ __all__ = [
     "find_soundfont",
     "generate_default",
     "generate_stimuli",
+    "load_stems",
     "load_stimuli",
     "midi_to_hz",
     "render",
+    "render_stems",
     "render_track",
     "run_generate",
+    "stems_folder",
+    "track_path",
 ]

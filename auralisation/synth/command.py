@@ -23,6 +23,12 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="default dataset: length of each track in seconds (default 12)")
     parser.add_argument("--styles", nargs="+", choices=tuple(STYLES), default=list(DEFAULT_STYLES), metavar="STYLE",
                         help=f"default dataset: the styles to render (default all: {' '.join(DEFAULT_STYLES)})")
+    parser.add_argument("--stems", action="store_true",
+                        help="default dataset: also write each track's drums, bass, harmony and melody to "
+                             "OUT-stems/<style>/<track>/<stem>.wav (they add up to the track); a rerun keeps "
+                             "tracks already written")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="default dataset: processes rendering at once (default 1; the files are the same)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 
@@ -30,7 +36,7 @@ def run_generate(args: argparse.Namespace) -> int:
     """Run ``generate``; print where the files went and return 0."""
     from ..paths import project_paths
     from .stimuli import generate_stimuli
-    from .styles import generate_default
+    from .dataset import generate_default, stems_folder
 
     progress = getattr(args, "progress", True)
     if args.what == "stimuli":
@@ -40,6 +46,8 @@ def run_generate(args: argparse.Namespace) -> int:
     else:
         out = args.out if args.out is not None else project_paths().data
         paths = generate_default(out, tracks_per_style=args.tracks_per_style, seconds=args.seconds, seed=args.seed,
-                                 styles=args.styles, progress=progress)
-        print(f"wrote {len(paths)} tracks under {out}")
+                                 styles=args.styles, stems=args.stems, workers=args.workers,
+                                 progress=progress)
+        stems = f" and their stems under {stems_folder(paths[0]).parent.parent}" if args.stems else ""
+        print(f"wrote {len(paths)} tracks under {out}{stems}")
     return 0

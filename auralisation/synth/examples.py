@@ -6,7 +6,7 @@ import numpy as np
 
 from ..audio import AudioConfig
 from .fluid import render
-from .styles import compose_track
+from .compose import compose_track
 
 __all__ = ["demo_clips"]
 

@@ -5,10 +5,13 @@ once on separate MIDI channels of a fresh FluidSynth instance, at :data:`RENDER_
 two stereo channels (pretty_midi's own ``fluidsynth()`` keeps only the left one, which loses right-panned drum kit
 pieces) and resamples to the network's 11,025 Hz. A fresh synthesizer per call makes every rendering depend only on
 its own parts, so the same seed always gives the same bytes, whatever else was rendered before.
+:func:`render_groups` renders several groups of parts (a track's stems) that way with one gain and one
+:class:`Room` (the reverb's settings).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import os
@@ -24,12 +27,14 @@ __all__ = [
     "FLUIDR3_PATH",
     "INSTALL_HINT",
     "RENDER_SR",
+    "Room",
     "SAMPLE_RATE",
     "SOUNDFONT_ENV",
     "fade_out",
     "find_soundfont",
     "gain_to_cc7",
     "render",
+    "render_groups",
     "soundfont_candidates",
 ]
 
@@ -56,6 +61,26 @@ _DRUM_CHANNEL = 9
 _DRUM_BANK = 128
 #: Fade at the end of every rendering, so that cutting ringing notes does not click.
 _END_FADE_S = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class Room:
+    """FluidSynth's reverb (its room): every part's reverb send (CC91) feeds it.
+
+    Attributes
+    ----------
+    size, damping : float
+        Room size and high-frequency damping, 0..1.
+    width : float
+        Stereo width, 0..100.
+    level : float
+        Output level of the reverb, 0..1.
+    """
+
+    size: float = 0.2
+    damping: float = 0.0
+    width: float = 0.5
+    level: float = 0.9
 
 
 def find_soundfont() -> Path:
@@ -160,12 +185,15 @@ def _select_program(synth, sfid: int, channel: int, part) -> None:
         raise SynthError(f"the soundfont has no preset {program} in bank {bank}; use a General MIDI soundfont")
 
 
-def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float) -> np.ndarray:
+def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float,
+                   room: Room | None) -> np.ndarray:
     """Play the parts on a fresh synthesizer; int16-valued float array ``(n_samples, 2)``."""
     fluidsynth = _fluidsynth()
     # Dynamic sample loading reads only the samples of the selected presets: 5x faster for a 4 s clip.
     synth = fluidsynth.Synth(gain=gain, samplerate=float(RENDER_SR), **{"synth.dynamic-sample-loading": 1})
     try:
+        if room is not None:
+            synth.set_reverb(room.size, room.damping, room.width, room.level)
         sfid = synth.sfload(str(soundfont))
         if sfid < 0:
             raise SynthError(f"FluidSynth cannot load the soundfont {soundfont}; replace it, or {INSTALL_HINT}")
@@ -194,6 +222,7 @@ def render(
     *,
     soundfont: str | os.PathLike[str] | None = None,
     sr: int = SAMPLE_RATE,
+    room: Room | None = None,
 ) -> np.ndarray:
     """Render MIDI parts to a mono waveform of exactly ``duration`` seconds.
 
@@ -208,12 +237,50 @@ def render(
         A General MIDI ``.sf2``; :func:`find_soundfont` by default.
     sr : int
         Sample rate of the result.
+    room : Room, optional
+        The reverb's settings; FluidSynth's defaults (:class:`Room`'s) by default.
 
     Returns
     -------
     numpy.ndarray
         float32 mono waveform of ``round(duration * sr)`` samples at FluidSynth's level (16-bit full scale = 1;
         not normalised).
+
+    Raises
+    ------
+    SynthError
+        FluidSynth or the soundfont is missing, or the parts cannot be played.
+    """
+    return render_groups([parts], duration, soundfont=soundfont, sr=sr, room=room)[0]
+
+
+def render_groups(
+    groups: Sequence[Sequence],
+    duration: float,
+    *,
+    soundfont: str | os.PathLike[str] | None = None,
+    sr: int = SAMPLE_RATE,
+    room: Room | None = None,
+) -> list[np.ndarray]:
+    """Render groups of parts each on its own synthesizer, all with the same gain and room, as :func:`render` does.
+
+    This renders a track's stems. FluidSynth mixes its voices, reverb and chorus linearly, but it starts a note at
+    the next of its 64-sample blocks, whose phase depends on what else the synthesizer played; so the groups add up
+    to all the parts played together only to within about 0.3 % RMS, and a track is defined as the sum of its
+    stems. The
+    gain is halved for every group when any one of them would clip. An empty group gives silence.
+
+    Parameters
+    ----------
+    groups : sequence of sequences of pretty_midi.Instrument
+        The groups of parts.
+    duration, soundfont, sr, room
+        As for :func:`render`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One float32 waveform per group, as :func:`render` returns.
 
     Raises
     ------
@@ -230,15 +297,18 @@ def render(
     n_render = int(round(duration * RENDER_SR))
     gain = _SYNTH_GAIN
     for _ in range(_MAX_GAIN_HALVINGS):
-        stereo = _render_stereo(parts, n_render, soundfont, gain)
-        if np.max(np.abs(stereo), initial=0.0) < _INT16_FULL_SCALE - 1:
+        stereo = [_render_stereo(parts, n_render, soundfont, gain, room) if len(parts) else np.zeros((n_render, 2))
+                  for parts in groups]
+        if max((np.max(np.abs(s), initial=0.0) for s in stereo), default=0.0) < _INT16_FULL_SCALE - 1:
             break
         gain /= 2
     else:
         raise SynthError(f"the parts clip FluidSynth's output even at gain {gain * 2:g}; lower their velocities")
-    mono = stereo.mean(axis=1) / _INT16_FULL_SCALE
-    y = librosa.resample(mono, orig_sr=RENDER_SR, target_sr=sr) if sr != RENDER_SR else mono
     n_samples = int(round(duration * sr))
-    y = np.pad(y, (0, max(n_samples - len(y), 0)))[:n_samples]
-    y = fade_out(y, n_samples - int(round(_END_FADE_S * sr)), n_samples)
-    return y.astype(np.float32)
+    waveforms = []
+    for channels in stereo:
+        mono = channels.mean(axis=1) / _INT16_FULL_SCALE
+        y = librosa.resample(mono, orig_sr=RENDER_SR, target_sr=sr) if sr != RENDER_SR else mono
+        y = np.pad(y, (0, max(n_samples - len(y), 0)))[:n_samples]
+        waveforms.append(fade_out(y, n_samples - int(round(_END_FADE_S * sr)), n_samples).astype(np.float32))
+    return waveforms

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import SynthError
 from .fluid import SAMPLE_RATE, fade_out, find_soundfont, render
-from .styles import QUALITIES, parse_pattern
+from .theory import QUALITIES, parse_pattern
 
 __all__ = [
     "CHORD_GROUPS",
