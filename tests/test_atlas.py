@@ -303,3 +303,44 @@ def test_label_selectivity_on_a_hand_worked_atlas() -> None:
     rows = label_selectivity(atlas)
     assert [(r.feature, r.label, r.count, r.share, r.lift, r.selector) for r in rows] == [
         (0, "rock", 2, 0.667, 2.67, True), (1, "jazz", 3, 1.0, 1.33, False)]
+
+
+def test_a_corpus_with_stems_shows_what_each_stem_explains(model_folder: Path, built: Path, tmp_path: Path) -> None:
+    from auralisation.analysis.stems import stem_shares, stem_weights
+    from auralisation.synth import STEMS, stems_folder
+
+    root = tmp_path / "generated"
+    t = np.arange(TINY.sr) / TINY.sr
+    for label, n in (("rock", 0), ("rock", 1), ("jazz", 0)):
+        rng = np.random.default_rng(n)
+        stems = {stem: np.zeros(TINY.sr) for stem in STEMS}
+        stems["drums"] = np.clip(0.1 * rng.standard_normal(TINY.sr), -0.4, 0.4) * (np.sin(2 * np.pi * 4 * t) > 0.7)
+        stems["bass"] = 0.3 * np.sin(2 * np.pi * 110 * (n + 1) * t)
+        ints = {stem: np.round(y * 32767).astype(np.int16) for stem, y in stems.items()}
+        track = root / label / f"{label}.{n:05d}.wav"
+        track.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(track, np.sum(list(ints.values()), axis=0).astype(np.int16), TINY.sr, subtype="PCM_16")
+        stems_folder(track).mkdir(parents=True)
+        for stem, y in ints.items():
+            sf.write(stems_folder(track) / f"{stem}.wav", y, TINY.sr, subtype="PCM_16")
+    out = tmp_path / "site"
+    build_atlas(model_folder, root, out, top=TOP, layers=(1,), progress=False)
+    atlas = json.loads((out / atlas_package.ATLAS_FILE).read_text())
+    entry = atlas["layers"][0]["features"][0]
+    record = json.loads((out / "pool1/assets/f000-stems.json").read_text())
+    assert record["stems"] == list(STEMS) and len(record["shares"]) == len(entry["top"])
+    for top, shares, mix in zip(entry["top"], record["shares"], record["mix"]):
+        stems = {stem: sf.read(stems_folder(top["path"]) / f"{stem}.wav", dtype="float32")[0] for stem in STEMS}
+        start = int(round(top["offset"] * TINY.sr))
+        weights = stem_weights(np.stack([magnitude(y[start:start + TINY.n_samples], TINY) for y in stems.values()]))
+        np.testing.assert_allclose(mix, stem_shares(magnitude(load_clip(top["path"], TINY, top["offset"]), TINY),
+                                                    weights), atol=1e-6)
+        # the shares the page shows are those of the auralisation one hears, the player on the page
+        wave, _ = sf.read(out / f"pool1/assets/f000-{entry['top'].index(top)}.wav", dtype="float32")
+        np.testing.assert_allclose(shares, stem_shares(magnitude(wave, TINY), weights), atol=1e-3)
+    page = (out / "pool1" / "f000.html").read_text()
+    assert "Stem measure:" in page and "Label rule:" in page
+    assert page.count("<td>#") == len(entry["top"])
+    assert (out / "pool1" / "index.html").read_text().count("<br><b>") == len(atlas["layers"][0]["features"])
+    # a corpus without stems: no shares, no table, as before
+    assert not list(built.rglob("*-stems.json")) and "Stem measure" not in (built / "pool1" / "f000.html").read_text()

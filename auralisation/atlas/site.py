@@ -7,6 +7,8 @@ date and no absolute path of the site, so the same corpus gives the same pages b
 
 from __future__ import annotations
 
+import copy
+import json
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
@@ -14,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
+
+from ..analysis.stems import SELECTOR_RULE, StemLabel, excerpts_label
 from ..fileio import atomic_write_text
 from ..ui.page import PAGE_STYLE, SELF_CHECK_SCRIPT
 from .labels import SELECTOR_LIFT, SELECTOR_SHARE, label_selectivity
@@ -70,6 +75,31 @@ def _layer_title(layer: dict[str, Any]) -> str:
     return f"{block}({layer['layer']})"
 
 
+def _stem_label(record: dict[str, Any], layer: str, feature: int) -> StemLabel:
+    return excerpts_label(record["stems"], record["shares"], record["mix"], layer=layer, feature=feature)
+
+
+def _stem_table(record: dict[str, Any], layer: str, feature: int) -> str:
+    """The stem shares of the top excerpts' auralisations, their mean, the excerpts' own, and the label."""
+    label = _stem_label(record, layer, feature)
+    cells = lambda values: "".join(  # noqa: E731
+        f"<td>{value:.2f}</td>" if value is not None else "<td>silent</td>" for value in values)
+    rows = [f"<tr><td>#{rank + 1}</td>{cells(shares or [None] * len(record['stems']))}</tr>"
+            for rank, shares in enumerate(record["shares"])]
+    heard = [row for row in record["shares"] if row is not None]
+    if heard:
+        rows.append(f"<tr><th>mean</th>{cells(np.mean(heard, axis=0).tolist())}</tr>")
+    rows.append(f"<tr><th>the excerpts</th>{cells(np.mean(record['mix'], axis=0).tolist())}</tr>")
+    top = label.top
+    return (
+        f"<p>Stem measure: <b>{escape(label.label)}</b> ({escape(top.stem)} share {top.share:.2f}, "
+        f"enrichment {top.enrichment:.2f} over the excerpts' own {top.mix_share:.2f}). Share of each top excerpt's "
+        "auralised magnitude that each stem explains:</p>"
+        f'<table class="layers"><tr><th></th>{"".join(f"<th>{escape(s)}</th>" for s in record["stems"])}</tr>'
+        + "".join(rows) + f'</table><p class="meta">Label rule: {escape(SELECTOR_RULE.text)}.</p>'
+    )
+
+
 def feature_page(atlas: dict[str, Any], layer: dict[str, Any], position: int) -> str:
     """The HTML of one feature: its histogram and label mix, and each top excerpt with its players and picture."""
     entry = layer["features"][position]
@@ -91,6 +121,7 @@ def feature_page(atlas: dict[str, Any], layer: dict[str, Any], position: int) ->
     parts = _head(title) + [
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{" &middot; ".join(links)}</p>',
+        _stem_table(entry["stems"], name, feature) if entry.get("stems") else "",
         "<p><b>This feature never fires on the corpus</b> (its activation is 0 on every excerpt): the excerpts below "
         "are the first ones in the corpus's order, and its auralisations are silent.</p>" if dead else "",
         f"<p>The {len(entry['top'])} excerpts of the corpus that excite this feature most (activation: the "
@@ -131,7 +162,9 @@ def layer_page(atlas: dict[str, Any], layer: dict[str, Any]) -> str:
             f'<div class="tile"><a href="f{feature:03d}.html">'
             f'<img src="{_src(feature_assets(layer["layer"], feature)["thumb"], 1)}" alt="feature {feature}">'
             f"feature {feature}<br>top {best:.3g}<br>"
-            + (escape(_mix(labels[:3])) if best > 0 else "never fires") + "</a></div>"
+            + (escape(_mix(labels[:3])) if best > 0 else "never fires")
+            + (f"<br><b>{escape(_stem_label(entry['stems'], layer['layer'], feature).label)}</b>"
+               if entry.get("stems") else "") + "</a></div>"
         )
     parts = _head(title) + [
         f"<h1>{escape(title)}</h1>",
@@ -186,7 +219,15 @@ def index_page(atlas: dict[str, Any]) -> str:
 
 
 def write_site(out: Path, atlas: dict[str, Any]) -> Path:
-    """Write every page of ``atlas`` into ``out``, atomically, the index last; return the index's path."""
+    """Write every page of ``atlas`` into ``out``, atomically, the index last; return the index's path.
+
+    A feature whose stem shares were written (a corpus with stems) shows them on its page and its label on the layer's.
+    """
+    atlas = copy.deepcopy(atlas)
+    for layer in atlas["layers"]:
+        for entry in layer["features"]:
+            stems = out / feature_assets(layer["layer"], entry["feature"])["stems"]
+            entry["stems"] = json.loads(stems.read_text()) if stems.is_file() else None
     for layer in atlas["layers"]:
         for position, entry in enumerate(layer["features"]):
             atomic_write_text(out / _page_name(layer["layer"], entry["feature"]), feature_page(atlas, layer, position))

@@ -16,17 +16,21 @@ image at the spectrogram's own resolution (:func:`~auralisation.plotting.thumbna
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from ..audio import AudioWarning, load_clip, magnitude, stft, write_wav
 from ..auralise import loudness_gains, synthesise
 from ..data import DatasetWarning, Excerpt, SpectrogramCache
-from ..errors import AudioError
-from ..fileio import atomic_write_bytes
+from ..errors import AudioError, AuralisationError
+from ..fileio import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    from ..analysis.stems import ClipStems
 
 __all__ = ["AtlasWorker", "FeatureUnit", "RenderUnit", "ScoreResult", "ScoreUnit", "WorkerSpec"]
 
@@ -116,11 +120,12 @@ def feature_assets(layer: str, feature: int, rank: int | None = None) -> dict[st
     """The site-relative paths of one feature's files: ``thumb`` and ``hist``, or with ``rank`` ``wav``, ``png``
     and ``d``.
 
-    ``png`` is ``|X| * D`` and ``d`` is ``D`` on the excerpt of that rank; ``thumb`` is ``D`` of the strongest, small.
+    ``png`` is ``|X| * D`` and ``d`` is ``D`` on the excerpt of that rank; ``thumb`` is ``D`` of the strongest, small;
+    ``stems`` the stem shares of the top excerpts' auralisations (written only for a corpus with stems).
     """
     stem = f"{layer}/assets/f{feature:03d}"
     if rank is None:
-        return {"thumb": f"{stem}-thumb.png", "hist": f"{stem}-hist.png"}
+        return {"thumb": f"{stem}-thumb.png", "hist": f"{stem}-hist.png", "stems": f"{stem}-stems.json"}
     return {"wav": f"{stem}-{rank}.wav", "png": f"{stem}-{rank}.png", "d": f"{stem}-{rank}-d.png"}
 
 
@@ -154,6 +159,17 @@ class AtlasWorker:
         if self.cache is not None:
             return self.cache.get(Excerpt(Path(path), label, offset))
         return magnitude(load_clip(path, self.config, offset, silence="allow"), self.config)
+
+    def _stems(self, path: str, offset: float, X: np.ndarray) -> ClipStems | None:
+        """The excerpt's stems on its STFT grid, or None when its track has none (not a generated track)."""
+        from ..analysis.stems import clip_stem_shares, excerpt_stems
+        from ..synth import SAMPLE_RATE, load_stems
+
+        try:
+            stems = load_stems(path)
+        except AuralisationError:
+            return None
+        return clip_stem_shares(excerpt_stems(stems, self.config, offset, sr=SAMPLE_RATE), self.config, X)
 
     def score(self, unit: ScoreUnit) -> ScoreResult:
         """Pass 1 on one shard: each layer's activation statistic per excerpt and feature."""
@@ -204,6 +220,7 @@ class AtlasWorker:
         # excerpt for only the features that chose it would trace the deconvolution again for every count.
         features = [feature.feature for feature in unit.features]
         spectra: dict[int, np.ndarray] = {}
+        stems: dict[int, ClipStems | None] = {}
         maps: dict[tuple[int, int], np.ndarray] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AudioWarning)
@@ -211,6 +228,7 @@ class AtlasWorker:
                 y = load_clip(path, self.config, offset, silence="allow")
                 X = stft(y, self.config)
                 spectra[index] = X
+                stems[index] = self._stems(path, offset, X)
                 D = self.deconvolver.deconvolve(np.abs(X), unit.layer, features, seeding=self.spec.seeding)
                 for feature, d in zip(features, D):
                     maps[index, feature] = d
@@ -230,6 +248,12 @@ class AtlasWorker:
                 atomic_write_bytes(out / files["png"], thumbnail_png(np.abs(spectra[index]) * d, **shape))
                 atomic_write_bytes(out / files["d"], thumbnail_png(d, **shape))
             files = feature_assets(unit.layer, feature.feature)
+            if all(stems[index] is not None for index in indices):  # a generated corpus: what each stem explains
+                shares = [stems[index].shares(d[None])[0] for index, d in zip(indices, D)]
+                record = {"stems": list(stems[indices[0]].names),
+                          "mix": [stems[index].mix_shares.tolist() for index in indices],
+                          "shares": [row.tolist() if np.isfinite(row).all() else None for row in shares]}
+                atomic_write_text(out / files["stems"], json.dumps(record) + "\n")
             atomic_write_bytes(out / files["thumb"], thumbnail_png(D[0]))
             figure = activation_histogram(
                 feature.counts, feature.edges, unit.labels, [excerpt[2] for excerpt in feature.top],
