@@ -415,11 +415,12 @@ def train_and_evaluate(
         "baseline": {"method": "MFCC means and standard deviations, logistic regression", **reference.summary()},
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
-    atomic_write_text(out / SPLITS_FILE, json.dumps(_splits_record(data.splits), indent=2) + "\n")
+    atomic_write_text(out / SPLITS_FILE, json.dumps(splits_record(data.splits), indent=2) + "\n")
     return TrainResult(TrainedModel(model, data.config, data.classes), history, evaluation, reference, out)
 
 
-def _splits_record(splits: Splits) -> dict[str, list[dict[str, Any]]]:
+def splits_record(splits: Splits) -> dict[str, list[dict[str, Any]]]:
+    """The excerpts of each split as ``splits.json`` stores them: path, label and offset."""
     return {
         name: [{"path": str(e.path), "label": e.label, "offset": e.offset} for e in getattr(splits, name)]
         for name in SPLIT_NAMES

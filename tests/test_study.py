@@ -307,6 +307,38 @@ def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypat
         run_study(dataclasses.replace(settings, epochs=2), **folders, progress=False, log=lambda line: None)
 
 
+def test_study_uses_a_model_trained_before_with_its_settings_on_its_split(tiny_study, tmp_path, monkeypatch):
+    import shutil
+
+    import auralisation.training
+    from auralisation.study import run_study
+
+    settings, folders, runs, rows = tiny_study
+    earlier = tmp_path / "models"
+    shutil.copytree(folders["models"] / "choi2016-seed0", earlier / "choi2016")
+
+    class Trained(Exception):
+        pass
+
+    def train(*args, **kwargs):
+        raise Trained
+
+    monkeypatch.setattr(auralisation.training, "train_and_evaluate", train)
+    seed0 = dataclasses.replace(settings, seeds=(0,))
+    fresh = {**folders, "models": tmp_path / "study", "results": folders["results"]}
+    lines = []
+    again, _ = run_study(seed0, **fresh, progress=False, log=lines.append, earlier=earlier)
+    assert lines[0].startswith(f"choi2016-seed0: {earlier / 'choi2016'} was trained with this run's settings")
+    assert again[0].accuracy == runs[0].accuracy and again[0].epochs == runs[0].epochs
+    assert not (tmp_path / "study").exists()  # nothing trained, nothing copied
+    split = earlier / "choi2016" / "splits.json"
+    record = json.loads(split.read_text())
+    record["test"] = record["test"][1:]  # another split: that model is not this run
+    split.write_text(json.dumps(record))
+    with pytest.raises(Trained):
+        run_study(seed0, **fresh, progress=False, log=lambda line: None, earlier=earlier)
+
+
 def test_study_command_refuses_bad_input_with_a_clear_message(tmp_path, capsys):
     from auralisation.cli import main
 

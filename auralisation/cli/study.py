@@ -38,6 +38,11 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stimulus folder (rendered there if it has no manifest)")
     parser.add_argument("--models", type=Path, default=paths.models / "study", help="folder of the runs' models")
     parser.add_argument("--out", type=Path, default=paths.results / "study", help="folder of the analyses and tables")
+    parser.add_argument("--earlier", type=Path, default=paths.models,
+                        help="models trained before, one folder per architecture (notebook 01's): a run trained with "
+                             "the same settings on the same split is used instead of trained again")
+    parser.add_argument("--no-earlier", dest="earlier", action="store_const", const=None,
+                        help="train every run, whatever --earlier holds")
     parser.add_argument("--archs", type=_names, help="architectures, comma-separated (default choi2016,choi2017)")
     parser.add_argument("--seeds", type=_integers, help="training seeds, comma-separated (default 0,1,2; fast 0,1)")
     parser.add_argument("--split-seed", type=int, help="seed of the train/validation/test split (default 0)")
@@ -80,7 +85,8 @@ def run_study(args: argparse.Namespace) -> int:
         synth.generate_stimuli(args.stimuli, progress=args.progress)
     started = time.perf_counter()
     runs, rows = study(settings, data=args.data, stimuli=synth.load_stimuli(args.stimuli), models=args.models,
-                       results=args.out, cache=project_paths().cache, progress=args.progress)
+                       results=args.out, cache=project_paths().cache, progress=args.progress,
+                       earlier=args.earlier)
     written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
     print(written["markdown"].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(path) for path in written.values()))

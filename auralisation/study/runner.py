@@ -154,6 +154,26 @@ def _comparable(settings: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(settings)))
 
 
+def _trained_before(folder: Path, data: Any, settings: Any) -> dict[str, Any] | None:
+    """The scores of the model in ``folder`` if it was trained with ``settings`` on ``data``'s split, else None.
+
+    Notebook 01 (and ``make reproduce``) trains ``models/<arch>`` with the study's settings for seed 0 on its split;
+    such a model is that run, and need not be trained twice.
+    """
+    from ..training import HISTORY_FILE, METRICS_FILE, SPLITS_FILE, splits_record
+
+    files = [folder / name for name in ("model.keras", METRICS_FILE, SPLITS_FILE, HISTORY_FILE)]
+    if not all(path.is_file() for path in files):
+        return None
+    metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+    split = json.loads((folder / SPLITS_FILE).read_text(encoding="utf-8"))
+    if metrics.get("settings") != _comparable(settings) or split != json.loads(json.dumps(splits_record(data.splits))):
+        return None
+    history = json.loads((folder / HISTORY_FILE).read_text(encoding="utf-8"))
+    return {**metrics, "train_seconds": float(sum(history.get("seconds", []))), "epochs": len(history.get("loss", [])),
+            "resumed": True}
+
+
 def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dict[str, Any]:
     """Train one run into ``folder`` unless it is there; return its timing and scores (``"resumed"``: it was)."""
     from ..training import train_and_evaluate
@@ -245,6 +265,7 @@ def run_study(
     cache: str | os.PathLike[str],
     progress: bool = True,
     log: Callable[[str], Any] = print,
+    earlier: str | os.PathLike[str] | None = None,
 ) -> tuple[list[RunRecord], list[VerdictRow]]:
     """Train (or load) every run, analyse it and its untrained control, and apply the criteria.
 
@@ -265,6 +286,10 @@ def run_study(
         Progress bars (runs, clips) and Keras's one line per epoch.
     log : callable
         Where the per-run lines (timing, accuracy) go.
+    earlier : path-like, optional
+        A folder of models trained outside the study, one per architecture (``models/<arch>``, notebook 01's): a
+        run that is not in ``models`` yet uses the one there when it was trained with the run's settings on the
+        same split, instead of training it again.
 
     Returns
     -------
@@ -301,8 +326,16 @@ def run_study(
         if arch not in prepared:
             prepared[arch] = prepare_data(data, ARCH_CONFIGS[arch], cache, hop=train_settings.hop,
                                           fractions=train_settings.fractions, seed=settings.split_seed)
-        scores = _train(prepared[arch], models / name, train_settings, verbose=2 if progress else 0)
-        trained = load_model(models / name)
+        folder = models / name
+        scores = None
+        if earlier is not None and not (folder / "model.keras").exists():
+            scores = _trained_before(Path(earlier) / arch, prepared[arch], train_settings)
+            if scores is not None:
+                folder = Path(earlier) / arch
+                log(f"{name}: {folder} was trained with this run's settings on its split; the study uses it")
+        if scores is None:
+            scores = _train(prepared[arch], folder, train_settings, verbose=2 if progress else 0)
+        trained = load_model(folder)
         networks = {"trained": trained.model, "untrained": untrained_copy(trained.model)}
         analyses, seconds = {}, {}
         for condition, network in networks.items():
