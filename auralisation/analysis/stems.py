@@ -308,8 +308,9 @@ def stem_responses(
     clips: Sequence[Mapping[str, np.ndarray]],
     config: AudioConfig,
     layers: Iterable[int | str] | None = None,
-    features: int | Sequence[int] | None = None,
+    features: Sequence[int] | None = None,
     *,
+    n_features: int | None = None,
     progress: bool = True,
 ) -> StemResponses:
     """Deconvolve every chosen feature on every clip and measure its stem shares.
@@ -324,8 +325,10 @@ def stem_responses(
         The model's audio settings.
     layers : iterable of int or str, optional
         Blocks to measure; default, all.
-    features : int or sequence of int, optional
-        The first ``features`` features of each layer (an int), these indices, or all (``None``).
+    features : sequence of int, optional
+        These features of every layer (default all).
+    n_features : int, optional
+        Only the first ``n_features`` features of each layer (instead of ``features``).
     progress : bool
         Show a progress bar over the clips.
 
@@ -335,7 +338,7 @@ def stem_responses(
     """
     layer_names = [deconvolver.layer_name(layer) for layer in (layers or range(1, len(deconvolver.layer_names) + 1))]
     chosen = {
-        name: np.arange(min(features, deconvolver.n_features(name))) if isinstance(features, int)
+        name: np.arange(min(n_features, deconvolver.n_features(name))) if n_features is not None
         else np.arange(deconvolver.n_features(name)) if features is None else np.asarray(features)
         for name in layer_names
     }
