@@ -20,12 +20,11 @@ import pytest  # noqa: E402
 
 from auralisation.analysis.correlation import bootstrap_ci  # noqa: E402
 from auralisation.analysis.hearing import MARKED, layer_findings, onset_ratios  # noqa: E402
+from auralisation.analysis.stem_labels import SELECTOR_RULE, feature_labels  # noqa: E402
 from auralisation.analysis.stems import (  # noqa: E402
-    SELECTOR_RULE,
     StemResponses,
     StemRow,
     clip_stem_shares,
-    feature_labels,
     stem_responses,
     stem_shares,
     stem_table,

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..audio import AudioConfig, compress, magnitude
 from .measures import active_frames, onset_frames, onset_log_ratio, onset_masks
-from .stems import StemLabel
+from .stem_labels import StemLabel
 
 __all__ = ["MARKED", "clip_onset_ratios", "layer_findings", "onset_ratios"]
 
@@ -70,7 +70,7 @@ def layer_findings(
     onset : numpy.ndarray or None
         Onset log-ratio per feature (feature ``i`` at position ``i``; NaN where not measured), or None.
     labels : sequence of StemLabel or None
-        The layer's stem labels (:func:`~auralisation.analysis.stems.feature_labels`), or None without stems.
+        The layer's stem labels (:func:`~auralisation.analysis.stem_labels.feature_labels`), or None without stems.
     k : int
         How many suppressors, detectors and selectors to name.
 

@@ -20,10 +20,8 @@ Over several clips, a stem's share and its share of the mix are averaged over th
 and the stem is present (:data:`PRESENT`; a drumless style says nothing about drums), and the enrichment is the
 ratio of those means (robust to a clip where a stem is faint); intervals are percentile bootstraps over clips.
 
-**The label** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when, over at least 3 clips that hold the stem, its
-mean share is at least 0.5 and its enrichment at least 1.5; ``"mixed"`` when no stem qualifies; ``"too few clips"``
-when no stem is measured on 3 clips (as :func:`~auralisation.analysis.findings.onset_extremes` ranks no such
-feature); ``"silent"`` when the feature lets nothing through on any clip.
+**Labels** (a stem "selector", or "mixed") come from these numbers by a rule stated in advance:
+:mod:`auralisation.analysis.stem_labels`.
 
 Examples
 --------
@@ -56,76 +54,24 @@ if TYPE_CHECKING:
     from ..deconv import Deconvolver
 
 __all__ = [
-    "SELECTOR_RULE",
-    "LabelRule",
-    "StemLabel",
     "ClipStems",
     "StemResponses",
     "StemRow",
     "auralised_magnitude",
-    "clearest_labels",
     "clip_stem_shares",
     "excerpt_stems",
-    "excerpts_label",
     "excerpts_with_stems",
-    "feature_labels",
     "held_out_excerpts",
-    "labels_markdown",
     "stem_responses",
     "stem_responses_of_maps",
-    "stem_share_bars",
     "stem_shares",
     "stem_table",
     "stem_weights",
-    "strongest_clip",
 ]
 
 #: A stem counts as present in a clip when its share of the clip is at least this; a stem's means are taken over
 #: the clips where it is present (a style without drums says nothing about how a feature treats drums).
 PRESENT = 0.01
-
-
-@dataclasses.dataclass(frozen=True)
-class LabelRule:
-    """A rule that names a feature from its stem shares; ``text`` states it in words.
-
-    Each stem is judged over the clips that hold it and on which the feature sounds (:func:`stem_table`). A feature
-    is a ``"<stem> selector"`` when, on at least ``min_clips`` such clips, the stem's mean share is at least
-    ``share`` and its enrichment at least ``enrichment``; ``"mixed"`` when some stem is measured on ``min_clips``
-    clips but none qualifies; ``"too few clips"`` when none is; ``"silent"`` when the feature sounds on no clip.
-    """
-
-    share: float
-    enrichment: float
-    min_clips: int = 3
-
-    @property
-    def text(self) -> str:
-        """The rule in words."""
-        return (
-            f"'<stem> selector' when, over the clips that hold the stem and on which the feature sounds (at least "
-            f"{self.min_clips}), the stem's mean share of the feature's auralised magnitude is at least {self.share:g} "
-            f"and its enrichment (that share over the stem's mean share of the same clips) at least "
-            f"{self.enrichment:g}; 'mixed' when no stem qualifies; 'too few clips' when no stem is measured on "
-            f"{self.min_clips} clip{'s' if self.min_clips != 1 else ''}; 'silent' when the feature lets nothing "
-            "through on any clip"
-        )
-
-    def label(self, stem: str, share: float, enrichment: float, n_clips: int) -> str:
-        """The label given by one stem's mean ``share`` and ``enrichment`` over the ``n_clips`` clips that hold it."""
-        if n_clips == 0 or not np.isfinite(share):
-            return "silent"
-        if n_clips < self.min_clips:
-            return "too few clips"
-        if share >= self.share and np.isfinite(enrichment) and enrichment >= self.enrichment:
-            return f"{stem} selector"
-        return "mixed"
-
-
-#: The label rule. Its thresholds (share 0.5, enrichment 1.5) were fixed before any network was measured; the
-#: clip count and the means over the clips that hold the stem came after a first look at a trained choi2016 (a label
-#: resting on two clips; drum shares diluted by drumless styles).
-SELECTOR_RULE = LabelRule(share=0.5, enrichment=1.5)
 
 
 def stem_weights(M: np.ndarray) -> np.ndarray:
@@ -450,68 +396,6 @@ def stem_table(
     return rows
 
 
-@dataclasses.dataclass(frozen=True)
-class StemLabel:
-    """A feature's label by :data:`SELECTOR_RULE` (or another rule), with the numbers of its leading stem."""
-
-    layer: str
-    feature: int
-    label: str
-    top: StemRow
-
-    @property
-    def clarity(self) -> float:
-        """How clear the label is: the leading stem's share times its enrichment (-inf for a silent feature)."""
-        return _clarity(self.top)
-
-
-def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> list[StemLabel]:
-    """One label per (layer, feature) of a :func:`stem_table`.
-
-    The leading stem is the one the rule names a selector of, if any; otherwise, of the stems measured on enough
-    clips, the one with the largest share times enrichment (the most distinctive part of what the feature passes,
-    even when the label is "mixed").
-
-    Examples
-    --------
-    >>> row = StemRow("pool1", 0, "drums", 0.8, 0.7, 0.9, 2.4, 2.0, 2.8, 0.33, 5)
-    >>> feature_labels([row, dataclasses.replace(row, stem="bass", share=0.2, enrichment=0.6)])[0].label
-    'drums selector'
-    """
-    by_feature: dict[tuple[str, int], list[StemRow]] = {}
-    for row in rows:
-        by_feature.setdefault((row.layer, row.feature), []).append(row)
-    labels = []
-    for (layer, feature), group in by_feature.items():
-        named = [(rule.label(row.stem, row.share, row.enrichment, row.n_clips), row) for row in group]
-        label, top = min(named, key=lambda item: (_RANK.get(item[0], 0), -_clarity(item[1])))
-        labels.append(StemLabel(layer, feature, label, top))
-    return labels
-
-
-#: Which stem's label a feature takes: a selector's, else the most distinctive measured stem's ("mixed"), else
-#: "too few clips", else "silent".
-_RANK = {"mixed": 1, "too few clips": 2, "silent": 3}
-
-
-def _clarity(row: StemRow) -> float:
-    """Share times enrichment (``share**2 / mix share``): large when a stem is both much of the sound and enriched."""
-    value = row.share * row.enrichment
-    return float(value) if np.isfinite(value) else -np.inf
-
-
-def clearest_labels(labels: Sequence[StemLabel], k: int = 3) -> dict[str, list[StemLabel]]:
-    """Per layer, the ``k`` features with the clearest labels: selectors first, then by share x enrichment."""
-    by_layer: dict[str, list[StemLabel]] = {}
-    for label in labels:
-        if label.label not in ("silent", "too few clips"):
-            by_layer.setdefault(label.layer, []).append(label)
-    return {
-        layer: sorted(group, key=lambda item: (item.label == "mixed", -item.clarity, item.feature))[:k]
-        for layer, group in by_layer.items()
-    }
-
-
 def held_out_excerpts(model_folder: str | os.PathLike[str], *, per_label: int = 2, split: str = "test") -> list:
     """The first ``per_label`` excerpts of each label in a trained model's ``split`` (its ``splits.json``).
 
@@ -555,107 +439,3 @@ def excerpts_with_stems(excerpts: Sequence, config: AudioConfig) -> tuple[list, 
         kept.append(excerpt)
         clips.append(excerpt_stems(stems, config, excerpt.offset, sr=SAMPLE_RATE))
     return kept, clips
-
-
-def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax=None):
-    """Each stem's share of the chosen features' auralisations (bars, with their intervals) against its share of the
-    clips (black ticks): a bar well past its tick is a stem the feature selects.
-
-    Parameters
-    ----------
-    rows : sequence of StemRow
-        One layer's rows of :func:`stem_table`.
-    features : sequence of int
-        The features to draw, top to bottom.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; default, a new figure's axes.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        ax = plt.figure(figsize=(7, 0.6 * len(features) + 1.0)).gca()
-    stems = list(dict.fromkeys(row.stem for row in rows))
-    table = {(row.feature, row.stem): row for row in rows}
-    if not features or any((feature, stem) not in table for feature in features for stem in stems):
-        raise ParameterError(f"the rows hold no stem shares for some of the features {list(features)}")
-    height = 0.8 / len(stems)
-    colours = plt.get_cmap("tab10").colors
-    for s, stem in enumerate(stems):
-        chosen = [table[feature, stem] for feature in features]
-        y = np.arange(len(features)) - 0.4 + (s + 0.5) * height
-        share = np.array([row.share for row in chosen])
-        error = np.abs(np.array([[row.share - row.share_low, row.share_high - row.share] for row in chosen]).T)
-        ax.barh(y, np.nan_to_num(share), height=height, xerr=np.nan_to_num(error), color=colours[s % 10],
-                label=stem, error_kw={"elinewidth": 0.8, "capsize": 0, "ecolor": "0.55"})
-        ax.plot([row.mix_share for row in chosen], y, "|", color="black", markersize=9, markeredgewidth=1.5)
-    ax.plot([], [], "|", color="black", markersize=9, markeredgewidth=1.5, label="share of the clips")
-    ax.set_yticks(range(len(features)), [f"feature {feature}" for feature in features])
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the auralised magnitude (bars: 95% interval over clips)")
-    ax.set_title(rows[0].layer if rows else "")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
-    return ax
-
-
-def labels_markdown(labels: Mapping[str, Sequence[StemLabel]], *, level: float = 0.95) -> str:
-    """A Markdown table of labelled features (from :func:`clearest_labels`): share and enrichment with intervals."""
-    lines = [
-        f"| layer | feature | label | leading stem | share [{level:.0%} interval] | enrichment [interval] | "
-        "mix share | clips |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for layer, group in labels.items():
-        for item in group:
-            top = item.top
-            lines.append(
-                f"| {layer} | {item.feature} | **{item.label}** | {top.stem} | {top.share:.2f} "
-                f"[{top.share_low:.2f}, {top.share_high:.2f}] | {top.enrichment:.2f} [{top.enrichment_low:.2f}, "
-                f"{top.enrichment_high:.2f}] | {top.mix_share:.2f} | {top.n_clips} |"
-            )
-    return "\n".join(lines)
-
-
-def strongest_clip(responses: StemResponses, label: StemLabel) -> tuple[int, float]:
-    """The clip on which the feature's leading stem has its largest share, and that share: where to listen."""
-    position = int(np.flatnonzero(responses.features[label.layer] == label.feature)[0])
-    shares = responses.shares[label.layer][:, position, responses.stems.index(label.top.stem)]
-    clip = int(np.nanargmax(np.where(np.isfinite(shares), shares, -1.0)))
-    return clip, float(shares[clip])
-
-
-def excerpts_label(
-    stems: Sequence[str],
-    shares: Sequence[Sequence[float] | None],
-    mix: Sequence[Sequence[float]],
-    *,
-    layer: str = "",
-    feature: int = 0,
-    rule: LabelRule = SELECTOR_RULE,
-    n_boot: int = 200,
-) -> StemLabel:
-    """The label of one feature from its shares on a few excerpts (the atlas's top excerpts).
-
-    Parameters
-    ----------
-    stems : sequence of str
-        The stems, in the order of the shares.
-    shares : sequence
-        Per excerpt, the feature's share of each stem, or None where it is silent.
-    mix : sequence
-        Per excerpt, each stem's share of the excerpt.
-
-    Examples
-    --------
-    >>> excerpts_label(["drums", "bass"], [[0.9, 0.1]] * 3, [[0.4, 0.6]] * 3).label
-    'drums selector'
-    """
-    values = np.array([[np.nan] * len(stems) if row is None else row for row in shares], dtype=np.float64)
-    responses = StemResponses(
-        tuple(stems), np.asarray(mix, dtype=np.float64), {layer: values[:, None, :]}, {layer: np.array([feature])}
-    )
-    return feature_labels(stem_table(responses, n_boot=n_boot), rule)[0]

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from ..analysis.stems import SELECTOR_RULE, StemLabel, excerpts_label
+from ..analysis.stem_labels import SELECTOR_RULE, StemLabel, excerpts_label
 from ..fileio import atomic_write_text
 from ..ui.page import PAGE_STYLE, SELF_CHECK_SCRIPT
 from .labels import SELECTOR_LIFT, SELECTOR_SHARE, label_selectivity

@@ -41,7 +41,7 @@ _HOMES = {
                      "spectrogram_grid"], "grids"),
     **dict.fromkeys(["confusion_matrix", "training_curves"], "training"),
     **dict.fromkeys(["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer",
-                     "onset_sensitivity"], "analysis"),
+                     "onset_sensitivity", "stem_share_bars"], "analysis"),
     **dict.fromkeys(["compare_routes", "deletion_insertion", "randomisation"], "comparisons"),
 }
 

@@ -24,10 +24,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..analysis import ATTRIBUTES, FLOOR, Analysis, CorrelationRow, LineRow, OnsetRow, invariance_index, onset_extremes
-from ..errors import AuralisationError
+from ..analysis.stems import StemRow
+from ..errors import AuralisationError, ParameterError
 from .style import SIGNED_CMAP, new_axes
 
-__all__ = ["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer", "onset_sensitivity"]
+__all__ = [
+    "correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer", "onset_sensitivity",
+    "stem_share_bars",
+]
 
 _COLOURS = {"key": "tab:blue", "chord_group": "tab:orange", "instrument": "tab:green", FLOOR: "tab:gray"}
 _LABELS = {"key": "key", "chord_group": "chord", "instrument": "instrument", FLOOR: "everything (floor)"}
@@ -185,4 +189,52 @@ def onset_sensitivity(
     ax.set_xlabel("features, sorted (blue: attack suppressors, red: onset detectors)")
     ax.set_ylabel("onset log-ratio vs input")
     ax.set_title(title or f"Onset sensitivity, {rows[0].layer} ({rows[0].model})")
+    return ax
+
+
+def stem_share_bars(rows: Sequence[StemRow], features: Sequence[int], ax: Axes | None = None) -> Axes:
+    """Each stem's share of the chosen features' auralisations (bars, with their intervals) against its share of the
+    clips (black ticks): a bar well past its tick is a stem the feature selects.
+
+    Parameters
+    ----------
+    rows : sequence of StemRow
+        One layer's rows of :func:`~auralisation.analysis.stems.stem_table`.
+    features : sequence of int
+        The features to draw, top to bottom.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default, a new figure's axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ParameterError
+        Some feature has no row for some stem.
+    """
+    if ax is None:
+        ax = new_axes((7, 0.6 * len(features) + 1.0))
+    stems = list(dict.fromkeys(row.stem for row in rows))
+    table = {(row.feature, row.stem): row for row in rows}
+    if not features or any((feature, stem) not in table for feature in features for stem in stems):
+        raise ParameterError(f"the rows hold no stem shares for some of the features {list(features)}")
+    height = 0.8 / len(stems)
+    colours = colormaps["tab10"].colors
+    for s, stem in enumerate(stems):
+        chosen = [table[feature, stem] for feature in features]
+        y = np.arange(len(features)) - 0.4 + (s + 0.5) * height
+        share = np.array([row.share for row in chosen])
+        error = np.abs(np.array([[row.share - row.share_low, row.share_high - row.share] for row in chosen]).T)
+        ax.barh(y, np.nan_to_num(share), height=height, xerr=np.nan_to_num(error), color=colours[s % 10],
+                label=stem, error_kw={"elinewidth": 0.8, "capsize": 0, "ecolor": "0.55"})
+        ax.plot([row.mix_share for row in chosen], y, "|", color="black", markersize=9, markeredgewidth=1.5)
+    ax.plot([], [], "|", color="black", markersize=9, markeredgewidth=1.5, label="share of the clips")
+    ax.set_yticks(range(len(features)), [f"feature {feature}" for feature in features])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the auralised magnitude (bars: 95% interval over clips)")
+    ax.set_title(rows[0].layer if rows else "")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return ax
