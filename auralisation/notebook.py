@@ -7,6 +7,8 @@ notebooks hold parameters, calls and prose only, and mean the same thing by "the
 * :func:`trained_model` loads ``models/<name>`` of the current mode, or says how to train it; it never stands in
   a random network for a missing one.
 * :func:`example_excerpts` picks excerpts of a GTZAN-style folder, a few per label, in a fixed order.
+* :func:`layer_display` lays out what notebook 02 shows of a layer on a clip: the strongest features' maps and
+  players of their auralisations.
 * :func:`strongest_features` ranks a layer's features on a clip by the package's one definition,
   :func:`~auralisation.features.feature_strengths`: the strongest activation of each feature's map.
 """
@@ -23,7 +25,7 @@ from .errors import DatasetError, ModelError, ParameterError
 from .features import feature_strengths, strongest_first
 from .paths import ProjectPaths, project_paths
 
-__all__ = ["example_excerpts", "strongest_features", "trained_model"]
+__all__ = ["example_excerpts", "layer_display", "strongest_features", "trained_model"]
 
 
 def trained_model(name: str, paths: ProjectPaths | None = None):
@@ -132,3 +134,45 @@ def strongest_features(deconvolver, spectrogram: np.ndarray, layer: int | str, t
     strengths = feature_strengths(deconvolver.activations(spectrogram, layer))
     order = strongest_first(strengths)[:top]
     return order, strengths[order]
+
+
+def layer_display(title: str, X: np.ndarray, D: np.ndarray, strengths: np.ndarray, config, *, top: int = 4,
+                  players: int = 2) -> list:
+    """What to display of one layer on one clip: a title, the ``top`` strongest features' maps, players of some.
+
+    The figure shows ``D`` (top row) and ``|X| * D`` (bottom row) of the strongest features
+    (:func:`~auralisation.plotting.feature_grid`); the players are the ``players`` strongest features'
+    auralisations at comparable loudness: one gain for all of them, which brings the loudest to full scale (the level
+    of ``istft(X * D)`` falls about 10 dB per layer, and the gain keeps that out of the comparison).
+
+    Parameters
+    ----------
+    title : str
+        What the first line says (Markdown): the clip and the layer.
+    X : np.ndarray
+        The clip's complex STFT ``(n_bins, n_frames)``.
+    D : np.ndarray
+        Every feature's deconvolved spectrogram ``(n_features, n_bins, n_frames)``.
+    strengths : np.ndarray
+        Every feature's strength on the clip (:func:`~auralisation.features.feature_strengths`).
+    config : AudioConfig
+        The model's audio settings.
+    top, players : int
+        Features shown, and of those, how many are played.
+
+    Returns
+    -------
+    list
+        IPython display objects in order: ``display(*layer_display(...))``.
+    """
+    from IPython.display import Audio, Markdown
+
+    from .auralise import auralise
+    from .plotting import feature_grid
+
+    order = strongest_first(strengths)[:top]
+    items: list = [Markdown(f"{title}: the {len(order)} most active of {len(D)} features"),
+                   feature_grid(np.abs(X), D[order], order, strengths[order], config)]
+    for feature, y in zip(order[:players], auralise(X, D[order[:players]], config, normalize=True)):
+        items += [Markdown(f"feature {feature}"), Audio(y, rate=config.sr, normalize=False)]
+    return items
