@@ -3,8 +3,8 @@
 Measures, for the checkout given by ``--root`` (default: this one) in fresh interpreters: ``import auralisation``
 (the cumulative microseconds ``python -X importtime`` reports for it), ``import auralisation.io`` (what loading a
 model costs before TensorFlow's own start-up), ``auralisation --help`` (wall time of the command line's main
-parser) and the number of public names (the sum of every module's ``__all__``, read from the source without
-importing it). Pass ``--root`` twice to compare two checkouts side by side in one run, e.g. the commit before a
+parser) and the number of public names (the sum of every module's ``__all__`` read from the source without
+importing it, and those names counted once, where they are defined). Pass ``--root`` twice to compare two checkouts side by side in one run, e.g. the commit before a
 change (``git archive REV | tar -x -C /tmp/before``) and the working tree::
 
     python benchmarks/bench_imports.py --root /tmp/before --root .
@@ -62,6 +62,26 @@ def public_names(root: Path) -> int:
     return total
 
 
+def defined_public_names(root: Path) -> int:
+    """Public names counted once, where they are defined: ``__all__`` entries a module defines itself (a function,
+    class or constant), not those a package or a deprecated module re-exports from elsewhere."""
+    total = 0
+    for path in sorted((root / "auralisation").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined, listed = set(), set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if "__all__" in names and isinstance(node.value, (ast.List, ast.Tuple)):
+                    listed = {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+                defined |= names
+        total += len(listed & defined)
+    return total
+
+
 def largest_module(root: Path) -> tuple[str, int]:
     """The package's longest module and its number of lines."""
     sizes = {str(p.relative_to(root)): len(p.read_text(encoding="utf-8").splitlines())
@@ -76,14 +96,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     roots = args.root or [Path(__file__).resolve().parents[1]]
-    print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'public names':>13s}  largest")
+    print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'public names':>13s} "
+          f"{'defined':>8s}  largest")
     for root in roots:
         root = root.resolve()
         name, lines = largest_module(root)
         loader = "auralisation.io" if (root / "auralisation/io.py").exists() else "auralisation.train"
         print(f"{str(root)[-40:]:40s} {import_ms(root, 'auralisation', args.repeats):12.1f} "
               f"{import_ms(root, loader, 1):9.0f} "
-              f"{help_seconds(root, args.repeats):11.2f} {public_names(root):13d}  {name} ({lines} lines)")
+              f"{help_seconds(root, args.repeats):11.2f} {public_names(root):13d} {defined_public_names(root):8d}  "
+              f"{name} ({lines} lines)")
 
 
 if __name__ == "__main__":
