@@ -4,8 +4,9 @@ Measures, for the checkout given by ``--root`` (default: this one) in fresh inte
 (the cumulative microseconds ``python -X importtime`` reports for it), ``import auralisation.io`` (what loading a
 model costs before TensorFlow's own start-up), ``auralisation --help`` (wall time of the command line's main
 parser) and the number of public names (the sum of every module's ``__all__`` read from the source without
-importing it, and those names counted once, where they are defined). Pass ``--root`` twice to compare two checkouts side by side in one run, e.g. the commit before a
-change (``git archive REV | tar -x -C /tmp/before``) and the working tree::
+importing it, and those names counted once, where they are defined). Pass ``--root`` twice to compare two
+checkouts side by side in one run, e.g. the commit before a change (``git archive REV | tar -x -C /tmp/before``)
+and the working tree::
 
     python benchmarks/bench_imports.py --root /tmp/before --root .
 """
