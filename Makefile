@@ -41,7 +41,7 @@ test: setup $(VENV)/.browser
 # 2 seeds, no README).
 STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
 study: setup $(if $(STUDY_FAST),,data)
-	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study
+	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study $(if $(STUDY_FAST),,--update-readme)
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
