@@ -184,7 +184,7 @@ def main() -> None:
         audio = write_wav(Path(tmp) / "clip.wav", next(iter(clips.values())), trained.config.sr, normalize="none")
         for layers, label in ((None, "all 5 layers"), ([1], "layer 1 only")):
             start = time.perf_counter()
-            build_report(trained, [audio], Path(tmp) / "report", layers=layers, features=4, progress=False)
+            build_report(trained, [audio], Path(tmp) / "report", layers=layers, n_features=4, progress=False)
             print(f"report, one clip, {label}, 4 features per layer (includes compiling): "
                   f"{time.perf_counter() - start:6.1f} s")
 
