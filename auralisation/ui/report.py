@@ -36,7 +36,6 @@ from tqdm.auto import tqdm
 from ..audio import write_wav
 from ..auralise import loudness_gains, synthesise
 from ..clip import Clip
-from ..deconv import RULES
 from ..errors import ModelError, ParameterError
 from ..deconv.rules import Seeding
 from ..features import feature_activations, strongest_first
