@@ -1,0 +1,65 @@
+"""The documentation site: built in strict mode (a broken link, a missing page or a public object without a
+docstring fails), and the griffe extension that makes a missing docstring a warning, on a package made here."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import griffe
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _extension_module():
+    spec = importlib.util.spec_from_file_location("griffe_docstrings", ROOT / "scripts" / "griffe_docstrings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_site_builds_strictly(tmp_path):
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    warnings = [line for line in done.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert done.returncode == 0, "\n".join(warnings) or done.stderr[-3000:]
+    site = tmp_path / "site"
+    assert (site / "api" / "audio" / "index.html").is_file()
+    assert (site / "notebooks" / "01_train_cnn" / "index.html").is_file()
+    audio_page = (site / "api" / "audio" / "index.html").read_text()
+    assert "load_clip" in audio_page and ":func:`" not in audio_page
+
+
+@pytest.fixture()
+def toy_package(tmp_path):
+    package = tmp_path / "toy"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A toy package."""\n')
+    (package / "core.py").write_text(
+        '"""Core: see :func:`helper`, :func:`~toy.core.Thing`, :mod:`.other` and :func:`numpy.fft.rfft`."""\n\n\n'
+        "def helper(x):\n    return x\n\n\n"
+        "def _private(x):\n    return x\n\n\n"
+        'class Thing:\n    """A thing."""\n\n    def method(self):\n        pass\n\n    def __call__(self):\n        pass\n'
+    )
+    (package / "other.py").write_text('"""Other."""\n')
+    return tmp_path
+
+
+def test_missing_docstrings_are_warnings_and_roles_become_links(toy_package, caplog):
+    extension = _extension_module().DocstringChecks()
+    with caplog.at_level(logging.WARNING):
+        package = griffe.load("toy", search_paths=[toy_package], extensions=griffe.load_extensions(extension))
+    missing = sorted(record.getMessage().split(" has no docstring")[0].rsplit(" ", 1)[-1] for record in caplog.records)
+    assert missing == ["toy.core.Thing.method", "toy.core.helper"]  # not _private, not __call__
+    assert package["core"].docstring.value == (
+        "Core: see [`helper`][toy.core.helper], [`Thing`][toy.core.Thing], [`other`][toy.other] and "
+        "`numpy.fft.rfft`."
+    )
