@@ -8,6 +8,9 @@
   and nothing else. The package is read by griffe from its source: nothing is imported.
 
 Both are added to the navigation here, after the hand-written sections of mkdocs.yml.
+
+* **The study's table**: a page that holds ``<!-- readme:study -->`` gets the block that ``make study`` writes into
+  README.md (between its study markers), so the table lives in one place.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
@@ -23,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "auralisation"
 #: Subpackages documented elsewhere than the API reference.
 NOT_IN_API = {"cli"}
+#: Where a page asks for the README's study table, and the markers around it (auralisation.study.report's).
+STUDY_PLACEHOLDER = "<!-- readme:study -->"
+STUDY_MARKERS = ("<!-- study:begin -->", "<!-- study:end -->")
 #: An API page: the module's own heading is the page's title.
 API_PAGE = "::: {}\n    options:\n      heading_level: 1\n"
 
@@ -71,3 +78,17 @@ def on_files(files: Files, config: MkDocsConfig, **kwargs: Any) -> Files:
     for name in api_modules():
         files.append(File.generated(config, f"api/{name}.md", content=API_PAGE.format(f"{PACKAGE}.{name}")))
     return files
+
+
+def study_table(readme: Path = ROOT / "README.md") -> str:
+    """The README's study block, without its markers."""
+    text = readme.read_text(encoding="utf-8")
+    begin, end = STUDY_MARKERS
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise PluginError(f"{readme}: expected one {begin!r} line, then one {end!r} line (make study writes them)")
+    return text[text.index(begin) + len(begin):text.index(end)].strip()
+
+
+def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    """Put the README's study table where a page asks for it."""
+    return markdown.replace(STUDY_PLACEHOLDER, study_table()) if STUDY_PLACEHOLDER in markdown else markdown
