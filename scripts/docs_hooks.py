@@ -34,20 +34,20 @@ STUDY_MARKERS = ("<!-- study:begin -->", "<!-- study:end -->")
 API_PAGE = "::: {}\n    options:\n      heading_level: 1\n"
 
 
-def notebooks() -> list[tuple[str, Path]]:
+def notebooks(root: Path = ROOT) -> list[tuple[str, Path]]:
     """Each numbered notebook's site path and the folder that holds ``notebooks/<name>``: ``results/`` where
     ``make reproduce`` left an executed copy, else the repository."""
     chosen = []
-    for source in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
-        executed = (ROOT / "results" / "notebooks" / source.name).is_file()
-        chosen.append((f"notebooks/{source.name}", ROOT / "results" if executed else ROOT))
+    for source in sorted((root / "notebooks").glob("[0-9]*.ipynb")):
+        executed = (root / "results" / "notebooks" / source.name).is_file()
+        chosen.append((f"notebooks/{source.name}", root / "results" if executed else root))
     return chosen
 
 
-def api_modules() -> list[str]:
+def api_modules(root: Path = ROOT) -> list[str]:
     """The public top-level modules and subpackages of the package, in alphabetical order."""
     names = []
-    for path in sorted((ROOT / PACKAGE).iterdir()):
+    for path in sorted((root / PACKAGE).iterdir()):
         name = path.stem if path.suffix == ".py" else path.name
         is_module = path.suffix == ".py" or (path / "__init__.py").is_file()
         if is_module and not name.startswith("_") and name not in NOT_IN_API:

@@ -63,3 +63,36 @@ def test_missing_docstrings_are_warnings_and_roles_become_links(toy_package, cap
         "Core: see [`helper`][toy.core.helper], [`Thing`][toy.core.Thing], [`other`][toy.other] and "
         "`numpy.fft.rfft`."
     )
+
+
+def _hooks_module():
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts" / "docs_hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pages_follow_the_repository(tmp_path):
+    hooks = _hooks_module()
+    for path in ["notebooks/01_a.ipynb", "notebooks/02_b.ipynb", "notebooks/scratch.ipynb",
+                 "results/notebooks/02_b.ipynb", "auralisation/__init__.py", "auralisation/audio.py",
+                 "auralisation/_compat.py", "auralisation/cli/__init__.py", "auralisation/deconv/__init__.py",
+                 "auralisation/app/explorer.ipynb", "auralisation/__pycache__/audio.cpython-311.pyc"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("{}")
+    assert hooks.notebooks(tmp_path) == [("notebooks/01_a.ipynb", tmp_path),  # unexecuted: the repository's
+                                         ("notebooks/02_b.ipynb", tmp_path / "results")]  # executed copy
+    assert hooks.api_modules(tmp_path) == ["audio", "deconv"]  # not private, not the CLI, not a plain folder
+
+
+def test_study_table_is_the_readme_block(tmp_path):
+    from auralisation.study.report import BEGIN, END
+
+    hooks = _hooks_module()
+    assert hooks.STUDY_MARKERS == (BEGIN, END)  # the markers the study writes
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- study:begin -->\n| a | b |\n<!-- study:end -->\nmore\n")
+    assert hooks.study_table(readme) == "| a | b |"
+    readme.write_text("<!-- study:end -->\n<!-- study:begin -->\n")
+    with pytest.raises(hooks.PluginError, match="expected one"):
+        hooks.study_table(readme)
