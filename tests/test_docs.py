@@ -100,3 +100,13 @@ def test_study_table_is_the_readme_block(tmp_path):
     readme.write_text("<!-- study:end -->\n<!-- study:begin -->\n")
     with pytest.raises(hooks.PluginError, match="expected one"):
         hooks.study_table(readme)
+
+
+def test_simple_tables_become_markdown_tables():
+    convert = _extension_module().simple_tables_to_markdown
+    headed = "Intro.\n\n=====  ============\nname   meaning\n=====  ============\nAI     a |X| share\n       continued\nSPS    sparse   ness\n=====  ============\n\nAfter."
+    assert convert(headed).splitlines() == [
+        "Intro.", "", "", "| name | meaning |", "|---|---|", "| AI | a \\|X\\| share continued |",
+        "| SPS | sparse   ness |", "", "", "After."]
+    bare = "====  ====\n``a|b``  runs past\n====  ===="  # a cell running past its column; a pipe in code kept
+    assert convert(bare).splitlines()[1:] == ["|  |  |", "|---|---|", "| ``a|b`` | runs past |"]
