@@ -1,0 +1,149 @@
+"""The musicnn package's pretrained taggers (auralisation.pretrained): each port held to an independent forward pass
+written from ``musicnn/models.py`` on the checkpoint's own tensors, tagged, and deconvolved by the shared-forward
+engine at every block, equal to the per-feature tape."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import importlib.util  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import librosa  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import auralisation  # noqa: E402
+from auralisation import pretrained  # noqa: E402
+from auralisation.audio import magnitude  # noqa: E402
+from auralisation.errors import ModelError  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+
+CONFIG = pretrained.MUSICNN_CONFIG
+
+
+def clip(seconds: float = CONFIG.duration, seed: int = 0) -> np.ndarray:
+    """Chords, clicks and a little noise at 16 kHz: energy in many bands and frames."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * CONFIG.sr))) / CONFIG.sr
+    y = sum(0.15 * np.sin(2 * np.pi * f * t) * (1 + np.sin(2 * np.pi * r * t)) for f, r in
+            ((196, 0.5), (392, 1.5), (1175, 3.0), (3100, 0.7)))
+    y = y + 0.02 * rng.standard_normal(t.size)
+    y[:: 4000] += 0.8
+    return y.astype(np.float32)
+
+
+# --- the independent forward pass: raw TensorFlow ops on the checkpoint, written from musicnn/models.py ----------
+
+
+def checkpoint(name: str) -> dict[str, np.ndarray]:
+    spec = importlib.util.find_spec("musicnn")
+    reader = tf.compat.v1.train.NewCheckpointReader(str(Path(spec.origin).parent / name) + "/")
+    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
+
+
+def musicnn_input(y: np.ndarray) -> np.ndarray:
+    """musicnn's ``batch_data`` for one patch: librosa's mel power spectrogram (time, frequency), log10(10000 x + 1);
+    zero padding as today's librosa (the port's choice), no float16 rounding."""
+    mel = librosa.feature.melspectrogram(y=y, sr=16000, hop_length=256, n_fft=512, n_mels=96, pad_mode="constant").T
+    return np.log10(10000 * mel + 1)[np.newaxis].astype(np.float32)
+
+
+class Original:
+    """``musicnn/models.py`` at inference (``is_training=False``), on the checkpoint's tensors, (time, frequency)."""
+
+    def __init__(self, name: str) -> None:
+        self.w = checkpoint(name)
+
+    def bn(self, x: tf.Tensor, scope: str) -> tf.Tensor:
+        w = self.w
+        scale = w[f"{scope}/gamma"] / np.sqrt(w[f"{scope}/moving_variance"] + 1e-3)  # tf.layers' epsilon
+        return (x - w[f"{scope}/moving_mean"]) * scale + w[f"{scope}/beta"]
+
+    def conv(self, x: tf.Tensor, scope: str, padding: str) -> tf.Tensor:
+        return tf.nn.relu(tf.nn.conv2d(x, self.w[f"{scope}/kernel"], 1, padding) + self.w[f"{scope}/bias"])
+
+    def vgg(self, x: np.ndarray) -> np.ndarray:
+        x = self.bn(tf.expand_dims(x, 3), "batch_normalization")
+        pools = [([4, 1], [2, 2]), ([2, 2], [2, 2]), ([2, 2], [2, 2]), ([2, 2], [2, 2]), ([4, 4], [4, 4])]
+        for i, (size, strides) in enumerate(pools, start=1):
+            x = self.bn(self.conv(x, f"{i}CNN", "SAME"), f"batch_normalization_{i}")
+            x = tf.nn.max_pool2d(x, size, strides, "VALID")
+        x = tf.reshape(x, (x.shape[0], -1))
+        return (x @ self.w["dense/kernel"] + self.w["dense/bias"]).numpy()
+
+    def musicnn(self, x: np.ndarray) -> np.ndarray:
+        x = self.bn(tf.expand_dims(x, 3), "batch_normalization")
+        padded = tf.pad(x, [[0, 0], [3, 3], [0, 0], [0, 0]])
+        front = []
+        for i in range(5):
+            suffix = f"_{i}" if i else ""
+            y = self.conv(padded if i < 2 else x, f"conv2d{suffix}", "VALID" if i < 2 else "SAME")
+            y = self.bn(y, f"batch_normalization_{i + 1}")
+            front.append(tf.reduce_max(y, axis=2))  # max-pool over all frequencies, squeezed: (batch, time, filters)
+        front = tf.concat(front, 2)[..., None]  # (batch, time, 561, 1)
+        mid = [front]
+        x = front
+        for i in (1, 2, 3):
+            y = self.conv(tf.pad(x, [[0, 0], [3, 3], [0, 0], [0, 0]]), f"conv2d_{4 + i}", "VALID")
+            y = tf.transpose(self.bn(y, f"batch_normalization_{5 + i}"), [0, 1, 3, 2])
+            x = y if i == 1 else y + x
+            mid.append(x)
+        features = tf.concat(mid, 2)  # (batch, time, 753, 1)
+        pooled = tf.concat([tf.reduce_max(features, 1), tf.reduce_mean(features, 1)], 2)
+        flat = self.bn(tf.reshape(pooled, (pooled.shape[0], -1)), "batch_normalization_9")
+        dense = self.bn(tf.nn.relu(flat @ self.w["dense/kernel"] + self.w["dense/bias"]), "batch_normalization_10")
+        return (dense @ self.w["dense_1/kernel"] + self.w["dense_1/bias"]).numpy()
+
+
+@pytest.fixture(scope="module")
+def taggers() -> dict[str, auralisation.TrainedModel]:
+    return {name: load_model(f"musicnn:{name}") for name in pretrained.PRETRAINED}
+
+
+@pytest.mark.parametrize("name", pretrained.PRETRAINED)
+def test_port_equals_the_original_forward_pass(taggers, name: str) -> None:
+    trained = taggers[name]
+    y = clip(seed=len(name))
+    original = Original(name)
+    expected = (original.vgg if name.endswith("vgg") else original.musicnn)(musicnn_input(y))
+    logits = keras.Model(trained.model.input, trained.model.get_layer("logits").output)
+    got = logits(magnitude(y, CONFIG)[None, ..., None]).numpy()
+    assert np.std(expected) > 0.1  # the tags differ from one another: a real comparison
+    np.testing.assert_array_less(np.max(np.abs(got - expected)), 1e-4 * np.max(np.abs(expected)))
+    assert len(trained.classes) == 50 and trained.classes[0] == ("rock" if name.startswith("MSD") else "guitar")
+
+
+def test_config_is_musicnns() -> None:
+    assert (CONFIG.sr, CONFIG.n_fft, CONFIG.hop_length, CONFIG.n_frames) == (16000, 512, 256, 187)
+    ours = auralisation.frontends.mel_filterbank(CONFIG)
+    # librosa 0.7's defaults (htk=False, norm=1: Slaney's area normalisation) are today's htk=False, norm="slaney"
+    np.testing.assert_allclose(ours, librosa.filters.mel(sr=16000, n_fft=512, n_mels=96, htk=False, norm="slaney"),
+                               rtol=1e-6)
+
+
+def test_unknown_name_lists_the_four() -> None:
+    with pytest.raises(ModelError, match="musicnn:MSD_vgg, musicnn:MTT_vgg, musicnn:MSD_musicnn, musicnn:MTT_musicnn"):
+        load_model("musicnn:MSD_big")
+
+
+def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "musicnn" else found(name, *a))
+    with pytest.raises(ModelError, match=r"pip install --no-deps musicnn==0\.1\.0"):
+        load_model("musicnn:MTT_vgg")
+
+
+def test_untrained_copy_has_the_architecture_and_fresh_weights(taggers) -> None:
+    trained = taggers["MTT_musicnn"]
+    copy = pretrained.untrained("MTT_musicnn", seed=0)
+    assert [layer.name for layer in copy.model.layers] == [layer.name for layer in trained.model.layers]
+    assert copy.classes == trained.classes and copy.config == trained.config
+    a, b = copy.model.get_layer("mid1").get_weights()[0], trained.model.get_layer("mid1").get_weights()[0]
+    assert a.shape == b.shape and not np.allclose(a, b)
+    again = pretrained.untrained("MTT_musicnn", seed=0).model.get_layer("mid1").get_weights()[0]
+    np.testing.assert_array_equal(a, again)
