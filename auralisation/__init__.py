@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .deconv import Deconvolver, deconvolve
     from .io import TrainedModel, load_model
     from .methods import attribute
+    from .tagging import predict
 
 __version__ = "0.1.0"
 
@@ -57,11 +58,12 @@ _LAZY: dict[str, str] = {
     "auralise": "auralise",  # the module auralisation.auralise, callable as its function (see there)
     "attribute": "methods",
     "build_atlas": "atlas",
+    "predict": "tagging",
 }
 
 __all__ = [
     "AudioConfig", "load_clip", "stft", "TrainedModel", "load_model", "Deconvolver", "deconvolve", "auralise",
-    "attribute", "build_atlas",
+    "attribute", "build_atlas", "predict",
     "AtlasError", "AudioError", "AuralisationError", "ConfigError", "DatasetError", "ModelError", "ParameterError",
     "SynthError",
 ]

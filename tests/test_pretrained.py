@@ -11,14 +11,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import importlib.util  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import keras  # noqa: E402
 import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import keras  # noqa: E402
+import soundfile as sf  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import auralisation  # noqa: E402
-from auralisation import pretrained  # noqa: E402
+from auralisation import cli, pretrained  # noqa: E402
 from auralisation.audio import magnitude  # noqa: E402
 from auralisation.errors import ModelError  # noqa: E402
 from auralisation.io import load_model  # noqa: E402
@@ -147,3 +148,37 @@ def test_untrained_copy_has_the_architecture_and_fresh_weights(taggers) -> None:
     assert a.shape == b.shape and not np.allclose(a, b)
     again = pretrained.untrained("MTT_musicnn", seed=0).model.get_layer("mid1").get_weights()[0]
     np.testing.assert_array_equal(a, again)
+
+
+# --- tagging ----------------------------------------------------------------------------------------------------
+
+
+def test_predict_tags_each_consecutive_patch(taggers) -> None:
+    trained = taggers["MTT_vgg"]
+    y = clip(seconds=3 * CONFIG.duration + 1.0)
+    probabilities = auralisation.predict(trained, y)
+    assert probabilities.shape == (3, 50)
+    # each row is the sigmoid of the port's logits on that patch alone
+    second = magnitude(y[CONFIG.n_samples : 2 * CONFIG.n_samples], CONFIG)[None, ..., None]
+    logits = keras.Model(trained.model.input, trained.model.get_layer("logits").output)(second).numpy()[0]
+    np.testing.assert_allclose(probabilities[1], 1 / (1 + np.exp(-logits)), rtol=1e-5, atol=1e-6)
+
+
+def test_predict_command_prints_the_top_tags(taggers, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tune.wav"
+    y = clip(seconds=2 * CONFIG.duration + 0.5)
+    sf.write(path, y, CONFIG.sr, subtype="FLOAT")
+    assert cli.main(["predict", "--model", "musicnn:MTT_vgg", "--audio", str(path), "--top", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = auralisation.predict(taggers["MTT_vgg"], y).mean(axis=0)
+    best = taggers["MTT_vgg"].classes[int(np.argmax(expected))]
+    assert lines[0].endswith("2 clips of 2.976 s, model musicnn:MTT_vgg")
+    assert lines[1].startswith(f"whole file: {best} {expected.max():.2f}, ") and lines[1].count(",") == 2
+    assert len(lines) == 4 and lines[2].strip().startswith("0.00-")
+
+
+def test_predict_command_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["predict", "--model", "musicnn:nope", "--audio", str(tmp_path / "x.wav")]) == 2
+    assert cli.main(["predict", "--model", "musicnn:MTT_vgg", "--audio", str(tmp_path / "missing.wav")]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and "musicnn:MSD_vgg" in errors[0] and "missing.wav" in errors[1]

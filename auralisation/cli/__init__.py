@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "lmac": ("auralisation.cli.lmac", "train an L-MAC decoder (listenable masks) for a trained model"),
     "benchmark": ("auralisation.cli.benchmark", "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP"),
     "study": ("auralisation.cli.study", "the paper's findings across architectures and seeds, by fixed criteria"),
+    "predict": ("auralisation.cli.predict", "the top classes (tags) of an audio file, whole and clip by clip"),
     "atlas": ("auralisation.atlas.build", "for every feature, the excerpts of a corpus that excite it most, as a static site"),
 }
 

@@ -1,0 +1,112 @@
+"""Tagging: a model's class probabilities for each consecutive clip of a recording.
+
+:func:`predict` cuts a waveform into consecutive clips of the model's ``config.duration`` (for the musicnn taggers
+:mod:`auralisation.pretrained`, musicnn's 187-frame, 2.976 s patches, without overlap, as musicnn's own
+``extractor`` does by default) and returns what the model outputs for each: the 50 tags' sigmoids for a tagger, the
+softmax over the classes for this project's own classifiers. :func:`top_classes` reads the strongest of them.
+
+Examples
+--------
+>>> import numpy as np
+>>> from auralisation.audio import AudioConfig
+>>> from auralisation.io import TrainedModel
+>>> from auralisation.models import choi2016
+>>> config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)
+>>> trained = TrainedModel(choi2016(config, 3, width=2, seed=0), config, ["a", "b", "c"])
+>>> y = np.zeros(int(0.5 * config.sr), dtype="float32")
+>>> p = predict(trained, y)
+>>> p.shape, bool(np.allclose(p.sum(axis=1), 1.0, atol=1e-5))
+((2, 3), True)
+>>> [name for name, _ in top_classes(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], 2)]
+['b', 'c']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import soundfile as sf
+
+from .audio import AudioWarning, load_clip
+from .errors import AudioError, ParameterError
+from .frontends import model_input
+from .io import TrainedModel
+
+__all__ = ["clips_of", "load_recording", "predict", "top_classes"]
+
+#: Clips per forward pass.
+BATCH = 16
+
+
+def clips_of(y: np.ndarray, n_samples: int) -> np.ndarray:
+    """The consecutive clips of ``n_samples`` in ``y``, ``(clips, n_samples)``: the remainder shorter than a clip is
+    left out, and a recording shorter than one clip is padded with zeros to one."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ParameterError(f"predict takes one mono waveform (1-D), got an array of shape {y.shape}")
+    count = y.size // n_samples
+    if count == 0:
+        return np.pad(y, (0, n_samples - y.size))[np.newaxis]
+    return y[: count * n_samples].reshape(count, n_samples)
+
+
+def predict(trained: TrainedModel, y: np.ndarray) -> np.ndarray:
+    """The class probabilities of each consecutive clip of ``y`` (a waveform at ``trained.config.sr``).
+
+    Parameters
+    ----------
+    trained : TrainedModel
+        Any model :func:`auralisation.io.load_model` returns (a saved model, a ``.keras`` file, ``musicnn:NAME``).
+    y : numpy.ndarray
+        Mono waveform at the config's sample rate, any length (see :func:`clips_of`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(clips, classes)``: what the model outputs for each clip (sigmoids for a tagger, a softmax for a
+        classifier).
+
+    Raises
+    ------
+    ParameterError
+        ``y`` is not one mono waveform.
+    """
+    config = trained.config
+    clips = clips_of(y, config.n_samples)
+    expects_channel = len(trained.model.input_shape) == len(config.input_shape) + 1 and config.input_shape[-1] == 1
+    out = []
+    for start in range(0, len(clips), BATCH):
+        x = model_input(clips[start : start + BATCH], config)
+        if config.frontend.input != "waveform" and expects_channel:
+            x = x[..., np.newaxis]
+        out.append(np.asarray(trained.model(x, training=False), dtype=np.float32))
+    return np.concatenate(out)
+
+
+def load_recording(path: str | os.PathLike[str], trained: TrainedModel) -> np.ndarray:
+    """A whole audio file, mono at the model's sample rate (:func:`auralisation.audio.load_clip` over its length).
+
+    Raises
+    ------
+    AudioError
+        As :func:`~auralisation.audio.load_clip`.
+    """
+    try:
+        seconds = float(sf.info(os.fspath(path)).duration)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+        raise AudioError(f"{path}: cannot be read as audio ({error}); give a WAV, FLAC, OGG or MP3 file") from error
+    whole = dataclasses.replace(trained.config, duration=seconds)
+    with warnings.catch_warnings():  # a sample short of the rounded length is padded: not worth a warning here
+        warnings.simplefilter("ignore", AudioWarning)
+        return load_clip(path, whole, silence="allow")
+
+
+def top_classes(probabilities: np.ndarray, classes: Sequence[str], top: int = 5) -> list[tuple[str, float]]:
+    """The ``top`` strongest classes of one clip's ``probabilities``, strongest first, as ``(name, probability)``."""
+    probabilities = np.asarray(probabilities)
+    order = np.argsort(-probabilities, kind="stable")[: max(0, top)]
+    return [(classes[i], float(probabilities[i])) for i in order]
