@@ -21,6 +21,7 @@ import tensorflow as tf  # noqa: E402
 import auralisation  # noqa: E402
 from auralisation import cli, pretrained  # noqa: E402
 from auralisation.audio import magnitude  # noqa: E402
+from auralisation.deconv import Deconvolver  # noqa: E402
 from auralisation.errors import ModelError  # noqa: E402
 from auralisation.io import load_model  # noqa: E402
 
@@ -182,3 +183,37 @@ def test_predict_command_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
     assert cli.main(["predict", "--model", "musicnn:MTT_vgg", "--audio", str(tmp_path / "missing.wav")]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and "musicnn:MSD_vgg" in errors[0] and "missing.wav" in errors[1]
+
+
+# --- explained: the shared-forward engine on the real graphs ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "extra"), [("MTT_vgg", []), ("MTT_musicnn", ["mid1", "mid3_add", "midend"])])
+def test_every_block_deconvolves_by_the_shared_forward_equal_to_the_tape(taggers, name: str, extra: list[str]) -> None:
+    trained = taggers[name]
+    S = magnitude(clip(seed=3), CONFIG)
+    deconvolver = Deconvolver(trained.model)
+    assert len(deconvolver.layer_names) == 5
+    for layer in deconvolver.layer_names + extra:
+        strength = np.asarray(deconvolver.activations(S, layer)).reshape(deconvolver.n_features(layer), -1).max(axis=1)
+        features = [int(i) for i in np.argsort(-strength)[[0, 7]]]  # the strongest and the eighth strongest
+        fast = deconvolver.deconvolve(S, layer, features, engine="fast")  # raises rather than fall back to the tape
+        tape = deconvolver.deconvolve(S, layer, features, engine="tape")
+        assert fast.shape == (2, CONFIG.n_bins, CONFIG.n_frames)
+        np.testing.assert_array_less(np.max(np.abs(fast - tape)), 1e-4 * np.max(np.abs(tape)))
+        assert layer not in deconvolver._tape_only
+
+
+@pytest.mark.parametrize("name", ["MSD_vgg", "MTT_musicnn"])
+def test_command_line_auralises_every_block(name: str, tmp_path: Path) -> None:
+    audio = tmp_path / "tune.wav"
+    sf.write(audio, clip(seconds=4.0), CONFIG.sr)
+    code = cli.main(["auralise", "--model", f"musicnn:{name}", "--audio", str(audio), "--layers", "1-5",
+                     "--features", "0-7", "--no-images", "--out", str(tmp_path / "out")])
+    assert code == 0
+    blocks = sorted(p for p in (tmp_path / "out" / "tune").iterdir() if p.is_dir())
+    assert len(blocks) == 5
+    for block in blocks:  # eight features each; some are silent on this clip, not all of a block
+        heard = [sf.read(path) for path in sorted(block.glob("*.wav"))]
+        assert len(heard) == 8 and all(sr == CONFIG.sr and len(y) == CONFIG.n_samples for y, sr in heard)
+        assert max(np.max(np.abs(y)) for y, _ in heard) > 0, block.name
