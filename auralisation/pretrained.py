@@ -46,7 +46,8 @@ from .io import TrainedModel
 from .models import front_end
 
 __all__ = [
-    "MUSICNN_CONFIG", "PREFIX", "PRETRAINED", "architecture", "checkpoint_folder", "is_pretrained", "load_pretrained",
+    "MUSICNN_CONFIG", "PREFIX", "PRETRAINED", "architecture", "checkpoint_files", "checkpoint_folder", "is_pretrained",
+    "load_pretrained",
     "tags", "untrained",
 ]
 
@@ -111,6 +112,18 @@ def checkpoint_folder(name: str) -> Path:
             f"the musicnn package at {folder.parent} has no checkpoint for {bare}; reinstall it with `{INSTALL}`"
         )
     return folder
+
+
+def checkpoint_files(name: str) -> list[Path]:
+    """The files of ``name``'s checkpoint (its index and its data), to fingerprint it.
+
+    Raises
+    ------
+    ModelError
+        As :func:`checkpoint_folder`.
+    """
+    folder = checkpoint_folder(name)
+    return [folder / ".index", *sorted(folder.glob(".data-*"))]
 
 
 def tags(name: str) -> list[str]:

@@ -35,6 +35,7 @@ from ..audio import AudioConfig, load_clip
 from ..errors import AuralisationError, ModelError
 from ..cli.options import add_model_arguments, model_from_arguments
 from ..io import load_model
+from ..pretrained import is_pretrained
 from ..ui.explorer import Explorer
 
 __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]
@@ -143,7 +144,7 @@ def run_explore(args: argparse.Namespace) -> int:
 
     token = secrets.token_urlsafe(16)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
-    os.environ[ENV_MODEL] = str(Path(args.model).resolve())
+    os.environ[ENV_MODEL] = str(args.model) if is_pretrained(args.model) else str(Path(args.model).resolve())
     os.environ[ENV_AUDIO] = json.dumps([str(Path(path).resolve()) for path in args.audio])
     if Path(args.model).is_file():  # a lone .keras file: hand its audio settings to the app's kernel
         os.environ[ENV_CONFIG] = trained.config.to_json()

@@ -70,10 +70,16 @@ TIMINGS = "timings.json"
 
 
 def _model_digest(folder: Path) -> str:
-    """A hash of a saved model's files: another model, or the same one retrained, is another atlas."""
+    """A hash of a saved model's files (a pretrained model's checkpoint): another model, or the same one
+    retrained, is another atlas."""
+    from ..pretrained import checkpoint_files, is_pretrained
+
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE):
-        digest.update((folder / name).read_bytes())
+    files = checkpoint_files(str(folder)) if is_pretrained(folder) else [
+        folder / name for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE)
+    ]
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -236,7 +242,7 @@ def build_atlas(
     Parameters
     ----------
     model : path-like
-        A saved model folder (``auralisation train --out``).
+        A saved model folder (``auralisation train --out``), or a pretrained tagger ``musicnn:NAME``.
     data : path-like or sequence of path-like
         A GTZAN-style folder (``root/<label>/<track>``), or folders and audio files (:func:`~.corpus.scan_corpus`).
         Audio at another sample rate is resampled, and tracks are cut into excerpts of the model's duration every
@@ -366,7 +372,7 @@ def build_atlas(
 
 def add_atlas_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation atlas``."""
-    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
+    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out), or musicnn:NAME")
     parser.add_argument("--data", required=True, nargs="+", type=Path, metavar="DIR_OR_FILE",
                         help="a GTZAN-style folder (root/<label>/<track>), or folders and audio files")
     parser.add_argument("--out", required=True, type=Path, help="the site's folder; the entry page is OUT/index.html")
