@@ -5,6 +5,12 @@
 ``extractor`` does by default) and returns what the model outputs for each: the 50 tags' sigmoids for a tagger, the
 softmax over the classes for this project's own classifiers. :func:`top_classes` reads the strongest of them.
 
+On the bundled dataset the instruments of every track are known (it is rendered from MIDI), so a tagger's
+instrument tags can be checked: :func:`track_instruments` lists the MagnaTagATune instrument tags a generated track
+plays (:data:`INSTRUMENT_TAGS`), and :func:`instrument_agreement` scores each such tag, averaged over a track's
+clips, as a detector of them: the area under the ROC curve over tracks (0.5: chance; 1: every track with the
+instrument scores above every track without it).
+
 Examples
 --------
 >>> import numpy as np
@@ -32,11 +38,28 @@ import numpy as np
 import soundfile as sf
 
 from .audio import AudioWarning, load_clip
-from .errors import AudioError, ParameterError
+from .errors import AudioError, DatasetError, ParameterError
 from .frontends import model_input
 from .io import TrainedModel
 
-__all__ = ["clips_of", "load_recording", "predict", "top_classes"]
+__all__ = [
+    "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "load_recording", "predict", "top_classes",
+    "track_instruments",
+]
+
+#: MagnaTagATune's instrument tags and the General MIDI programs (0-based) that play them; ``()`` for the drum kit.
+INSTRUMENT_TAGS: dict[str, tuple[int, ...]] = {
+    "piano": tuple(range(0, 8)),
+    "harpsichord": (6,),
+    "guitar": tuple(range(24, 32)),
+    "strings": tuple(range(40, 52)),
+    "violin": (40,),
+    "cello": (42,),
+    "harp": (46,),
+    "flute": (73,),
+    "synth": tuple(range(80, 104)),
+    "drums": (),
+}
 
 #: Clips per forward pass.
 BATCH = 16
@@ -110,3 +133,61 @@ def top_classes(probabilities: np.ndarray, classes: Sequence[str], top: int = 5)
     probabilities = np.asarray(probabilities)
     order = np.argsort(-probabilities, kind="stable")[: max(0, top)]
     return [(classes[i], float(probabilities[i])) for i in order]
+
+
+def track_instruments(track: str | os.PathLike[str]) -> set[str]:
+    """The :data:`INSTRUMENT_TAGS` that a track of the bundled dataset plays (from the settings saved beside it).
+
+    Raises
+    ------
+    DatasetError
+        The track has no ``track.json`` beside its stems (it was not generated with ``--stems``, or is not ours).
+    """
+    import json
+
+    from .synth.compose import compose_track
+    from .synth.dataset import stems_folder
+
+    record_path = stems_folder(track) / "track.json"
+    if not record_path.is_file():
+        raise DatasetError(
+            f"{track}: no {record_path.name} beside its stems, so its instruments are unknown; generate the data "
+            "with `auralisation generate default --stems`"
+        )
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    parts = compose_track(record["style"], record["seed"], record["index"], record["seconds"])
+    played = [part for part in parts if part.notes]
+    programs = {part.program for part in played if not part.is_drum}
+    drums = any(part.is_drum for part in played)
+    return {tag for tag, kit in INSTRUMENT_TAGS.items() if (drums if not kit else programs & set(kit))}
+
+
+def instrument_agreement(trained: TrainedModel, tracks: Sequence[str | os.PathLike[str]]) -> list[dict]:
+    """How well each of a tagger's instrument tags detects the tracks that play that instrument.
+
+    Each track's tags are :func:`predict`'s, averaged over its clips; for every tag of ``trained.classes`` in
+    :data:`INSTRUMENT_TAGS`, the rows give the tracks with and without the instrument, the mean tag of each group,
+    and the area under the ROC curve (``nan`` where one group is empty).
+
+    Returns
+    -------
+    list of dict
+        ``{"tag", "with", "without", "mean_with", "mean_without", "auc"}``, in the order of ``trained.classes``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    scores = np.stack([predict(trained, load_recording(track, trained)).mean(axis=0) for track in tracks])
+    present = [track_instruments(track) for track in tracks]
+    rows = []
+    for index, tag in enumerate(trained.classes):
+        if tag not in INSTRUMENT_TAGS:
+            continue
+        truth = np.array([tag in found for found in present])
+        both = 0 < truth.sum() < len(truth)
+        rows.append({
+            "tag": tag, "with": int(truth.sum()), "without": int((~truth).sum()),
+            "mean_with": float(scores[truth, index].mean()) if truth.any() else float("nan"),
+            "mean_without": float(scores[~truth, index].mean()) if (~truth).any() else float("nan"),
+            "auc": float(roc_auc_score(truth, scores[:, index])) if both else float("nan"),
+        })
+    return rows
