@@ -43,7 +43,7 @@ from .frontends import model_input
 from .io import TrainedModel
 
 __all__ = [
-    "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "load_recording", "predict", "top_classes",
+    "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "load_recording", "predict", "tag_table", "top_classes",
     "track_instruments",
 ]
 
@@ -191,3 +191,19 @@ def instrument_agreement(trained: TrainedModel, tracks: Sequence[str | os.PathLi
             "auc": float(roc_auc_score(truth, scores[:, index])) if both else float("nan"),
         })
     return rows
+
+
+def tag_table(taggers: dict[str, TrainedModel], recordings: dict[str, np.ndarray], top: int = 3) -> str:
+    """A Markdown table: one row per recording, one column per tagger, its ``top`` tags (mean over the clips).
+
+    ``recordings`` are waveforms at the taggers' common sample rate, by name.
+    """
+    header = "| recording | " + " | ".join(taggers) + " |\n|---|" + "---|" * len(taggers)
+    rows = []
+    for name, y in recordings.items():
+        cells = []
+        for trained in taggers.values():
+            best = top_classes(predict(trained, y).mean(axis=0), trained.classes, top)
+            cells.append(", ".join(f"{tag} {p:.2f}" for tag, p in best))
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join([header, *rows])
