@@ -43,7 +43,8 @@ from .frontends import model_input
 from .io import TrainedModel
 
 __all__ = [
-    "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "load_recording", "predict", "tag_table", "top_classes",
+    "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "is_tagger", "load_recording", "predict", "predict_clips",
+    "tag_table", "top_classes",
     "track_instruments",
 ]
 
@@ -98,8 +99,13 @@ def predict(trained: TrainedModel, y: np.ndarray) -> np.ndarray:
     ParameterError
         ``y`` is not one mono waveform.
     """
+    return predict_clips(trained, clips_of(y, trained.config.n_samples))
+
+
+def predict_clips(trained: TrainedModel, clips: np.ndarray) -> np.ndarray:
+    """What the model outputs for each of ``clips`` ``(n, n_samples)`` (waveforms of one clip each), float32
+    ``(n, classes)``."""
     config = trained.config
-    clips = clips_of(y, config.n_samples)
     expects_channel = len(trained.model.input_shape) == len(config.input_shape) + 1 and config.input_shape[-1] == 1
     out = []
     for start in range(0, len(clips), BATCH):
@@ -107,7 +113,21 @@ def predict(trained: TrainedModel, y: np.ndarray) -> np.ndarray:
         if config.frontend.input != "waveform" and expects_channel:
             x = x[..., np.newaxis]
         out.append(np.asarray(trained.model(x, training=False), dtype=np.float32))
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.zeros((0, len(trained.classes)), dtype=np.float32)
+
+
+def is_tagger(trained: TrainedModel) -> bool:
+    """Whether the model's outputs are independent sigmoids (tags, as the musicnn taggers') rather than a softmax.
+
+    Examples
+    --------
+    >>> from auralisation.pretrained import untrained
+    >>> is_tagger(untrained("MTT_vgg"))
+    True
+    """
+    last = trained.model.layers[-1]
+    function = getattr(last, "activation", None)
+    return getattr(function, "__name__", "") == "sigmoid"
 
 
 def load_recording(path: str | os.PathLike[str], trained: TrainedModel) -> np.ndarray:

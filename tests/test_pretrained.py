@@ -217,3 +217,36 @@ def test_command_line_auralises_every_block(name: str, tmp_path: Path) -> None:
         heard = [sf.read(path) for path in sorted(block.glob("*.wav"))]
         assert len(heard) == 8 and all(sr == CONFIG.sr and len(y) == CONFIG.n_samples for y, sr in heard)
         assert max(np.max(np.abs(y)) for y, _ in heard) > 0, block.name
+
+
+# --- the atlas of a tagger --------------------------------------------------------------------------------------
+
+
+def test_atlas_of_a_tagger_shows_mean_tags_of_the_top_excerpts(taggers, tmp_path: Path) -> None:
+    from auralisation.atlas.build import _add_tags
+    from auralisation.atlas.corpus import scan_corpus
+    from auralisation.atlas.site import _tags_line
+
+    for label, seed in (("a", 1), ("b", 2)):
+        (tmp_path / label).mkdir()
+        sf.write(tmp_path / label / f"{label}.wav", clip(seconds=2 * CONFIG.duration, seed=seed), CONFIG.sr,
+                 subtype="FLOAT")
+    trained = taggers["MTT_vgg"]
+    corpus = scan_corpus([str(tmp_path)], CONFIG)
+    chosen = [0, len(corpus.excerpts) - 1]
+    atlas = {"layers": [{"layer": "pool5", "features": [
+        {"feature": 0, "top": [{"excerpt": i} for i in chosen]}, {"feature": 1, "top": []}]}]}
+    _add_tags(atlas, corpus, trained)
+    entry, silent = atlas["layers"][0]["features"]
+    # independently: the tagger's sigmoids on the two excerpts, cut from the files by their offsets, averaged
+    clips = []
+    for i in chosen:
+        excerpt = corpus.excerpts[i]
+        start = int(round(excerpt.offset * CONFIG.sr))
+        clips.append(magnitude(sf.read(excerpt.path, dtype="float32")[0][start : start + CONFIG.n_samples], CONFIG))
+    logits = keras.Model(trained.model.input, trained.model.get_layer("logits").output)(np.stack(clips)[..., None])
+    mean = (1 / (1 + np.exp(-logits.numpy()))).mean(axis=0)
+    assert [tag for tag, _ in entry["tags"]] == [trained.classes[i] for i in np.argsort(-mean)[:5]]
+    np.testing.assert_allclose([p for _, p in entry["tags"]], np.sort(mean)[::-1][:5], atol=1e-4)
+    assert "tags" not in silent
+    assert _tags_line(entry).startswith("<p>The tagger's mean tags over these 2 excerpts: <b>" + entry["tags"][0][0])

@@ -42,6 +42,7 @@ from ..cli.options import parse_layers
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
+from ..tagging import is_tagger
 from .corpus import Corpus, scan_corpus
 from .engines import ENGINES, open_engine
 from .site import INDEX, write_site
@@ -199,6 +200,27 @@ def _atlas_json(
     }
 
 
+#: Tags shown per feature when the model is a tagger.
+TAGS_SHOWN = 5
+
+
+def _add_tags(atlas: dict[str, Any], corpus: Corpus, trained: Any) -> None:
+    """With a tagger: each feature's ``tags``, the tagger's mean tags over its top excerpts (the strongest
+    :data:`TAGS_SHOWN`, as ``[tag, probability]``), shown beside the label mix."""
+    from ..audio import load_clip
+    from ..tagging import predict_clips, top_classes
+
+    wanted = sorted({top["excerpt"] for layer in atlas["layers"] for entry in layer["features"] for top in entry["top"]})
+    clips = [load_clip(corpus.excerpts[i].path, trained.config, corpus.excerpts[i].offset, silence="allow")
+             for i in wanted]
+    tags = dict(zip(wanted, predict_clips(trained, np.stack(clips)))) if clips else {}
+    for layer in atlas["layers"]:
+        for entry in layer["features"]:
+            if entry["top"]:
+                mean = np.mean([tags[top["excerpt"]] for top in entry["top"]], axis=0)
+                entry["tags"] = [[tag, round(p, 4)] for tag, p in top_classes(mean, trained.classes, TAGS_SHOWN)]
+
+
 def _render_units(atlas: dict[str, Any], out: Path) -> list[RenderUnit]:
     units = []
     labels = tuple(atlas["corpus"]["labels"])
@@ -350,6 +372,8 @@ def build_atlas(
             raise AtlasError(f"none of the {len(corpus.excerpts)} excerpts could be decoded; the first: "
                              f"{merged['failed'][0][1]}")
         atlas = _atlas_json(job, corpus, merged, blocks, trained.model.name)
+        if is_tagger(trained):
+            _add_tags(atlas, corpus, trained)
         atomic_write_text(out / ATLAS_FILE, json.dumps(atlas, indent=1, sort_keys=True) + "\n")
         units = _render_units(atlas, out)
         marker = out / _STATE / "pass2"
