@@ -250,3 +250,16 @@ def test_atlas_of_a_tagger_shows_mean_tags_of_the_top_excerpts(taggers, tmp_path
     np.testing.assert_allclose([p for _, p in entry["tags"]], np.sort(mean)[::-1][:5], atol=1e-4)
     assert "tags" not in silent
     assert _tags_line(entry).startswith("<p>The tagger's mean tags over these 2 excerpts: <b>" + entry["tags"][0][0])
+
+
+def test_power_front_end_outside_the_model_is_librosas_mel_power_spectrogram() -> None:
+    import dataclasses
+
+    from auralisation.audio import FrontEnd, compress
+    from auralisation.frontends import model_input
+
+    outside = dataclasses.replace(CONFIG, frontend=FrontEnd("filterbank", "mel", 96, power=2.0))
+    y = clip(seed=5)
+    expected = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=256, n_mels=96, pad_mode="constant")
+    np.testing.assert_allclose(model_input(y, outside), expected, rtol=1e-4, atol=1e-6 * expected.max())
+    np.testing.assert_allclose(compress(expected, "log10k"), np.log10(10000 * expected + 1), rtol=1e-5)
