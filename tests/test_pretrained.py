@@ -179,8 +179,8 @@ def test_predict_command_prints_the_top_tags(taggers, tmp_path: Path, capsys: py
 
 
 def test_predict_command_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["predict", "--model", "musicnn:nope", "--audio", str(tmp_path / "x.wav")]) == 2
-    assert cli.main(["predict", "--model", "musicnn:MTT_vgg", "--audio", str(tmp_path / "missing.wav")]) == 2
+    assert cli.main(["predict", "--model", "musicnn:nope", "--audio", str(tmp_path / "x.wav")]) == 1
+    assert cli.main(["predict", "--model", "musicnn:MTT_vgg", "--audio", str(tmp_path / "missing.wav")]) == 1
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and "musicnn:MSD_vgg" in errors[0] and "missing.wav" in errors[1]
 
