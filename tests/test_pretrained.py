@@ -188,7 +188,7 @@ def test_predict_command_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
 # --- explained: the shared-forward engine on the real graphs ----------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "extra"), [("MTT_vgg", []), ("MTT_musicnn", ["mid1", "mid3_add", "midend"])])
+@pytest.mark.parametrize(("name", "extra"), [("MTT_vgg", []), ("MTT_musicnn", ["mid3_add"])])
 def test_every_block_deconvolves_by_the_shared_forward_equal_to_the_tape(taggers, name: str, extra: list[str]) -> None:
     trained = taggers[name]
     S = magnitude(clip(seed=3), CONFIG)
