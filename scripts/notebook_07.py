@@ -24,8 +24,8 @@ the paper's correlation analysis on its 124 stimuli for these networks next to u
     ("md", """## Parameters
 
 Fast mode (`AURALISATION_FAST=1`, used by the tests) tags one track per style, checks the instrument tags on two
-tracks per style of the fast data and runs the correlation analysis on a corner of the stimulus grid for the MTT
-tagger only.
+tracks per style of the fast data and runs the correlation analysis on a corner of the stimulus grid, blocks 1
+and 5, for the MTT tagger only.
 `MUSIC` is a folder of your own audio files (or set `AURALISATION_MUSIC`); none by default."""),
     ("code", """import os
 
@@ -47,6 +47,7 @@ ANALYSED = ["MTT_vgg"] if FAST else TAGGERS  # taggers in the correlation analys
 KEYS = ["Bb2", "A3"] if FAST else None  # stimulus grid, as notebook 04
 INSTRUMENTS = ["sine", "piano"] if FAST else None
 FEATURES = 2 if FAST else 8  # first N features of each block in the correlation analysis
+ANALYSED_LAYERS = [1, 5] if FAST else None  # blocks in the correlation analysis (None: all five)
 N_BOOT = 200 if FAST else 1000
 SEED = 0
 print(f"fast mode: {FAST}; data: {PATHS.data}; your music: {MUSIC}")"""),
@@ -143,7 +144,8 @@ stimuli = analysis.select_stimuli(synth.load_stimuli(PATHS.stimuli), keys=KEYS, 
 results = {}
 for name in ANALYSED:
     for label, model in ((name, taggers[name].model), (f"{name} untrained", pretrained.untrained(name, seed=SEED).model)):
-        responses = analysis.compute_responses(model, stimuli, config, label=label, n_features=FEATURES)
+        responses = analysis.compute_responses(model, stimuli, config, label=label, layers=ANALYSED_LAYERS,
+                                               n_features=FEATURES)
         results[label] = analysis.analyse(responses, n_boot=N_BOOT, seed=SEED)
 print(f"{len(stimuli)} stimuli, first {FEATURES} features of each block")
 for name in ANALYSED:
