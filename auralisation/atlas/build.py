@@ -207,15 +207,15 @@ def _add_tags(atlas: dict[str, Any], corpus: Corpus, trained: Any) -> None:
     from ..audio import load_clip
     from ..tagging import predict_clips, top_classes
 
-    wanted = sorted({top["excerpt"] for layer in atlas["layers"] for entry in layer["features"] for top in entry["top"]})
+    entries = [entry for layer in atlas["layers"] for entry in layer["features"]]
+    wanted = sorted({top["excerpt"] for entry in entries for top in entry["top"]})
     clips = [load_clip(corpus.excerpts[i].path, trained.config, corpus.excerpts[i].offset, silence="allow")
              for i in wanted]
     tags = dict(zip(wanted, predict_clips(trained, np.stack(clips)))) if clips else {}
-    for layer in atlas["layers"]:
-        for entry in layer["features"]:
-            if entry["top"]:
-                mean = np.mean([tags[top["excerpt"]] for top in entry["top"]], axis=0)
-                entry["tags"] = [[tag, round(p, 4)] for tag, p in top_classes(mean, trained.classes, TAGS_SHOWN)]
+    for entry in entries:
+        if entry["top"]:
+            mean = np.mean([tags[top["excerpt"]] for top in entry["top"]], axis=0)
+            entry["tags"] = [[tag, round(p, 4)] for tag, p in top_classes(mean, trained.classes, TAGS_SHOWN)]
 
 
 def _render_units(atlas: dict[str, Any], out: Path) -> list[RenderUnit]:
