@@ -25,7 +25,8 @@ the paper's correlation analysis on its 124 stimuli for these networks next to u
 
 Fast mode (`AURALISATION_FAST=1`, used by the tests) tags one track per style, checks the instrument tags on two
 tracks per style of the fast data and runs the correlation analysis on a corner of the stimulus grid, blocks 1
-and 5, for the MTT tagger only.
+and 5. The correlation analysis runs for the MTT tagger (add `"MSD_vgg"` to `ANALYSED` for the MSD one: about 4
+minutes more on two cores).
 `MUSIC` is a folder of your own audio files (or set `AURALISATION_MUSIC`); none by default."""),
     ("code", """import os
 
@@ -43,7 +44,9 @@ CHECK_TRACKS = 2 if FAST else 10  # tracks per style in the instrument check (No
 TOP = 3  # tags shown per tagger
 SHOWN_LAYERS = [1, 5] if FAST else [1, 2, 3, 4, 5]  # blocks auralised
 SHOWN_FEATURES = 2 if FAST else 4  # strongest features shown per block
-ANALYSED = ["MTT_vgg"] if FAST else TAGGERS  # taggers in the correlation analysis
+# taggers in the correlation analysis: each, with its untrained copy, takes about 4 min on 2 cores over the 124
+# stimuli (measured: 2 CPU-seconds a clip); add "MSD_vgg" to run it too
+ANALYSED = ["MTT_vgg"]
 KEYS = ["Bb2", "A3"] if FAST else None  # stimulus grid, as notebook 04
 INSTRUMENTS = ["sine", "piano"] if FAST else None
 FEATURES = 2 if FAST else 8  # first N features of each block in the correlation analysis
