@@ -40,6 +40,7 @@ from ..choices import STATISTICS
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
+from ..tagging import is_tagger
 from .corpus import Corpus, scan_corpus
 from .engines import ENGINES, open_engine
 from .site import INDEX, write_site
@@ -68,10 +69,16 @@ TIMINGS = "timings.json"
 
 
 def _model_digest(folder: Path) -> str:
-    """A hash of a saved model's files: another model, or the same one retrained, is another atlas."""
+    """A hash of a saved model's files (a pretrained model's checkpoint): another model, or the same one
+    retrained, is another atlas."""
+    from ..pretrained import checkpoint_files, is_pretrained
+
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE):
-        digest.update((folder / name).read_bytes())
+    files = checkpoint_files(str(folder)) if is_pretrained(folder) else [
+        folder / name for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE)
+    ]
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -191,6 +198,27 @@ def _atlas_json(
     }
 
 
+#: Tags shown per feature when the model is a tagger.
+TAGS_SHOWN = 5
+
+
+def _add_tags(atlas: dict[str, Any], corpus: Corpus, trained: Any) -> None:
+    """With a tagger: each feature's ``tags``, the tagger's mean tags over its top excerpts (the strongest
+    :data:`TAGS_SHOWN`, as ``[tag, probability]``), shown beside the label mix."""
+    from ..audio import load_clip
+    from ..tagging import predict_clips, top_classes
+
+    entries = [entry for layer in atlas["layers"] for entry in layer["features"]]
+    wanted = sorted({top["excerpt"] for entry in entries for top in entry["top"]})
+    clips = [load_clip(corpus.excerpts[i].path, trained.config, corpus.excerpts[i].offset, silence="allow")
+             for i in wanted]
+    tags = dict(zip(wanted, predict_clips(trained, np.stack(clips)))) if clips else {}
+    for entry in entries:
+        if entry["top"]:
+            mean = np.mean([tags[top["excerpt"]] for top in entry["top"]], axis=0)
+            entry["tags"] = [[tag, round(p, 4)] for tag, p in top_classes(mean, trained.classes, TAGS_SHOWN)]
+
+
 def _render_units(atlas: dict[str, Any], out: Path) -> list[RenderUnit]:
     units = []
     labels = tuple(atlas["corpus"]["labels"])
@@ -233,7 +261,7 @@ def build_atlas(
     Parameters
     ----------
     model : path-like
-        A saved model folder (``auralisation train --out``).
+        A saved model folder (``auralisation train --out``), or a pretrained tagger ``musicnn:NAME``.
     data : path-like or sequence of path-like
         A GTZAN-style folder (``root/<label>/<track>``), or folders and audio files (:func:`~.corpus.scan_corpus`).
         Audio at another sample rate is resampled, and tracks are cut into excerpts of the model's duration every
@@ -338,6 +366,8 @@ def build_atlas(
             raise AtlasError(f"none of the {len(corpus.excerpts)} excerpts could be decoded; the first: "
                              f"{merged['failed'][0][1]}")
         atlas = _atlas_json(job, corpus, merged, blocks, trained.model.name)
+        if is_tagger(trained):
+            _add_tags(atlas, corpus, trained)
         atomic_write_text(out / ATLAS_FILE, json.dumps(atlas, indent=1, sort_keys=True) + "\n")
         units = _render_units(atlas, out)
         marker = out / _STATE / "pass2"

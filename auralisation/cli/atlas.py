@@ -16,7 +16,7 @@ EXAMPLE = "auralisation atlas --model models/choi2016 --data data/generated --ou
 
 def add_atlas_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``auralisation atlas``."""
-    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
+    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out), or musicnn:NAME")
     parser.add_argument("--data", required=True, nargs="+", type=Path, metavar="DIR_OR_FILE",
                         help="a GTZAN-style folder (root/<label>/<track>), or folders and audio files")
     parser.add_argument("--out", required=True, type=Path, help="the site's folder; the entry page is OUT/index.html")

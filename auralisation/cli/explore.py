@@ -59,13 +59,14 @@ def run_explore(args: argparse.Namespace) -> int:
 
     from ..app import ENV_AUDIO, ENV_CONFIG, ENV_MODEL, TEMPLATES, voila_argv
     from ..audio import load_clip
+    from ..pretrained import is_pretrained
 
     trained = model_from_arguments(args)  # a clear error now rather than a broken page later
     for path in args.audio:
         load_clip(path, trained.config)
     token = secrets.token_urlsafe(16)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
-    os.environ[ENV_MODEL] = str(Path(args.model).resolve())
+    os.environ[ENV_MODEL] = str(args.model) if is_pretrained(args.model) else str(Path(args.model).resolve())
     os.environ[ENV_AUDIO] = json.dumps([str(Path(path).resolve()) for path in args.audio])
     if Path(args.model).is_file():  # a lone .keras file: hand its audio settings to the app's kernel
         os.environ[ENV_CONFIG] = trained.config.to_json()
