@@ -6,11 +6,13 @@ Voilà strips the code cells, serves one notebook (no file browser, no terminal,
 kernel message but the widgets' own (no code can be run from the page) and exposes no file of the app's folder.
 The server listens on 127.0.0.1 by default and asks for a random token (in the URL it prints and opens). Clips are
 the files given, else notebook 2's demo clips; a visitor adds their own with the explorer's *upload* button (the
-box for a path on the server's disk is hidden).
+box for a path on the server's disk is hidden). Each visitor has a kernel of their own; at most ``--max-visitors``
+at once, idle ones shut down after ``--idle-timeout`` seconds, the next visitor told the explorer is busy
+(:mod:`.visitors`).
 
 On the command line::
 
-    auralisation explore --model models/choi2016 --audio song.wav other.flac --port 8866
+    auralisation explore --model models/choi2016 --audio song.wav other.flac --port 8866 --max-visitors 4
 
 Examples
 --------
@@ -36,6 +38,7 @@ from ..errors import AuralisationError, ModelError
 from ..cli.options import add_model_arguments, model_from_arguments
 from ..io import load_model
 from ..ui.explorer import Explorer
+from .visitors import default_max_visitors
 
 __all__ = ["NOTEBOOK", "add_explore_arguments", "explorer_from_environment", "run_explore", "voila_argv"]
 
@@ -50,6 +53,9 @@ ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
 ENV_CONFIG = "AURALISATION_EXPLORE_CONFIG"
 #: JupyterLab extensions Voila must not load into the page (they are JupyterLab's, and fail in Voila's page).
 JUPYTERLAB_EXTENSIONS = ("@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
+#: Seconds a visitor's kernel may stay idle before it is shut down (``--idle-timeout``), and how often to look.
+IDLE_TIMEOUT = 600
+CULL_INTERVAL = 30
 
 
 def explorer_from_environment() -> Explorer:
@@ -79,8 +85,12 @@ def explorer_from_environment() -> Explorer:
     return Explorer(trained, clips, local_files=False)
 
 
-def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
-    """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself)."""
+def voila_argv(
+    *, port: int, token: str, ip: str = "127.0.0.1", max_visitors: int = 1, idle_timeout: int = IDLE_TIMEOUT
+) -> list[str]:
+    """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself) to at most
+    ``max_visitors`` at once, each visitor's kernel shut down after ``idle_timeout`` seconds idle
+    (:mod:`.visitors`)."""
     return [
         str(NOTEBOOK),
         "--no-browser",
@@ -94,6 +104,11 @@ def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
         "--Voila.port_retries=0",
         f"--port={port}",
         f"--Voila.token={token}",
+        "--VoilaConfiguration.multi_kernel_manager_class=auralisation.app.visitors.VisitorKernelManager",
+        f"--VisitorKernelManager.max_kernels={max_visitors}",
+        f"--VisitorKernelManager.cull_idle_timeout={idle_timeout}",
+        f"--VisitorKernelManager.cull_interval={min(CULL_INTERVAL, idle_timeout)}",
+        "--VisitorKernelManager.cull_connected=True",  # an abandoned tab holds a seat as much as a closed one
         "--Voila.log_level=WARN",
         # Voila's lab template without its links to a CDN (jupyter/voila/templates/explorer beside this file).
         "--template=explorer",
@@ -116,6 +131,13 @@ def _open_when_listening(url: str, ip: str, port: int, timeout: float = 120.0) -
     threading.Thread(target=wait_and_open, daemon=True).start()
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for argparse."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _port(text: str) -> int:
     """A TCP port number, for argparse."""
     if not text.isdigit() or not 0 < int(text) < 65536:
@@ -132,6 +154,11 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ip", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
+    parser.add_argument("--max-visitors", type=_positive, default=None, metavar="N",
+                        help="visitors at once, a kernel each (default: (memory - 2 GiB) / 1.7 GiB, here "
+                             f"{default_max_visitors()}); the next one is told the explorer is busy")
+    parser.add_argument("--idle-timeout", type=_positive, default=IDLE_TIMEOUT, metavar="SECONDS",
+                        help=f"shut down a visitor's kernel idle this long, page open or not (default: {IDLE_TIMEOUT})")
 
 
 def run_explore(args: argparse.Namespace) -> int:
@@ -152,6 +179,9 @@ def run_explore(args: argparse.Namespace) -> int:
     print(f"explore: serving the explorer of {args.model} at {url} (Ctrl+C stops it)", flush=True)
     if not args.no_browser:
         _open_when_listening(url, args.ip, args.port)
-    Voila.launch_instance(argv=voila_argv(port=args.port, token=token, ip=args.ip))
+    visitors = args.max_visitors or default_max_visitors()
+    print(f"explore: at most {visitors} visitors at once; a kernel idle {args.idle_timeout} s is shut down", flush=True)
+    Voila.launch_instance(argv=voila_argv(port=args.port, token=token, ip=args.ip, max_visitors=visitors,
+                                          idle_timeout=args.idle_timeout))
     return 0
 
