@@ -51,8 +51,11 @@ ENV_MODEL = "AURALISATION_EXPLORE_MODEL"
 ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
 #: The audio settings of a lone ``.keras`` file, as AudioConfig JSON (unset for a model folder).
 ENV_CONFIG = "AURALISATION_EXPLORE_CONFIG"
-#: JupyterLab extensions Voila must not load into the page (they are JupyterLab's, and fail in Voila's page).
-JUPYTERLAB_EXTENSIONS = ("@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
+#: JupyterLab extensions Voila must not load into the page: they are JupyterLab's, and fail in Voila's page (jupytext's
+#: where it is installed).
+JUPYTERLAB_EXTENSIONS = (
+    "@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview", "jupyterlab-jupytext",
+)
 #: Seconds a visitor's kernel may stay idle before it is shut down (``--idle-timeout``), and how often to look.
 IDLE_TIMEOUT = 600
 CULL_INTERVAL = 30
