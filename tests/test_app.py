@@ -31,6 +31,9 @@ def test_explore_refuses_a_missing_model_and_a_bad_clip_before_serving(
     with pytest.raises(SystemExit):
         main(["explore", "--model", str(model), "--port", "70000"])
     assert "not a port number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["explore", "--model", str(model), "--max-visitors", "0"])
+    assert "not a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_voila_serves_the_shipped_notebook_alone_on_localhost() -> None:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from ..errors import AtlasError, ParameterError
 from .worker import AtlasWorker, RenderUnit, ScoreUnit, WorkerSpec
 
-__all__ = ["ENGINES", "LocalEngine", "RayEngine", "check_engine", "open_engine"]
+__all__ = ["ENGINES", "LocalEngine", "RayAtlasWorker", "RayEngine", "check_engine", "open_engine", "runtime_env"]
 
 #: The engines ``build_atlas`` accepts.
 ENGINES: tuple[str, ...] = ("local", "ray")
@@ -103,7 +103,6 @@ class LocalEngine:
 def _import_ray() -> Any:
     try:
         import ray
-        import ray.util
     except ImportError:
         raise AtlasError(
             "the ray engine needs Ray, which is not installed: pip install 'auralisation[ray]' (or pip install "
