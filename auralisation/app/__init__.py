@@ -89,11 +89,12 @@ def explorer_from_environment() -> Explorer:
 
 
 def voila_argv(
-    *, port: int, token: str, ip: str = "127.0.0.1", max_visitors: int = 1, idle_timeout: int = IDLE_TIMEOUT
+    *, port: int, token: str, ip: str = "127.0.0.1", max_visitors: int | None = None, idle_timeout: int = IDLE_TIMEOUT
 ) -> list[str]:
     """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself) to at most
-    ``max_visitors`` at once, each visitor's kernel shut down after ``idle_timeout`` seconds idle
-    (:mod:`.visitors`)."""
+    ``max_visitors`` at once (default: :func:`~.visitors.default_max_visitors`), each visitor's kernel shut down
+    after ``idle_timeout`` seconds idle (:mod:`.visitors`)."""
+    max_visitors = max_visitors or default_max_visitors()
     return [
         str(NOTEBOOK),
         "--no-browser",
