@@ -1,13 +1,14 @@
 # Two commands matter (see README.md):
 #   make reproduce   set up, generate the bundled data, train, execute the notebooks into results/
-#   make test        set up, then the test suite (notebooks included, in fast mode)
+#   make test        set up, then the test suite (notebooks included, in fast mode; the docs site built strictly)
+#   make docs        the documentation site (MkDocs) into site/; open site/index.html
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data stimuli reproduce notebooks test bench clean study
+.PHONY: setup data stimuli reproduce notebooks test bench clean study docs
 
 setup: $(VENV)/.installed
 
@@ -20,12 +21,10 @@ data: setup
 	else echo "data: using $$AURALISATION_DATA instead of the generated default"; fi
 	$(BIN)/auralisation generate stimuli --out data/stimuli
 
+# One line per cell (which notebook, which cell of how many, the time so far); the copies in results/notebooks carry
+# no TensorFlow start-up lines and no absolute paths (scripts/run_notebooks.py).
 notebooks: setup
-	mkdir -p results/notebooks
-	for nb in notebooks/[0-9]*.ipynb; do \
-	    $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
-	        --output-dir results/notebooks "$$nb" || exit 1; \
-	done
+	$(BIN)/python scripts/run_notebooks.py --out results/notebooks notebooks/[0-9]*.ipynb
 
 reproduce: setup data notebooks
 
@@ -41,10 +40,15 @@ test: setup $(VENV)/.browser
 # 2 seeds, no README).
 STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
 study: setup $(if $(STUDY_FAST),,data)
-	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study
+	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study $(if $(STUDY_FAST),,--update-readme)
+
+# The documentation site from docs/, the docstrings (API reference) and the notebooks (executed copies from
+# results/notebooks when `make reproduce` has made them). tests/test_docs.py builds it with --strict.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
 
 clean:
-	rm -rf results data/cache
+	rm -rf results data/cache site

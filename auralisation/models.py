@@ -15,7 +15,7 @@ Examples
 >>> [tuple(model.get_layer(f"pool{i}").output.shape[1:3]) for i in range(1, 6)]
 [(128, 86), (64, 43), (32, 21), (16, 10), (8, 5)]
 
-Choices where the paper and its code are silent (documented in the README):
+Choices where the paper and its code are silent (documented in docs/choices.md):
 
 * weights start from Keras's Glorot-uniform initialiser (the default of Keras 0.3, which the authors used) and
   biases from zero; with ``seed`` set, every layer's initialiser and every dropout layer gets its own seed derived
@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from .audio import DB_FLOOR, SCALINGS, AudioConfig
+from .choices import ARCHITECTURE_NAMES
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
@@ -362,4 +363,4 @@ def _check_options(name: str, n_classes: int, width: int, dropout: float) -> Non
 
 
 #: The architectures by name: ``auralisation train --arch NAME``.
-ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {"choi2016": choi2016, "choi2017": choi2017}
+ARCHITECTURES: dict[str, Callable[..., keras.Model]] = dict(zip(ARCHITECTURE_NAMES, (choi2016, choi2017)))

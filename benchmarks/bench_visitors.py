@@ -2,7 +2,7 @@
 and the latency of a slider step while every visitor moves a slider.
 
 For each k a fresh server (``--max-visitors`` k) is started on 127.0.0.1 and k visitors, each a headless Chromium
-of its own in a process of its own (:mod:`auralisation.browser`), open the page at the same moment:
+of its own in a process of its own (``tests/browser.py``), open the page at the same moment:
 
 * **time to first view**: from opening the page to the explorer showing a playable auralisation and its figure
   (kernel start, TensorFlow and the model loaded, the first view computed), per visitor;
@@ -10,7 +10,7 @@ of its own in a process of its own (:mod:`auralisation.browser`), open the page 
   TensorFlow's shared libraries counted in every kernel) and its unique set (USS, what one more visitor adds);
 * **step latency**: then all k visitors step the feature slider ``--moves`` times together (they start together;
   each waits for its own new auralisation before the next step), each step timed in the page from the key press to
-  the new auralisation's ``canplay`` (:meth:`~auralisation.browser.ExplorerPage.change`); p50 and p90 over all steps.
+  the new auralisation's ``canplay`` (``ExplorerPage.change``); p50 and p90 over all steps.
 
 The model is the trained ``models/choi2016`` when it exists, else a random ``choi2016`` at the full input (257 x 173;
 weights do not change the cost); the clips are the app's default (notebook 2's demo clips, rendered with FluidSynth).
@@ -29,6 +29,7 @@ import argparse  # noqa: E402
 import multiprocessing  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -37,7 +38,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from auralisation.browser import ExplorerPage, explore_app, launch  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the Playwright harness, tests/browser.py
+from browser import ExplorerPage, explore_app, launch  # noqa: E402
 
 #: Seconds a visitor may wait for the first view, and for one step, on a loaded machine.
 FIRST_VIEW_TIMEOUT, STEP_TIMEOUT = 600.0, 120.0

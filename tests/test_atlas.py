@@ -265,10 +265,10 @@ def test_command_line(model_folder: Path, corpus_folder: Path, tmp_path: Path, m
                      "--statistic", "mean"]) == 0
     written = json.loads((out / atlas_package.ATLAS_FILE).read_text())
     assert written["statistic"] == "mean" and written["corpus"]["labels"] == ["blues", "jazz"]
-    assert cli.main(["atlas", "--model", str(model_folder), "--data", str(corpus_folder), "--out", str(out)]) == 2
+    assert cli.main(["atlas", "--model", str(model_folder), "--data", str(corpus_folder), "--out", str(out)]) == 1
     for option in (["--workers", "3"], ["--threads", "2"]):  # the local engine refuses what it cannot honour
         assert cli.main(["atlas", "--model", str(model_folder), "--data", str(corpus_folder), "--out",
-                         str(tmp_path / "refused"), *option]) == 2
+                         str(tmp_path / "refused"), *option]) == 1
         assert f"{' '.join(option)}: " in capsys.readouterr().err and not (tmp_path / "refused").exists()
     real_import = builtins.__import__
 

@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from chromium import CHROMIUM, NO_CHROMIUM, run_chromium  # noqa: E402
+from auralisation.cli.report import add_report_arguments, run_report  # noqa: E402
 from auralisation.ui import report  # noqa: E402
 from auralisation.audio import AudioConfig, load_clip, stft  # noqa: E402
 from auralisation.deconv import deconvolve  # noqa: E402
@@ -87,13 +88,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def built(model_folder: Path, clips: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report, built through the command-line functions."""
     parser = argparse.ArgumentParser()
-    report.add_report_arguments(parser)
+    add_report_arguments(parser)
     out = tmp_path_factory.mktemp("report") / "out"
     args = parser.parse_args(
         ["--model", str(model_folder), "--audio", *map(str, clips), "--out", str(out),
-         "--layers", *map(str, LAYERS), "--features", str(FEATURES)]
+         "--layers", ",".join(map(str, LAYERS)), "--n-features", str(FEATURES), "--quiet"]
     )
-    assert report.run_report(args) == 0
+    assert run_report(args) == 0
     return out / report.PAGE
 
 
@@ -153,7 +154,7 @@ def test_page_is_written_last(model_folder: Path, clips: list[Path], tmp_path: P
 
     monkeypatch.setattr(report, "write_wav", failing)
     with pytest.raises(OSError, match="disk full"):
-        report.build_report(load_model(model_folder), clips, out, layers=[1], features=2, progress=False)
+        report.build_report(load_model(model_folder), clips, out, layers=[1], n_features=2, progress=False)
     assert (out / report.PAGE).read_text() == "earlier page"
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
 
@@ -166,7 +167,7 @@ def test_bad_input_names_the_problem_and_writes_nothing(model_folder: Path, clip
     with pytest.raises(ModelError, match="block 7 does not exist"):
         report.build_report(trained, clips, out, layers=[1, 7], progress=False)
     with pytest.raises(ParameterError, match="at least 1"):
-        report.build_report(trained, clips, out, features=0, progress=False)
+        report.build_report(trained, clips, out, n_features=0, progress=False)
     with pytest.raises(ParameterError, match="no audio"):
         report.build_report(trained, [], out, progress=False)
     assert not out.exists()
@@ -176,18 +177,16 @@ def test_command_line_entry(model_folder: Path, clips: list[Path], tmp_path: Pat
                             monkeypatch: pytest.MonkeyPatch) -> None:
     from auralisation import cli
 
-    if "report" not in cli.SUBCOMMANDS:  # until the entry is registered, register it for this test
-        monkeypatch.setitem(cli.SUBCOMMANDS, "report", ("auralisation.ui.report", "a static HTML report"))
     out = tmp_path / "cli"
     status = cli.main(["report", "--model", str(model_folder), "--audio", str(clips[0]), "--out", str(out),
-                       "--layers", "2", "--features", "1", "--loudness", "peak"])
+                       "--layers", "2", "--n-features", "1", "--loudness", "peak", "--quiet"])
     assert status == 0
     found = sources(out / report.PAGE)
     assert len(found.audio) == 2
     peaks = [np.abs(sf.read(out / src, dtype="float32")[0]).max() for src in found.audio]
     np.testing.assert_allclose(peaks, 0.99, atol=1e-3)
     assert cli.main(["report", "--model", str(model_folder), "--audio", str(tmp_path / "nope.wav"),
-                     "--out", str(out)]) == 2
+                     "--out", str(out)]) == 1
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)

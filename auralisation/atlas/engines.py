@@ -28,13 +28,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from ..choices import ENGINES
 from ..errors import AtlasError, ParameterError
 from .worker import AtlasWorker, RenderUnit, ScoreUnit, WorkerSpec
 
 __all__ = ["ENGINES", "LocalEngine", "RayAtlasWorker", "RayEngine", "check_engine", "open_engine", "runtime_env"]
 
-#: The engines ``build_atlas`` accepts.
-ENGINES: tuple[str, ...] = ("local", "ray")
 
 #: Object store of a local Ray started by the engine: small, the units and results are small.
 RAY_OBJECT_STORE = 128 * 2**20

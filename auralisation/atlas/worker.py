@@ -38,8 +38,6 @@ __all__ = ["AtlasWorker", "FeatureUnit", "RenderUnit", "ScoreResult", "ScoreUnit
 
 Statistic = Literal["max", "mean"]
 
-#: The statistics of a feature map that can rank excerpts.
-STATISTICS: tuple[str, ...] = ("max", "mean")
 
 
 @dataclasses.dataclass(frozen=True)
