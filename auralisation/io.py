@@ -40,9 +40,9 @@ from .audio import AudioConfig
 from .errors import ModelError
 from .fileio import atomic_write_text
 from .frontends import Filterbank, check_front_end, front_end_of
-from .models import MagnitudeScaling, Power
+from .models import MagnitudeScaling, Power, TrainedModel
 
-__all__ = ["CLASSES_FILE", "CONFIG_FILE", "MODEL_FILE", "TrainedModel", "check_compatible", "load_model", "save_model"]
+__all__ = ["CLASSES_FILE", "CONFIG_FILE", "MODEL_FILE", "check_compatible", "load_model", "save_model"]
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -50,15 +50,6 @@ CLASSES_FILE = "classes.json"
 
 #: The files :func:`save_model` writes; anything else in a model folder is kept when it is saved over.
 MODEL_FILES = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE)
-
-
-@dataclasses.dataclass
-class TrainedModel:
-    """A model with what it takes to use it: the config its inputs were made with and its class names."""
-
-    model: keras.Model
-    config: AudioConfig
-    classes: list[str]
 
 
 def save_model(

@@ -42,8 +42,7 @@ import numpy as np
 
 from .audio import AudioConfig, FrontEnd
 from .errors import ModelError
-from .io import TrainedModel
-from .models import front_end
+from .models import TrainedModel, front_end
 
 __all__ = [
     "MUSICNN_CONFIG", "PREFIX", "PRETRAINED", "architecture", "checkpoint_files", "checkpoint_folder", "is_pretrained",

@@ -38,8 +38,8 @@ from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, 
 from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model
 from .fileio import atomic_path, atomic_write_text
-from .io import TrainedModel, check_compatible, save_model
-from .models import ARCHITECTURES
+from .io import check_compatible, save_model
+from .models import ARCHITECTURES, TrainedModel
 
 __all__ = [
     "ARCH_CONFIGS",
