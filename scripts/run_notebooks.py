@@ -3,9 +3,10 @@
 For each notebook, one line per code cell as it starts (``[2/6] 02_deconvolution.ipynb: cell 7 of 21, 1:32
 elapsed``) and one when the notebook is done. The saved copies (``--out``, ``results/notebooks/`` by default) are
 clean: TensorFlow's start-up lines (printed by its C++ loader whatever ``TF_CPP_MIN_LOG_LEVEL`` says) and its
-retracing warnings are removed from the stream outputs, and the repository's absolute path is written as a path
-relative to it, so a saved notebook reads the same on every machine. A cell that fails stops the run (exit 1):
-the notebook is saved as far as it ran, and the error is printed.
+retracing warnings are removed from the stream outputs (and from the kernel's own standard error, shown here), and
+the repository's absolute path is written as a path relative to it, so a saved notebook reads the same on every
+machine. A cell that fails stops the run (exit 1): the notebook is saved as far as it ran, and the error is
+printed.
 
 Usage::
 
@@ -18,6 +19,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,7 +35,8 @@ NOISE = re.compile(
     r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"  # absl's C++ log lines (CUDA, oneDNN, cpu features)
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\."
-    r"|WARNING:tensorflow:.*triggered tf\.function retracing\..*)$"
+    r"|WARNING:tensorflow:.*triggered tf\.function retracing\..*"
+    r"|\[IPKernelApp\] WARNING \| Kernel is running over TCP without encryption\..*)$"
 )
 
 
@@ -68,6 +71,21 @@ def clean(notebook: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def _filtered_stderr() -> tuple[int, threading.Thread]:
+    """A file descriptor for a kernel's standard error, whose lines reach ours unless they are :data:`NOISE`."""
+    read, write = os.pipe()
+
+    def forward() -> None:
+        with open(read, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not NOISE.match(line.rstrip("\n")):
+                    sys.stderr.write(line)
+
+    thread = threading.Thread(target=forward, daemon=True)
+    thread.start()
+    return write, thread
+
+
 def run(
     path: Path, out: Path, *, root: Path = ROOT, timeout: int | None = None, label: str = "",
     log: Callable[[str], None] = print,
@@ -86,11 +104,15 @@ def run(
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}, on_cell_start=on_cell_start)
     ok = True
+    stderr, forwarding = _filtered_stderr()
     try:
-        client.execute()
+        client.execute(stderr=stderr)  # the kernel's own stderr (TensorFlow's C++ loader) reaches ours filtered
     except CellExecutionError as error:
         ok = False
         log(_relative(str(error), root))
+    finally:
+        os.close(stderr)
+        forwarding.join(timeout=5)
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(clean(notebook, root), out / path.name)
     log(f"{label}{path.name}: {'done' if ok else 'FAILED'} in {_elapsed(time.perf_counter() - started)}; "
