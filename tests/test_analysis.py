@@ -25,7 +25,7 @@ from auralisation.analysis import (
     active_frames,
     analyse,
     attribute_pairs,
-    bootstrap_ci,
+    bootstrap,
     clip_correlations,
     correlation_table,
     extreme_features,
@@ -232,8 +232,8 @@ def test_a_pitch_class_feature_is_key_invariant_and_an_instrument_feature_is_not
 
 def test_bootstrap_interval_covers_the_truth_and_narrows_with_more_samples():
     rng = np.random.default_rng(4)
-    small = bootstrap_ci(rng.normal(0.3, 1.0, 200), n_boot=2000, seed=0)
-    large = bootstrap_ci(rng.normal(0.3, 1.0, 5000), n_boot=2000, seed=0)
+    small = bootstrap(rng.normal(0.3, 1.0, 200), n_boot=2000, seed=0)
+    large = bootstrap(rng.normal(0.3, 1.0, 5000), n_boot=2000, seed=0)
     assert small.covers(0.3) and large.covers(0.3)
     assert large.width < small.width / 3  # width shrinks like 1/sqrt(n): sqrt(25) = 5
     assert small.width == pytest.approx(2 * 1.96 / np.sqrt(200), rel=0.2)
@@ -241,20 +241,20 @@ def test_bootstrap_interval_covers_the_truth_and_narrows_with_more_samples():
 
 def test_bootstrap_coverage_is_near_the_nominal_level():
     rng = np.random.default_rng(5)
-    hits = [bootstrap_ci(rng.exponential(1.0, 80), n_boot=400, seed=s).covers(1.0) for s in range(300)]
+    hits = [bootstrap(rng.exponential(1.0, 80), n_boot=400, seed=s).covers(1.0) for s in range(300)]
     assert 0.88 <= np.mean(hits) <= 0.98
 
 
 def test_bootstrap_is_reproducible_and_handles_edge_cases():
     values = np.array([1.0, np.nan, 2.0, 4.0])
-    assert bootstrap_ci(values, seed=7) == bootstrap_ci(values, seed=7)
-    assert bootstrap_ci(values).n == 3 and bootstrap_ci(values).mean == pytest.approx(7 / 3)
-    empty = bootstrap_ci(np.array([np.nan]))
+    assert bootstrap(values, seed=7) == bootstrap(values, seed=7)
+    assert bootstrap(values).n == 3 and bootstrap(values).mean == pytest.approx(7 / 3)
+    empty = bootstrap(np.array([np.nan]))
     assert empty.n == 0 and np.isnan(empty.mean)
-    single = bootstrap_ci(np.array([0.5]))
+    single = bootstrap(np.array([0.5]))
     assert single.low == single.high == 0.5
     with pytest.raises(AuralisationError, match="level"):
-        bootstrap_ci(values, level=95)
+        bootstrap(values, level=95)
 
 
 # ----------------------------------------------------------------------------------------- line measure

@@ -18,7 +18,7 @@ import librosa  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from auralisation.analysis.correlation import bootstrap_ci  # noqa: E402
+from auralisation.analysis.bootstrap import bootstrap  # noqa: E402
 from auralisation.analysis.hearing import MARKED, layer_findings, onset_ratios  # noqa: E402
 from auralisation.analysis.stem_labels import SELECTOR_RULE, feature_labels  # noqa: E402
 from auralisation.analysis.stems import (  # noqa: E402
@@ -92,7 +92,7 @@ def test_shares_sum_to_one_and_the_whole_mix_has_enrichment_one() -> None:
         assert row.enrichment_high == pytest.approx(1.0)
         used = [0, 1, 2, 3] if row.feature == 0 else [0, 2, 3]
         values = mix[used, responses.stems.index(row.stem)]
-        reference = bootstrap_ci(values, n_boot=200)  # the package's one-variable bootstrap, other resamples
+        reference = bootstrap(values, n_boot=200)  # the package's one-variable bootstrap, other resamples
         assert row.share == pytest.approx(reference.mean) and row.n_clips == len(used)
         assert values.min() - 1e-9 <= row.share_low <= row.share <= row.share_high <= values.max() + 1e-9
         spread = values.max() - values.min()

@@ -11,7 +11,7 @@ mask (:func:`~.listenable.map_to_mask`, both settings) and the masked-in and mas
   (drawn at random, seeded);
 * ``noise``: the same mixture with white Gaussian noise as ``t`` (the clip 12 dB above the noise).
 
-Intervals are percentile bootstrap intervals over clips (:func:`~auralisation.analysis.correlation.bootstrap_ci`).
+Intervals are percentile bootstrap intervals over clips (:func:`~auralisation.analysis.bootstrap.bootstrap`).
 The run writes its per-clip scores after each clip (``out``), so an interrupted run resumes where it stopped.
 """
 
@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._compat import deprecated_names
-from ..analysis.correlation import Interval, bootstrap_ci
+from ..analysis.bootstrap import Interval, bootstrap
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
 from ..errors import ModelError, ParameterError
@@ -198,7 +198,7 @@ class Benchmark:
         return [
             {
                 "method": method,
-                **{name: bootstrap_ci(np.array(by_method[method][name]), n_boot=n_boot, seed=seed) for name in SCORES},
+                **{name: bootstrap(np.array(by_method[method][name]), n_boot=n_boot, seed=seed) for name in SCORES},
             }
             for method in self.methods
         ]

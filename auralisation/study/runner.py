@@ -9,7 +9,8 @@ For each architecture and seed, :func:`run_study`
    same seed's initial weights) over the stimuli (:func:`~auralisation.analysis.responses.compute_responses`),
    caching the responses in ``results/<arch>-seed<k>/<condition>/responses.npz`` unless already there;
 3. writes notebook 04's tables of each (:func:`~auralisation.analysis.findings.analyse`) and the summary, and
-   applies every criterion of :data:`~auralisation.study.criteria.CRITERIA`.
+   applies every criterion of :data:`~auralisation.study.criteria.CRITERIA` to each, and the control's rule to
+   the paired effect trained minus untrained (:func:`~auralisation.study.criteria.evaluate_control`).
 
 A run already done is not redone: an interrupted study continues where it stopped.
 """
@@ -31,12 +32,15 @@ from ..analysis.findings import analyse, summarise_findings
 from ..analysis.responses import Responses, compute_responses, select_stimuli, untrained_copy
 from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
-from .criteria import CRITERIA, Verdict, evaluate
+from .criteria import CRITERIA, Verdict, evaluate, evaluate_control
 
-__all__ = ["CONDITIONS", "RunRecord", "StudySettings", "VerdictRow", "run_name", "run_study"]
+__all__ = ["CONDITIONS", "CONTROL", "RunRecord", "StudySettings", "VerdictRow", "run_name", "run_study"]
 
 #: The two conditions of every run: the trained network and its untrained copy (the control).
 CONDITIONS: tuple[str, ...] = ("trained", "untrained")
+
+#: The verdict rows of the paired effect trained minus untrained (:func:`~auralisation.study.criteria.evaluate_control`).
+CONTROL = "trained - untrained"
 
 #: Written beside a trained study model: how long it took to train.
 TIMING_FILE = "study.json"
@@ -294,7 +298,8 @@ def run_study(
     Returns
     -------
     (list of RunRecord, list of VerdictRow)
-        One record per run; one row per run, condition and criterion.
+        One record per run; one row per run, condition (trained, untrained, and :data:`CONTROL`, the paired effect
+        trained minus untrained) and criterion.
 
     Raises
     ------
@@ -337,15 +342,17 @@ def run_study(
             scores = _train(prepared[arch], folder, train_settings, verbose=2 if progress else 0)
         trained = load_model(folder)
         networks = {"trained": trained.model, "untrained": untrained_copy(trained.model)}
-        analyses, seconds = {}, {}
+        analyses, seconds, measured = {}, {}, {}
         for condition, network in networks.items():
             folder = results / name / condition
-            responses, seconds[condition] = _responses(network, trained.config, chosen, settings, label=condition,
-                                                       folder=folder, progress=progress)
-            analyses[condition] = analyse(responses, n_boot=settings.n_boot)
+            measured[condition], seconds[condition] = _responses(network, trained.config, chosen, settings,
+                                                                 label=condition, folder=folder, progress=progress)
+            analyses[condition] = analyse(measured[condition], n_boot=settings.n_boot)
             analyses[condition].write(folder)
-            verdicts: list[Verdict] = evaluate(responses, CRITERIA, n_boot=settings.n_boot)
+            verdicts: list[Verdict] = evaluate(measured[condition], CRITERIA, n_boot=settings.n_boot)
             rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
+        control = evaluate_control(measured["trained"], measured["untrained"], CRITERIA, n_boot=settings.n_boot)
+        rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=CONTROL) for v in control]
         atomic_write_text(results / name / "summary.txt",
                           summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
         record = RunRecord(
