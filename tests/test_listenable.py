@@ -233,6 +233,12 @@ def test_a_trivial_mask_beats_an_unfaithful_method(config: AudioConfig, tmp_path
     assert "| *baseline: random@gradient* |" in table and "| gradient |" in table
     curves = benchmark.sparsity_curves(result, "clean", "Fid-In", n_boot=50)
     assert set(curves) == {"gradient", "random"} and len(curves["gradient"]) == 4
+    from auralisation.plotting import equal_sparsity
+
+    figure = equal_sparsity(result)
+    assert [ax.get_ylabel() for ax in figure.axes] == ["FF", "Fid-In"]
+    assert [line.get_ydata()[0] for line in figure.axes[1].get_lines()] == [curves["gradient"][0].mean,
+                                                                            curves["random"][0].mean]
 
 
 def test_lmac_loss_of_a_constant_mask_is_the_hand_computed_one(config: AudioConfig) -> None:
@@ -347,4 +353,6 @@ def test_commands_train_the_decoder_beside_the_model_and_write_the_table(toy: tu
     assert (folder / "lmac.keras").is_file() and (folder / "lmac.json").is_file()
     assert main(["benchmark", *common, *out]) == 0
     table = (tmp / "bench" / "table.md").read_text()
-    assert table.count("| lmac |") == 6  # three conditions, two maskings
+    tables, sparsity = table.split("### Equal sparsity")
+    assert tables.count("| lmac |") == 6  # three conditions, two maskings
+    assert sparsity.count("| lmac |") == 6 and "q = 50 %" in sparsity  # three conditions, FF and Fid-In

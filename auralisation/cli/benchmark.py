@@ -9,7 +9,14 @@ from pathlib import Path
 from ..errors import ParameterError
 from ..fileio import atomic_write_text
 from ..io import check_compatible, load_model
-from ..methods.benchmark import LISTENABLE_METHODS, format_benchmark, listenable_benchmark, spread
+from ..methods.benchmark import (
+    LISTENABLE_METHODS,
+    format_benchmark,
+    format_sparsity,
+    listenable_benchmark,
+    spread,
+    summarise_benchmark,
+)
 from ..methods.lmac import load_lmac
 from ..paths import project_paths
 from ..training import prepare_data
@@ -59,8 +66,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     tables = "\n\n".join(
-        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]
-    )
+        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) + "\n"
+        + summarise_benchmark(result, masking=masking) for masking in result.scores[next(iter(result.scores))]
+    ) + "\n\n### Equal sparsity\n\n" + format_sparsity(result)
     atomic_write_text(args.out / "table.md", tables)
     print(tables)
     return 0

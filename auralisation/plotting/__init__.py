@@ -42,7 +42,7 @@ _HOMES = {
     **dict.fromkeys(["confusion_matrix", "training_curves"], "training"),
     **dict.fromkeys(["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer",
                      "onset_sensitivity", "stem_share_bars"], "analysis"),
-    **dict.fromkeys(["compare_routes", "deletion_insertion", "randomisation"], "comparisons"),
+    **dict.fromkeys(["compare_routes", "deletion_insertion", "equal_sparsity", "randomisation"], "comparisons"),
 }
 
 __all__ = sorted(_HOMES)
