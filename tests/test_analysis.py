@@ -564,3 +564,33 @@ def test_onset_verdict_does_not_hinge_on_the_noisiest_extreme_feature():
     flat = dataclasses.replace(responses, onset={"pool1": noisy * 0.0, "pool2": noisy * 0.0})
     assert "- layer 1 has attack suppressors and onset detectors: NOT REPRODUCED" in summarise_findings(
         analyse(flat, n_boot=200))
+
+
+# ------------------------------------------------------------------------------- the untrained control's BN
+
+
+def test_the_untrained_choi2017_is_normalised_on_training_data():
+    import keras
+
+    from auralisation.analysis import untrained_copy
+    from auralisation.models import choi2017
+    from auralisation.training import ARCH_CONFIGS
+
+    config = ARCH_CONFIGS["choi2017"]
+    model = choi2017(config, n_classes=3, width=4, seed=0)
+    x = np.random.default_rng(0).gamma(1.0, 0.05, (6, config.n_bins, config.n_frames)).astype("float32")
+    plain, calibrated = untrained_copy(model), untrained_copy(model, x, batch_size=4)
+    layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert layers[0] == "bn0" and len(layers) == 6
+    for name in layers:
+        # after recalibration each layer's output on the calibration clips is normalised: mean 0, variance 1 per
+        # channel (gamma 1, beta 0 at initialisation), computed here from the outputs, not from the statistics
+        layer = calibrated.get_layer(name)
+        out = np.asarray(keras.Model(calibrated.inputs, layer.output)(x[..., None], training=False))
+        kept = [axis % out.ndim for axis in np.atleast_1d(layer.axis)]
+        axes = tuple(a for a in range(out.ndim) if a not in kept)
+        np.testing.assert_allclose(out.mean(axis=axes), 0.0, atol=1e-3)
+        np.testing.assert_allclose(out.var(axis=axes), 1.0, rtol=0.1)  # var / (var + epsilon): a little below 1
+    raw = np.asarray(keras.Model(plain.inputs, plain.get_layer("bn0").output)(x[..., None], training=False))
+    assert abs(raw.mean()) > 1.0  # without it, the dB input passes un-normalised (initial statistics 0 and 1)
+    np.testing.assert_array_equal(plain.get_weights()[0], calibrated.get_weights()[0])  # no weight trained

@@ -49,6 +49,7 @@ from .responses import (
     Responses,
     compute_responses,
     feature_audio,
+    recalibrate_batch_norm,
     select_stimuli,
     untrained_copy,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "onset_table",
     "pair_correlations",
     "pearson",
+    "recalibrate_batch_norm",
     "records",
     "run_analyse",
     "select_stimuli",

@@ -6,7 +6,8 @@ For each architecture and seed, :func:`run_study`
    and the shuffle is the run's) into ``models/<arch>-seed<k>/``, scored against the MFCC baseline, unless that
    folder already holds the run;
 2. runs the trained network and its untrained copy (:func:`~auralisation.analysis.responses.untrained_copy`: the
-   same seed's initial weights) over the stimuli (:func:`~auralisation.analysis.responses.compute_responses`),
+   same seed's initial weights; a copy with batch normalisation, ``choi2017``, has its moving statistics
+   recalibrated on :data:`CALIBRATION_CLIPS` training spectrograms, no weight updated) over the stimuli (:func:`~auralisation.analysis.responses.compute_responses`),
    caching the responses in ``results/<arch>-seed<k>/<condition>/responses.npz`` unless already there;
 3. writes notebook 04's tables of each (:func:`~auralisation.analysis.findings.analyse`) and the summary, and
    applies every criterion of :data:`~auralisation.study.criteria.CRITERIA` to each, and the control's rule to
@@ -201,8 +202,20 @@ def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dic
 # ------------------------------------------------------------------------------------------------ response cache
 
 
-def _signature(stimuli: Sequence[StimulusLike], settings: StudySettings) -> dict[str, Any]:
-    return {"stimuli": [s.name for s in stimuli], "layers": settings.layers, "features": settings.features}
+#: Training spectrograms the untrained copy's batch normalisation is recalibrated on (models that have it).
+CALIBRATION_CLIPS = 64
+
+
+def _signature(stimuli: Sequence[StimulusLike], settings: StudySettings, calibrated: int = 0) -> dict[str, Any]:
+    return {"stimuli": [s.name for s in stimuli], "layers": settings.layers, "features": settings.features,
+            **({"batch_norm_calibration": calibrated} if calibrated else {})}
+
+
+def _calibration(data: Any) -> np.ndarray:
+    """Up to :data:`CALIBRATION_CLIPS` training spectrograms spread over the split (every class)."""
+    train = data.splits.train
+    chosen = np.unique(np.linspace(0, len(train) - 1, min(CALIBRATION_CLIPS, len(train))).astype(int))
+    return np.stack([data.cache.get(train[i]) for i in chosen])
 
 
 def save_responses(path: Path, responses: Responses, meta: dict[str, Any]) -> Path:
@@ -239,9 +252,9 @@ def load_responses(path: Path, stimuli: Sequence[StimulusLike], meta: dict[str, 
 
 
 def _responses(model: Any, config: Any, stimuli: Sequence[StimulusLike], settings: StudySettings, *, label: str,
-               folder: Path, progress: bool) -> tuple[Responses, float]:
+               folder: Path, progress: bool, calibrated: int = 0) -> tuple[Responses, float]:
     """Cached or computed responses of one condition, with the seconds they took to compute."""
-    path, meta = folder / "responses.npz", _signature(stimuli, settings)
+    path, meta = folder / "responses.npz", _signature(stimuli, settings, calibrated)
     cached = load_responses(path, stimuli, meta)
     timing = folder / "timing.json"
     if cached is not None and timing.is_file():
@@ -254,6 +267,12 @@ def _responses(model: Any, config: Any, stimuli: Sequence[StimulusLike], setting
     save_responses(path, responses, meta)
     atomic_write_text(timing, json.dumps({"seconds": seconds}) + "\n")
     return responses, seconds
+
+
+def _has_batch_norm(model: Any) -> bool:
+    import keras
+
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
 
 
 # ---------------------------------------------------------------------------------------------------------- study
@@ -341,12 +360,15 @@ def run_study(
         if scores is None:
             scores = _train(prepared[arch], folder, train_settings, verbose=2 if progress else 0)
         trained = load_model(folder)
-        networks = {"trained": trained.model, "untrained": untrained_copy(trained.model)}
+        calibration = _calibration(prepared[arch]) if _has_batch_norm(trained.model) else None
+        networks = {"trained": trained.model, "untrained": untrained_copy(trained.model, calibration)}
+        calibrated = {"trained": 0, "untrained": 0 if calibration is None else len(calibration)}
         analyses, seconds, measured = {}, {}, {}
         for condition, network in networks.items():
             folder = results / name / condition
             measured[condition], seconds[condition] = _responses(network, trained.config, chosen, settings,
-                                                                 label=condition, folder=folder, progress=progress)
+                                                                 label=condition, folder=folder, progress=progress,
+                                                                 calibrated=calibrated[condition])
             analyses[condition] = analyse(measured[condition], n_boot=settings.n_boot)
             analyses[condition].write(folder)
             verdicts: list[Verdict] = evaluate(measured[condition], CRITERIA, n_boot=settings.n_boot)
