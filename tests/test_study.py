@@ -254,7 +254,8 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path):
     text = readme.read_text()
     block = written["markdown"].read_text().strip()
     assert text == f"{before}{BEGIN}\n{block}\n{END}{after}"
-    assert "old table" not in text and "| invariance to key rises with depth | choi2016 | **0/3** | 2/3 (1 unclear)" in text
+    assert "old table" not in text
+    assert "| invariance to key rises with depth | choi2016 | **0/3** | 2/3 (1 unclear)" in text
     assert "| choi2016 | 1 | 12 | 301 | 100 + 90 | 90.0 %, 95.0 % | 80.0 %, 85.0 % |" in text
     write_reports(tmp_path / "out", runs, _rows(), readme=readme)
     assert readme.read_text() == text  # idempotent

@@ -2,8 +2,8 @@
 
 Two measures speak: the onset log-ratio (:func:`~auralisation.analysis.measures.onset_log_ratio`, relative to the
 input: beyond :data:`~auralisation.analysis.measures.ONSET_THRESHOLD`, the study's one threshold, below an attack
-suppressor, above an onset detector; random filters pass it too, so a named feature is a candidate, not a finding) and the stem labels
-(:mod:`~auralisation.analysis.stems`). :func:`clip_onset_ratios` measures one clip as
+suppressor, above an onset detector; random filters pass it too, so a named feature is a candidate, not a
+finding) and the stem labels (:mod:`~auralisation.analysis.stems`). :func:`clip_onset_ratios` measures one clip as
 :func:`~auralisation.analysis.responses.compute_responses` does; :func:`layer_findings` turns a layer's numbers into
 a paragraph and names the features worth a listen.
 

@@ -1,4 +1,4 @@
-"""The paper's findings as criteria: an effect size, its bootstrap interval over clips, a fixed decision rule, a control.
+"""The paper's findings as criteria: an effect size, its interval over clips, a fixed decision rule, a control.
 
 Each :class:`Criterion` names one of Choi et al.'s findings as notebook 04 frames it, the number that measures it
 (always a layer-level mean or a share of a layer's features, never one feature crossing a line), and a

@@ -7,7 +7,8 @@ For each architecture and seed, :func:`run_study`
    folder already holds the run;
 2. runs the trained network and its untrained copy (:func:`~auralisation.analysis.responses.untrained_copy`: the
    same seed's initial weights; a copy with batch normalisation, ``choi2017``, has its moving statistics
-   recalibrated on :data:`CALIBRATION_CLIPS` training spectrograms, no weight updated) over the stimuli (:func:`~auralisation.analysis.responses.compute_responses`),
+   recalibrated on :data:`CALIBRATION_CLIPS` training spectrograms, no weight updated) over the stimuli
+   (:func:`~auralisation.analysis.responses.compute_responses`),
    caching the responses in ``results/<arch>-seed<k>/<condition>/responses.npz`` unless already there;
 3. writes notebook 04's tables of each (:func:`~auralisation.analysis.findings.analyse`) and the summary, and
    applies every criterion of :data:`~auralisation.study.criteria.CRITERIA` to each, and the control's rule to
@@ -40,7 +41,8 @@ __all__ = ["CONDITIONS", "CONTROL", "RunRecord", "StudySettings", "VerdictRow", 
 #: The two conditions of every run: the trained network and its untrained copy (the control).
 CONDITIONS: tuple[str, ...] = ("trained", "untrained")
 
-#: The verdict rows of the paired effect trained minus untrained (:func:`~auralisation.study.criteria.evaluate_control`).
+#: The verdict rows of the paired effect trained minus untrained
+#: (:func:`~auralisation.study.criteria.evaluate_control`).
 CONTROL = "trained - untrained"
 
 #: Written beside a trained study model: how long it took to train.
