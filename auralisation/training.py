@@ -33,6 +33,7 @@ import keras
 
 from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
+from .choices import STRATEGIES
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
 from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model
@@ -432,9 +433,6 @@ def evaluate_trained(trained: TrainedModel, data: PreparedData, *, batch_size: i
     return evaluate_model(trained.model, data.splits.test, data.classes, data.cache, batch_size=batch_size)
 
 
-#: The choices of ``train --strategy``. Multi-worker training (``tf.distribute.MultiWorkerMirroredStrategy``) is
-#: left out: Keras 3's ``fit`` fails under it ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585).
-STRATEGIES: tuple[str, ...] = ("none", "mirrored")
 
 
 def make_strategy(name: Literal["none", "mirrored"]) -> Any:

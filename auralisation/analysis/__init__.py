@@ -16,7 +16,6 @@ Modules: :mod:`~auralisation.analysis.bootstrap` (the package's one bootstrap, b
 
 from __future__ import annotations
 
-from .command import add_analyse_arguments, run_analyse
 from .bootstrap import Interval, bootstrap, bootstrap_draws
 from .correlation import (
     ATTRIBUTES,
@@ -68,7 +67,6 @@ __all__ = [
     "OnsetRow",
     "Responses",
     "active_frames",
-    "add_analyse_arguments",
     "analyse",
     "attribute_pairs",
     "bootstrap",
@@ -93,7 +91,6 @@ __all__ = [
     "pearson",
     "recalibrate_batch_norm",
     "records",
-    "run_analyse",
     "select_stimuli",
     "summarise_findings",
     "untrained_copy",

@@ -41,8 +41,8 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import deprecated_names
 from ..analysis.bootstrap import Interval, bootstrap
+from ..choices import LISTENABLE_METHODS
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
 from ..errors import ModelError, ParameterError
@@ -58,9 +58,6 @@ __all__ = [
 
 #: In distribution, then the two out-of-distribution conditions.
 CONDITIONS: tuple[str, ...] = ("clean", "mixture", "noise")
-
-#: The attribution methods, and L-MAC.
-LISTENABLE_METHODS: tuple[str, ...] = (*METHODS, "lmac")
 
 #: Gain of the other clip in a mixture, against the clip's 1 (the recipe's 0.8 and 0.2).
 MIXTURE_GAIN = 0.25
@@ -557,8 +554,3 @@ def summarise_benchmark(result: Benchmark, *, masking: str = "normalised") -> st
             line += " Deconvolution ranks " + ", ".join(ranks) + "."
         lines.append(line)
     return "\n".join(lines)
-
-
-__getattr__ = deprecated_names(
-    __name__, {name: f"auralisation.cli.benchmark:{name}" for name in ("add_benchmark_arguments", "run_benchmark")}
-)
