@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from auralisation.errors import ParameterError
-from auralisation.records import RECORDS, blocks_in, publish, refresh_readme, render, stale_blocks
+from auralisation.records import (
+    RECORDS,
+    blocks_in,
+    listenable_record,
+    publish,
+    refresh_readme,
+    render,
+    stale_blocks,
+    stale_sources,
+    study_record,
+)
 from auralisation.study import CRITERIA, RunRecord, VerdictRow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +29,7 @@ def test_the_readme_blocks_are_what_their_records_render():
     readme = ROOT / "README.md"
     assert {"study", "listenable"} <= set(blocks_in(readme.read_text(encoding="utf-8")))
     assert stale_blocks(readme, ROOT) == [], "run `auralisation.records.refresh_readme('README.md')` after a run"
+    assert stale_sources(ROOT) == []  # where a run's results file is here, the record is that file's
 
 
 def _study_record() -> str:
@@ -56,3 +67,33 @@ def test_unknown_blocks_are_refused(tmp_path):
         stale_blocks(readme, tmp_path)
     with pytest.raises(ParameterError, match="no README block"):
         publish("accuracy", "{}", root=tmp_path)
+
+
+def test_a_record_is_stale_against_a_changed_results_file(tmp_path):
+    from auralisation.methods.benchmark import _empty
+
+    scores = tmp_path / "results" / "listenable" / "scores.json"
+    scores.parent.mkdir(parents=True)
+    result = _empty(["gradcam"], ["clean"], ["normalised"], "x")
+    result.clips.append(0)
+    result.seconds["gradcam"] = 1.0
+    result.accuracy["clean"].append(1.0)
+    for rows in (result.scores["clean"]["normalised"], *result.sparsity["clean"].values()):
+        for values in rows.values():
+            for score in values.values():
+                score.append(0.5)
+    scores.write_text(result.to_json())
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- listenable:begin -->\n<!-- listenable:end -->\n")
+    publish("listenable", listenable_record(scores), readme, root=tmp_path)
+    assert stale_blocks(readme, tmp_path) == [] and stale_sources(tmp_path) == []
+    assert "| gradcam | **0.5 [0.5, 0.5]** |" in readme.read_text()  # AI of the one method: the best, in bold
+    scores.write_text(scores.read_text().replace("0.5", "0.25"))  # a new run: the record no longer is its file's
+    assert stale_sources(tmp_path) == ["listenable"]
+    study = tmp_path / "results" / "study" / "study.json"
+    study.parent.mkdir(parents=True)
+    study.write_text(_study_record())
+    publish("study", study_record(study), root=tmp_path)
+    assert stale_sources(tmp_path) == ["listenable"]
+    study.write_text(_study_record().replace("0.875", "0.9"))
+    assert stale_sources(tmp_path) == ["study", "listenable"]

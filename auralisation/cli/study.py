@@ -63,7 +63,7 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def run_study(args: argparse.Namespace) -> int:
     """Run the study as the options say, print the table, return 0."""
     from .. import synth
-    from ..records import publish
+    from ..records import publish, study_record
     from ..study import StudySettings, replace_block, write_reports
     from ..study import run_study as study
 
@@ -91,7 +91,7 @@ def run_study(args: argparse.Namespace) -> int:
                        earlier=args.earlier)
     written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
     if readme is not None:  # the record the README's block is checked against (auralisation.records)
-        written["record"] = publish("study", written["json"].read_text(encoding="utf-8"))
+        written["record"] = publish("study", study_record(written["json"]))
     print(written["markdown"].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(path) for path in written.values()))
     print(f"the study took {time.perf_counter() - started:.0f} s (runs already done were not redone)")
