@@ -1,14 +1,14 @@
 """Results the README states, generated from the record of the run that measured them.
 
-Every result figure of ``README.md`` lies between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` and is
-rendered from a record in ``docs/results/NAME.json`` (committed, so that anyone can check a figure against the run it
+Every result figure of ``README.md`` (and of the documentation's pages, ``docs/*.md``: :func:`documents`) lies
+between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` and is rendered from a record in ``docs/results/NAME.json`` (committed, so that anyone can check a figure against the run it
 came from): :data:`BLOCKS` says how. A full run writes its record and the block (:func:`publish`); without a record
 the block says what to run. :func:`stale_blocks` lists the blocks that differ from what their records render: the
 tests hold the README to it, so a typed figure, or a figure from earlier data, cannot stay.
 
 * ``study`` — ``make study`` (``auralisation study``): the criteria, the verdicts across seeds and architectures
   with the untrained control, and each run's accuracy and time (``results/study/study.json``);
-* ``listenable`` — notebook 05 in full mode: the listenable-maps benchmark on the test split, with the baselines and
+* ``listenable`` (``docs/listenable-maps.md``) — notebook 05 in full mode: the listenable-maps benchmark on the test split, with the baselines and
   the equal-sparsity comparison. Its per-clip scores (``results/listenable/scores.json``, megabytes) stay out of the
   repository: the record holds the rendered tables and the SHA-1 of that file (:func:`listenable_record`), and
   :func:`stale_sources` compares it with the file wherever the file is.
@@ -34,12 +34,19 @@ from .errors import ParameterError
 from .fileio import atomic_write_text
 
 __all__ = [
-    "BLOCKS", "RECORDS", "blocks_in", "listenable_record", "markers", "publish", "refresh_readme", "render",
+    "BLOCKS", "RECORDS", "blocks_in", "documents", "listenable_record", "markers", "publish", "refresh_readme", "render",
     "stale_blocks", "stale_sources", "study_record",
 ]
 
 #: Where the records live, relative to the repository's root.
 RECORDS = Path("docs") / "results"
+
+
+def documents(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """``README.md`` and the documentation's pages that hold at least one block."""
+    base = _root(root)
+    pages = [base / "README.md", *sorted((base / "docs").glob("*.md"))]
+    return [page for page in pages if page.is_file() and blocks_in(page.read_text(encoding="utf-8"))]
 
 
 def markers(name: str) -> tuple[str, str]:

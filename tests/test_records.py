@@ -12,6 +12,7 @@ from auralisation.errors import ParameterError
 from auralisation.records import (
     RECORDS,
     blocks_in,
+    documents,
     listenable_record,
     publish,
     refresh_readme,
@@ -26,9 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_readme_blocks_are_what_their_records_render():
-    readme = ROOT / "README.md"
-    assert {"study", "listenable"} <= set(blocks_in(readme.read_text(encoding="utf-8")))
-    assert stale_blocks(readme, ROOT) == [], "run `auralisation.records.refresh_readme('README.md')` after a run"
+    pages = documents(ROOT)
+    assert ROOT / "README.md" in pages
+    assert {"study", "listenable"} <= {name for page in pages for name in blocks_in(page.read_text(encoding="utf-8"))}
+    for page in pages:
+        assert stale_blocks(page, ROOT) == [], f"run `auralisation.records.refresh_readme('{page}')` after a run"
     assert stale_sources(ROOT) == []  # where a run's results file is here, the record is that file's
 
 

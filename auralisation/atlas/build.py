@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..choices import STATISTICS
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
@@ -43,7 +44,7 @@ from .corpus import Corpus, scan_corpus
 from .engines import ENGINES, open_engine
 from .site import INDEX, write_site
 from .topk import Histogram, TopK
-from .worker import STATISTICS, FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
+from .worker import FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
 
 __all__ = ["ATLAS_FILE", "build_atlas"]
 
