@@ -331,6 +331,25 @@ def test_study_trains_each_seed_on_one_split_and_applies_every_criterion(tiny_st
     assert "Model 'untrained'" in (run / "summary.txt").read_text()
 
 
+def test_a_pretrained_network_is_a_row_with_its_untrained_control(tiny_study, tmp_path, monkeypatch):
+    import auralisation.training
+    from auralisation.study import run_study
+
+    settings, folders, runs, rows = tiny_study
+    monkeypatch.setattr(auralisation.training, "train_and_evaluate", lambda *a, **k: pytest.fail("trained again"))
+    elsewhere = tmp_path / "tagger"  # a network trained elsewhere: seed 1's folder under another name
+    elsewhere.symlink_to(folders["models"] / "choi2016-seed1", target_is_directory=True)
+    again, with_pretrained = run_study(dataclasses.replace(settings, seeds=(0,), pretrained=(str(elsewhere),)),
+                                       **folders, progress=False, log=lambda line: None)
+    assert [r.arch for r in again] == ["choi2016"]  # nothing trained: no run record for it
+    tagger = [r for r in with_pretrained if r.arch == "tagger"]
+    assert len(tagger) == 3 * len(CRITERIA) and {r.seed for r in tagger} == {0}
+    seed1 = {(r.criterion, r.condition): r.effect for r in rows if r.seed == 1}
+    for r in tagger:  # the same network, stimuli and resamples: the same effects as the study's seed 1
+        assert r.effect == pytest.approx(seed1[r.criterion, r.condition], nan_ok=True)
+    assert (folders["results"] / "tagger" / "summary.txt").is_file()
+
+
 def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypatch):
     import auralisation.training
     from auralisation.study import run_study, runner

@@ -36,7 +36,9 @@ from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from .criteria import CRITERIA, Verdict, evaluate, evaluate_control
 
-__all__ = ["CONDITIONS", "CONTROL", "RunRecord", "StudySettings", "VerdictRow", "run_name", "run_study"]
+__all__ = [
+    "CONDITIONS", "CONTROL", "RunRecord", "StudySettings", "VerdictRow", "pretrained_label", "run_name", "run_study",
+]
 
 #: The two conditions of every run: the trained network and its untrained copy (the control).
 CONDITIONS: tuple[str, ...] = ("trained", "untrained")
@@ -75,6 +77,10 @@ class StudySettings:
         Keep the drum loops (they add onsets to layer 1's measure).
     n_boot : int
         Bootstrap resamples of every interval.
+    pretrained : tuple of str
+        Networks trained elsewhere (:func:`~auralisation.io.load_model` sources: a model folder, a ``.keras``
+        file, or a pretrained tagger's name once those load), each studied as one trained network (seed 0) with its
+        untrained copy as the control; they have no row in the runs table (nothing was trained here).
     """
 
     archs: tuple[str, ...] = ("choi2016", "choi2017")
@@ -89,6 +95,7 @@ class StudySettings:
     instruments: tuple[str, ...] | None = None
     drums: bool = True
     n_boot: int = 1000
+    pretrained: tuple[str, ...] = ()
 
     @classmethod
     def for_mode(cls, fast: bool) -> StudySettings:
@@ -363,22 +370,9 @@ def run_study(
             scores = _train(prepared[arch], folder, train_settings, verbose=2 if progress else 0)
         trained = load_model(folder)
         calibration = _calibration(prepared[arch]) if _has_batch_norm(trained.model) else None
-        networks = {"trained": trained.model, "untrained": untrained_copy(trained.model, calibration)}
-        calibrated = {"trained": 0, "untrained": 0 if calibration is None else len(calibration)}
-        analyses, seconds, measured = {}, {}, {}
-        for condition, network in networks.items():
-            folder = results / name / condition
-            measured[condition], seconds[condition] = _responses(network, trained.config, chosen, settings,
-                                                                 label=condition, folder=folder, progress=progress,
-                                                                 calibrated=calibrated[condition])
-            analyses[condition] = analyse(measured[condition], n_boot=settings.n_boot)
-            analyses[condition].write(folder)
-            verdicts: list[Verdict] = evaluate(measured[condition], CRITERIA, n_boot=settings.n_boot)
-            rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
-        control = evaluate_control(measured["trained"], measured["untrained"], CRITERIA, n_boot=settings.n_boot)
-        rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=CONTROL) for v in control]
-        atomic_write_text(results / name / "summary.txt",
-                          summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
+        new_rows, seconds = _analyse_run(trained, arch, seed, calibration, chosen, settings, results / name,
+                                         progress=progress)
+        rows += new_rows
         record = RunRecord(
             arch=arch, seed=seed, epochs=int(scores["epochs"]), train_seconds=float(scores["train_seconds"]),
             analysis_seconds_trained=seconds["trained"], analysis_seconds_untrained=seconds["untrained"],
@@ -391,4 +385,47 @@ def run_study(
         log(f"{name}{done}: {record.epochs} epochs in {record.train_seconds:.0f} s, test accuracy "
             f"{100 * record.accuracy:.1f} % (baseline {100 * record.baseline_accuracy:.1f} %); analyses "
             f"{record.analysis_seconds_trained:.0f} s trained, {record.analysis_seconds_untrained:.0f} s untrained")
+    for source in settings.pretrained:
+        trained = load_model(source)
+        label = pretrained_label(source)
+        calibration = None
+        if _has_batch_norm(trained.model):
+            calibration = _calibration(prepare_data(data, trained.config, cache, seed=settings.split_seed))
+        new_rows, seconds = _analyse_run(trained, label, 0, calibration, chosen, settings, results / label,
+                                         progress=progress)
+        rows += new_rows
+        log(f"{label} (pretrained, not trained here): analyses {seconds['trained']:.0f} s trained, "
+            f"{seconds['untrained']:.0f} s untrained")
     return runs, rows
+
+
+def pretrained_label(source: str) -> str:
+    """The row (and folder) name of a pretrained network: its folder's name, or the source with ``:`` as ``-``.
+
+    Examples
+    --------
+    >>> pretrained_label("musicnn:MSD_vgg"), pretrained_label("models/choi2016/")
+    ('musicnn-MSD_vgg', 'choi2016')
+    """
+    return Path(source).name if not source.count(":") else source.replace(":", "-")
+
+
+def _analyse_run(trained: Any, arch: str, seed: int, calibration: np.ndarray | None, chosen: Sequence[StimulusLike],
+                 settings: StudySettings, folder: Path, *, progress: bool) -> tuple[list[VerdictRow], dict[str, float]]:
+    """One network and its untrained copy through the analyses and the criteria, and the control's paired effects:
+    the verdict rows and the seconds each condition's responses took."""
+    networks = {"trained": trained.model, "untrained": untrained_copy(trained.model, calibration)}
+    calibrated = {"trained": 0, "untrained": 0 if calibration is None else len(calibration)}
+    analyses, seconds, measured, rows = {}, {}, {}, []
+    for condition, network in networks.items():
+        measured[condition], seconds[condition] = _responses(network, trained.config, chosen, settings,
+                                                             label=condition, folder=folder / condition,
+                                                             progress=progress, calibrated=calibrated[condition])
+        analyses[condition] = analyse(measured[condition], n_boot=settings.n_boot)
+        analyses[condition].write(folder / condition)
+        verdicts: list[Verdict] = evaluate(measured[condition], CRITERIA, n_boot=settings.n_boot)
+        rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
+    control = evaluate_control(measured["trained"], measured["untrained"], CRITERIA, n_boot=settings.n_boot)
+    rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=CONTROL) for v in control]
+    atomic_write_text(folder / "summary.txt", summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
+    return rows, seconds
