@@ -12,7 +12,7 @@ export PYTHONHASHSEED ?= 0
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml scripts/setup.sh
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
 
 # With AURALISATION_DATA set (GTZAN, say), the default dataset is not rendered: the notebooks read that folder.
