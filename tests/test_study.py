@@ -436,6 +436,18 @@ def test_figure_draws_each_runs_effect_in_its_verdicts_colour():
     assert thresholds == [0.05, 0.95]  # "some, not all" has two
 
 
+def test_figure_shows_the_control_beside_trained_and_untrained():
+    from auralisation.study import effects_by_seed
+
+    figure = effects_by_seed(_with_control(_rows(), UNCLEAR))
+    panel = figure.axes[0]
+    assert [tick.get_text() for tick in panel.get_xticklabels()] == [
+        "choi2016\ntrained", "choi2016\nuntrained", "choi2016\ntrained - untrained"]
+    points = [line for line in panel.get_lines() if line.get_marker() == "o"]
+    assert [float(line.get_ydata()[0]) for line in points[-3:]] == pytest.approx([0.05, 0.15, 0.25])  # the control
+    assert [line.get_ydata()[0] for line in panel.get_lines() if line.get_linestyle() == ":"] == [0.0]
+
+
 def _describe(rows) -> str:
     return describe(summarise(rows))
 
