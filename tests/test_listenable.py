@@ -294,6 +294,27 @@ def test_lmac_trains_only_the_decoder_and_round_trips(toy: tuple) -> None:
         load_lmac(tmp / "model", other)
 
 
+def test_a_decoder_saved_with_another_loss_is_trained_again(toy: tuple, monkeypatch) -> None:
+    import json
+
+    from auralisation.io import save_model
+    from auralisation.methods import lmac as lmac_module
+
+    tmp, config, data, model, _, settings, lmac, history = toy
+    folder = save_model(tmp / "relearn", model, config, data.classes)
+    save_lmac(folder, lmac, settings, history)
+    assert json.loads((folder / "lmac.json").read_text())["loss"] == lmac_module.LOSS
+    loaded, note = lmac_module.load_or_train_lmac(folder, model, data, settings)
+    assert note.startswith("L-MAC decoder loaded")
+    info = json.loads((folder / "lmac.json").read_text())
+    del info["loss"]  # a decoder saved before the loss was recorded: the batch-mean L1 term
+    (folder / "lmac.json").write_text(json.dumps(info))
+    monkeypatch.setattr(lmac_module, "train_lmac", lambda *a, **k: (lmac, {**history, "seconds": [1.0]}))
+    _, note = lmac_module.load_or_train_lmac(folder, model, data, settings)
+    assert note.startswith("L-MAC decoder trained")
+    assert json.loads((folder / "lmac.json").read_text())["loss"] == lmac_module.LOSS
+
+
 def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -> None:
     tmp, config, data, model, _, _, lmac, _ = toy
     test = data.splits.test

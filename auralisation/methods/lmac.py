@@ -368,6 +368,17 @@ def train_lmac(
     return lmac, record
 
 
+#: The loss a saved decoder was trained with (``lmac.json``); a decoder saved with another, or before it was
+#: recorded (the batch-mean L1 term, until 2026-12-06), is trained again by :func:`load_or_train_lmac`.
+LOSS = "w_in CE_in - w_out CE_out + w_l1 sum over the batch of each clip's mean |M| + w_tv TV"
+
+
+def _same_loss(folder: Path) -> bool:
+    """True if the decoder saved in ``folder`` was trained with :data:`LOSS`."""
+    info = folder / INFO_FILE
+    return info.is_file() and json.loads(info.read_text(encoding="utf-8")).get("loss") == LOSS
+
+
 def save_lmac(
     folder: str | os.PathLike[str], lmac: LMAC, settings: LMACSettings, history: dict[str, list[float]]
 ) -> Path:
@@ -377,7 +388,7 @@ def save_lmac(
     path = folder / DECODER_FILE
     with atomic_path(path) as tmp:
         lmac.decoder.save(tmp)
-    info = {"settings": dataclasses.asdict(settings), "history": history, "layers": lmac.layers}
+    info = {"settings": dataclasses.asdict(settings), "history": history, "layers": lmac.layers, "loss": LOSS}
     atomic_write_text(folder / INFO_FILE, json.dumps(info, indent=2) + "\n")
     return path
 
@@ -413,8 +424,9 @@ def load_or_train_lmac(
     retrain: bool = False,
     verbose: int = 2,
 ) -> tuple[LMAC, str]:
-    """The decoder saved in ``folder`` if there is one (and not ``retrain``), else one trained on ``data`` and saved
-    there (when ``folder`` holds a saved model); with a sentence saying which, and how long training took.
+    """The decoder saved in ``folder`` if there is one trained with today's loss (:data:`LOSS`; and not ``retrain``),
+    else one trained on ``data`` and saved there (when ``folder`` holds a saved model); with a sentence saying which,
+    and how long training took.
 
     Parameters
     ----------
@@ -432,7 +444,7 @@ def load_or_train_lmac(
     verbose : int
         Keras's progress display while training.
     """
-    saved = folder is not None and (Path(folder) / DECODER_FILE).is_file()
+    saved = folder is not None and (Path(folder) / DECODER_FILE).is_file() and _same_loss(Path(folder))
     if saved and not retrain:
         return load_lmac(folder, classifier), f"L-MAC decoder loaded from {Path(folder) / DECODER_FILE}"
     lmac, history = train_lmac(
