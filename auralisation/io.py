@@ -118,8 +118,10 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     ----------
     path : path-like
         A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, any
-        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
-        defaults; its class names are a ``classes.json`` beside it, else ``class 0``, ``class 1``...
+        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:mod:`auralisation.pretrained`: its Keras model
+        with the installed checkpoint's weights, its config and its 50 tags). A lone file's audio settings are
+        ``config``, else a ``config.json`` beside it, else the defaults; its class names are a ``classes.json``
+        beside it, else ``class 0``, ``class 1``...
     config : AudioConfig, optional
         The audio settings a lone ``.keras`` file's inputs were made with (ignored for a model folder, which
         carries its own).
@@ -132,9 +134,9 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
         ``musicnn:`` name, or the ``musicnn`` package missing.
     """
     if os.fspath(path).startswith("musicnn:"):
-        from .pretrained import load_pretrained
+        from .pretrained import MUSICNN_CONFIG, pretrained_model, tags
 
-        return load_pretrained(os.fspath(path))
+        return TrainedModel(pretrained_model(os.fspath(path)), MUSICNN_CONFIG, tags(os.fspath(path)))
     path = Path(path)
     if path.suffix == ".keras" and path.is_file():
         beside = path.parent

@@ -121,8 +121,8 @@ def is_tagger(trained: TrainedModel) -> bool:
 
     Examples
     --------
-    >>> from auralisation.pretrained import untrained
-    >>> is_tagger(untrained("MTT_vgg"))
+    >>> from auralisation.pretrained import MUSICNN_CONFIG, architecture
+    >>> is_tagger(TrainedModel(architecture("MTT_vgg"), MUSICNN_CONFIG, [str(i) for i in range(50)]))
     True
     """
     last = trained.model.layers[-1]
