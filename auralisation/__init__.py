@@ -30,7 +30,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
         "audio": ["AudioConfig", "load_clip", "stft"],
-        "io": ["TrainedModel", "load_model"],
+        "io": ["load_model"],
+        "models": ["TrainedModel"],
         "deconv": ["Deconvolver", "deconvolve"],
         "methods": ["attribute"],
         "atlas": ["build_atlas"],

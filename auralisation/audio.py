@@ -166,10 +166,10 @@ class AudioConfig:
     scaling : {"log", "linear", "db", "log10k"}
         Compression of the magnitude (or of the filterbank's output) before the first convolution: ``"log"`` is
         ``log(1 + |X|)``, ``"db"`` is ``20 log10(max(|X|, 1e-5))`` (librosa's ``amplitude_to_db`` without
-        ``top_db``), ``"log10k"`` is ``log10(1 + 10000 x)`` (the musicnn taggers'), ``"linear"`` is ``|X|`` itself. Models apply it as a layer so that deconvolution reaches the
-        magnitude. The paper is silent on which one training used; linear is the default because it trained
-        better on the bundled default dataset (100% of test excerpts against 94.4% for log, same seed and 14
-        epochs), and it is what the authors' code fed to the deconvolution.
+        ``top_db``), ``"log10k"`` is ``log10(1 + 10000 x)`` (the musicnn taggers'), ``"linear"`` is ``|X|`` itself.
+        Models apply it as a layer so that deconvolution reaches the magnitude. The paper is silent on which one
+        training used; linear is the default because it is what the authors' code fed to the deconvolution (which
+        trains better on the current default data has not been measured).
     frontend : FrontEnd
         The model's input and filterbank (default: the linear magnitude, no filterbank, as in the paper).
 

@@ -186,6 +186,12 @@ def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seeding: Se
     return LayerFeatures(clip.key, int(layer), name, seeding, deconvolved, activations, gain, deconvolver.rule)
 
 
+def _one_map(attributor: Attributor, S: np.ndarray, layer: int | str, feature: int, method: str) -> np.ndarray:
+    """The ``method`` map ``(bins, frames)`` of one feature, occlusion with the patch :data:`OCCLUSION_PATCH`."""
+    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
+    return attributor.attribute(S, method, attributor.target(layer=layer, feature=feature), **options)
+
+
 def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int, method: str) -> LayerFeatures:
     """The ``method`` map of one feature of ``layer`` for ``clip`` (:meth:`Attributor.attribute`), with the
     activations of all the layer's features; occlusion uses the patch
@@ -200,9 +206,7 @@ def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int,
     """
     check_method(method)
     deconvolver = attributor.deconvolver("deconvnet")
-    target = attributor.target(layer=layer, feature=feature)
-    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
-    D = attributor.attribute(clip.S, method, target, **options)[None]
+    D = _one_map(attributor, clip.S, layer, feature, method)[None]
     return LayerFeatures(clip.key, int(layer), deconvolver.layer_name(layer), "map", D,
                          feature_activations(deconvolver, clip, layer), _layer_gain(clip, D), method, (int(feature),))
 
@@ -257,12 +261,11 @@ def feature_maps(
                              "seeding, leave it at 'map'")
     require_magnitude_input(config, method)
     attributor = Attributor(model)
-    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
+    deconvolver = attributor.deconvolver("deconvnet")
     for layer in layers:
-        name = attributor.deconvolver("deconvnet").layer_name(layer)
-        n = attributor.deconvolver("deconvnet").n_features(name)
-        chosen = list(range(n)) if features is None else [int(k) for k in features]
-        D = [attributor.attribute(inputs, method, attributor.target(layer=name, feature=k), **options)
+        name = deconvolver.layer_name(layer)
+        chosen = list(range(deconvolver.n_features(name))) if features is None else [int(k) for k in features]
+        D = [_one_map(attributor, inputs, name, k, method)
              for k in tqdm(chosen, desc=f"{method} {name}", unit="feature", disable=not progress)]
         maps[name] = (chosen, np.stack(D).astype(np.float32))
     return maps, ""

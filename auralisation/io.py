@@ -40,9 +40,9 @@ from .audio import AudioConfig
 from .errors import ModelError
 from .fileio import atomic_write_text
 from .frontends import Filterbank, check_front_end, front_end_of
-from .models import MagnitudeScaling, Power
+from .models import MagnitudeScaling, Power, TrainedModel
 
-__all__ = ["CLASSES_FILE", "CONFIG_FILE", "MODEL_FILE", "TrainedModel", "check_compatible", "load_model", "save_model"]
+__all__ = ["CLASSES_FILE", "CONFIG_FILE", "MODEL_FILE", "check_compatible", "load_model", "save_model"]
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -50,15 +50,6 @@ CLASSES_FILE = "classes.json"
 
 #: The files :func:`save_model` writes; anything else in a model folder is kept when it is saved over.
 MODEL_FILES = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE)
-
-
-@dataclasses.dataclass
-class TrainedModel:
-    """A model with what it takes to use it: the config its inputs were made with and its class names."""
-
-    model: keras.Model
-    config: AudioConfig
-    classes: list[str]
 
 
 def save_model(
@@ -118,8 +109,7 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     ----------
     path : path-like
         A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, any
-        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:mod:`auralisation.pretrained`: its Keras model
-        with the installed checkpoint's weights, its config and its 50 tags). A lone file's audio settings are
+        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are
         ``config``, else a ``config.json`` beside it, else the defaults; its class names are a ``classes.json``
         beside it, else ``class 0``, ``class 1``...
     config : AudioConfig, optional
@@ -134,9 +124,9 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
         ``musicnn:`` name, or the ``musicnn`` package missing.
     """
     if os.fspath(path).startswith("musicnn:"):
-        from .pretrained import MUSICNN_CONFIG, pretrained_model, tags
+        from .pretrained import load_pretrained
 
-        return TrainedModel(pretrained_model(os.fspath(path)), MUSICNN_CONFIG, tags(os.fspath(path)))
+        return load_pretrained(os.fspath(path))
     path = Path(path)
     if path.suffix == ".keras" and path.is_file():
         beside = path.parent

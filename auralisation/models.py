@@ -27,6 +27,7 @@ Choices where the paper and its code are silent (documented in docs/choices.md):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -38,7 +39,17 @@ from .choices import ARCHITECTURE_NAMES
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
-__all__ = ["ARCHITECTURES", "MagnitudeScaling", "Power", "choi2016", "choi2017"]
+__all__ = ["ARCHITECTURES", "MagnitudeScaling", "Power", "TrainedModel", "choi2016", "choi2017"]
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A model with what it takes to use it: the config its inputs were made with and its class names
+    (:func:`auralisation.io.load_model` returns one)."""
+
+    model: keras.Model
+    config: AudioConfig
+    classes: list[str]
 
 #: Number of convolutional blocks in :func:`choi2016`.
 BLOCKS = 5

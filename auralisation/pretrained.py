@@ -4,7 +4,7 @@ The ``musicnn`` package (Pons and Serra, 2019; PyPI, ISC licence) ships four mus
 checkpoints: ``MSD_vgg`` and ``MTT_vgg`` (a VGG-like net of five 3x3 convolution blocks) and ``MSD_musicnn`` and
 ``MTT_musicnn`` (musically motivated timbral and temporal filters, a residual mid-end of 1-D convolutions, mean and
 max pooling over time), trained on the Million Song Dataset (MSD) and MagnaTagATune (MTT), 50 tags each. Its own
-model code (``tf.compat.v1.layers``) no longer runs under Keras 3, so :func:`pretrained_model` builds each
+model code (``tf.compat.v1.layers``) no longer runs under Keras 3, so :func:`load_pretrained` builds each
 architecture here, with the Keras functional API and named layers, from ``musicnn/models.py``, and reads the
 weights from the installed package's checkpoint (never copied into this repository, never downloaded).
 
@@ -42,11 +42,11 @@ import numpy as np
 
 from .audio import AudioConfig, FrontEnd
 from .errors import ModelError
-from .models import front_end
+from .models import TrainedModel, front_end
 
 __all__ = [
     "MUSICNN_CONFIG", "PREFIX", "PRETRAINED", "architecture", "checkpoint_files", "checkpoint_folder", "is_pretrained",
-    "pretrained_model",
+    "load_pretrained",
     "tags", "untrained",
 ]
 
@@ -229,8 +229,7 @@ def musicnn(
 
 
 def architecture(name: str, *, seed: int | None = None, n_classes: int = 50) -> keras.Model:
-    """The Keras graph of pretrained model ``name`` with fresh (Keras-initialised) weights: its untrained copy, the
-    control of the analyses (with :data:`MUSICNN_CONFIG` and :func:`tags`, as the trained one).
+    """The Keras graph of pretrained model ``name`` with fresh (Keras-initialised) weights: its untrained copy.
 
     Needs no ``musicnn`` package. ``seed`` fixes the initial weights (``None``: random).
 
@@ -241,6 +240,18 @@ def architecture(name: str, *, seed: int | None = None, n_classes: int = 50) -> 
     """
     build = vgg if _name(name).endswith("vgg") else musicnn
     return build(MUSICNN_CONFIG, n_classes, seed=seed)
+
+
+def untrained(name: str, *, seed: int | None = 0) -> TrainedModel:
+    """The untrained copy of ``name``: the same architecture, config and tags, with fresh weights (the control of
+    the analyses).
+
+    Raises
+    ------
+    ModelError
+        As :func:`tags`.
+    """
+    return TrainedModel(architecture(name, seed=seed), MUSICNN_CONFIG, tags(name))
 
 
 def _checkpoint(name: str) -> dict[str, np.ndarray]:
@@ -301,12 +312,12 @@ def _musicnn_weights(model: keras.Model, tensors: dict[str, np.ndarray]) -> None
     model.get_layer("logits").set_weights([tensors["dense_1/kernel"], tensors["dense_1/bias"]])
 
 
-def pretrained_model(name: str) -> keras.Model:
-    """The Keras model of the pretrained tagger ``name`` (``"MSD_vgg"`` or ``"musicnn:MSD_vgg"``...).
+def load_pretrained(name: str) -> TrainedModel:
+    """The pretrained tagger ``name`` (``"MSD_vgg"`` or ``"musicnn:MSD_vgg"``...) as a :class:`TrainedModel`.
 
-    :func:`vgg` or :func:`musicnn`, with the weights of the installed ``musicnn`` package's checkpoint.
-    :func:`auralisation.io.load_model` gives it for ``musicnn:NAME`` with its config (:data:`MUSICNN_CONFIG`) and
-    its tags (:func:`tags`) as a ``TrainedModel``.
+    Its Keras model is :func:`vgg` or :func:`musicnn`, with the weights of the installed ``musicnn`` package's
+    checkpoint; its config is :data:`MUSICNN_CONFIG`; its classes are the dataset's 50 tags (:func:`tags`).
+    :func:`auralisation.io.load_model` calls it for ``musicnn:NAME``.
 
     Raises
     ------
@@ -315,7 +326,8 @@ def pretrained_model(name: str) -> keras.Model:
         to install it), or its checkpoint cannot be read.
     """
     bare = _name(name)
+    classes = tags(bare)
     tensors = _checkpoint(bare)
-    model = architecture(bare, n_classes=len(tags(bare)))
+    model = architecture(bare, n_classes=len(classes))
     (_vgg_weights if bare.endswith("vgg") else _musicnn_weights)(model, tensors)
-    return model
+    return TrainedModel(model, MUSICNN_CONFIG, classes)

@@ -15,7 +15,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from auralisation.audio import AudioConfig
->>> from auralisation.io import TrainedModel
+>>> from auralisation.models import TrainedModel
 >>> from auralisation.models import choi2016
 >>> config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)
 >>> trained = TrainedModel(choi2016(config, 3, width=2, seed=0), config, ["a", "b", "c"])
@@ -40,7 +40,7 @@ import soundfile as sf
 from .audio import AudioWarning, load_clip
 from .errors import AudioError, DatasetError, ParameterError
 from .frontends import model_input
-from .io import TrainedModel
+from .models import TrainedModel
 
 __all__ = [
     "INSTRUMENT_TAGS", "clips_of", "instrument_agreement", "is_tagger", "load_recording", "predict", "predict_clips",
@@ -121,8 +121,8 @@ def is_tagger(trained: TrainedModel) -> bool:
 
     Examples
     --------
-    >>> from auralisation.pretrained import MUSICNN_CONFIG, architecture
-    >>> is_tagger(TrainedModel(architecture("MTT_vgg"), MUSICNN_CONFIG, [str(i) for i in range(50)]))
+    >>> from auralisation.pretrained import untrained
+    >>> is_tagger(untrained("MTT_vgg"))
     True
     """
     last = trained.model.layers[-1]

@@ -38,8 +38,8 @@ from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, 
 from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model
 from .fileio import atomic_path, atomic_write_text
-from .io import TrainedModel, check_compatible, save_model
-from .models import ARCHITECTURES
+from .io import check_compatible, save_model
+from .models import ARCHITECTURES, TrainedModel
 
 __all__ = [
     "ARCH_CONFIGS",
@@ -61,9 +61,8 @@ CHECKPOINT_FILE = "checkpoint.keras"
 SPLIT_NAMES = ("train", "validation", "test")
 
 #: Magnitude scaling of the models this module trains by default. The paper leaves it open (the authors' code feeds
-#: the linear magnitude to the deconvolution; a comment says log amplitude). On the bundled default dataset, with the
-#: same seed and 14 epochs, linear magnitude reached 100% test accuracy (144 excerpts) and log(1 + |X|) 94.4%, and
-#: linear learned faster from the first epochs, so linear it is; ``--scaling log`` trains the other.
+#: the linear magnitude to the deconvolution; a comment says log amplitude), so linear it is; ``--scaling log``
+#: trains the other. Which trains better on the current default data has not been measured.
 DEFAULT_SCALING: Literal["log", "linear"] = "linear"
 
 #: The audio config each architecture is trained with by default: the paper's linear magnitude for ``choi2016``;
@@ -168,8 +167,8 @@ class TrainSettings:
     patience : int
         Epochs without a lower validation loss before training stops (the best weights are then restored).
     optimizer : {"rmsprop", "adam"}
-        RMSprop is the authors' template's choice; Adam at the same learning rate did no better on the bundled
-        default dataset (98.6% of test excerpts against RMSprop's 100%, linear magnitude, 14 epochs).
+        RMSprop is the authors' template's choice (no comparison with Adam on the current default data is
+        recorded).
     learning_rate : float
         5e-4 in the authors' template.
     arch : {"choi2016", "choi2017"}

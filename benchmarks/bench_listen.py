@@ -38,7 +38,8 @@ from auralisation.audio import AudioConfig, write_wav  # noqa: E402
 from auralisation.errors import SynthError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
-from auralisation.io import TrainedModel, load_model, save_model  # noqa: E402
+from auralisation.io import load_model, save_model  # noqa: E402
+from auralisation.models import TrainedModel  # noqa: E402
 from auralisation.ui.report import build_report  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.ui.explorer import Explorer  # noqa: E402

@@ -45,7 +45,8 @@ from bench_deconv import CORES, CPU_TIMES, best_time, conv_throughput, test_clip
 from auralisation import predict  # noqa: E402
 from auralisation.audio import AUDIO_EXTENSIONS, magnitude  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
-from auralisation.io import TrainedModel, load_model  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+from auralisation.models import TrainedModel  # noqa: E402
 from auralisation.tagging import clips_of, load_recording  # noqa: E402
 
 

@@ -163,7 +163,7 @@ else:
 As in notebook 04: every stimulus goes through the network; each feature's response (its map averaged over time)
 to two clips that differ in one attribute (key, chord, instrument) is correlated, layer by layer, against the
 floor of clips that differ in everything. The control is an untrained copy of each tagger
-(`auralisation.pretrained.architecture`: the same graph, Keras's initial weights). The stimuli are rendered
+(`auralisation.pretrained.untrained`: the same architecture, Keras's initial weights). The stimuli are rendered
 at 11,025 Hz for 4 s; the taggers hear them resampled to 16 kHz, their first 2.976 s."""),
     ("code", """from auralisation import analysis, plotting, pretrained, synth
 
@@ -172,7 +172,7 @@ if not (PATHS.stimuli / "manifest.json").exists():
 stimuli = analysis.select_stimuli(synth.load_stimuli(PATHS.stimuli), keys=KEYS, instruments=INSTRUMENTS, drums=not FAST)
 results = {}
 for name in ANALYSED:
-    for label, model in ((name, taggers[name].model), (f"{name} untrained", pretrained.architecture(name, seed=SEED))):
+    for label, model in ((name, taggers[name].model), (f"{name} untrained", pretrained.untrained(name, seed=SEED).model)):
         responses = analysis.compute_responses(model, stimuli, config, label=label, layers=ANALYSED_LAYERS,
                                                n_features=FEATURES)
         results[label] = analysis.analyse(responses, n_boot=N_BOOT, seed=SEED)

@@ -25,7 +25,8 @@ from auralisation import plotting  # noqa: E402
 from auralisation.clip import Clip  # noqa: E402
 from auralisation.deconv import Deconvolver  # noqa: E402
 from auralisation.features import feature_strengths, strongest_first  # noqa: E402
-from auralisation.io import TrainedModel, load_model  # noqa: E402
+from auralisation.io import load_model  # noqa: E402
+from auralisation.models import TrainedModel  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.synth.examples import demo_clips  # noqa: E402
 

@@ -25,7 +25,7 @@ from auralisation.analysis import (
     active_frames,
     analyse,
     attribute_pairs,
-    bootstrap_ci,
+    bootstrap,
     clip_correlations,
     correlation_table,
     extreme_features,
@@ -232,8 +232,8 @@ def test_a_pitch_class_feature_is_key_invariant_and_an_instrument_feature_is_not
 
 def test_bootstrap_interval_covers_the_truth_and_narrows_with_more_samples():
     rng = np.random.default_rng(4)
-    small = bootstrap_ci(rng.normal(0.3, 1.0, 200), n_boot=2000, seed=0)
-    large = bootstrap_ci(rng.normal(0.3, 1.0, 5000), n_boot=2000, seed=0)
+    small = bootstrap(rng.normal(0.3, 1.0, 200), n_boot=2000, seed=0)
+    large = bootstrap(rng.normal(0.3, 1.0, 5000), n_boot=2000, seed=0)
     assert small.covers(0.3) and large.covers(0.3)
     assert large.width < small.width / 3  # width shrinks like 1/sqrt(n): sqrt(25) = 5
     assert small.width == pytest.approx(2 * 1.96 / np.sqrt(200), rel=0.2)
@@ -241,20 +241,20 @@ def test_bootstrap_interval_covers_the_truth_and_narrows_with_more_samples():
 
 def test_bootstrap_coverage_is_near_the_nominal_level():
     rng = np.random.default_rng(5)
-    hits = [bootstrap_ci(rng.exponential(1.0, 80), n_boot=400, seed=s).covers(1.0) for s in range(300)]
+    hits = [bootstrap(rng.exponential(1.0, 80), n_boot=400, seed=s).covers(1.0) for s in range(300)]
     assert 0.88 <= np.mean(hits) <= 0.98
 
 
 def test_bootstrap_is_reproducible_and_handles_edge_cases():
     values = np.array([1.0, np.nan, 2.0, 4.0])
-    assert bootstrap_ci(values, seed=7) == bootstrap_ci(values, seed=7)
-    assert bootstrap_ci(values).n == 3 and bootstrap_ci(values).mean == pytest.approx(7 / 3)
-    empty = bootstrap_ci(np.array([np.nan]))
+    assert bootstrap(values, seed=7) == bootstrap(values, seed=7)
+    assert bootstrap(values).n == 3 and bootstrap(values).mean == pytest.approx(7 / 3)
+    empty = bootstrap(np.array([np.nan]))
     assert empty.n == 0 and np.isnan(empty.mean)
-    single = bootstrap_ci(np.array([0.5]))
+    single = bootstrap(np.array([0.5]))
     assert single.low == single.high == 0.5
     with pytest.raises(AuralisationError, match="level"):
-        bootstrap_ci(values, level=95)
+        bootstrap(values, level=95)
 
 
 # ----------------------------------------------------------------------------------------- line measure
@@ -564,3 +564,33 @@ def test_onset_verdict_does_not_hinge_on_the_noisiest_extreme_feature():
     flat = dataclasses.replace(responses, onset={"pool1": noisy * 0.0, "pool2": noisy * 0.0})
     assert "- layer 1 has attack suppressors and onset detectors: NOT REPRODUCED" in summarise_findings(
         analyse(flat, n_boot=200))
+
+
+# ------------------------------------------------------------------------------- the untrained control's BN
+
+
+def test_the_untrained_choi2017_is_normalised_on_training_data():
+    import keras
+
+    from auralisation.analysis import untrained_copy
+    from auralisation.models import choi2017
+    from auralisation.training import ARCH_CONFIGS
+
+    config = ARCH_CONFIGS["choi2017"]
+    model = choi2017(config, n_classes=3, width=4, seed=0)
+    x = np.random.default_rng(0).gamma(1.0, 0.05, (6, config.n_bins, config.n_frames)).astype("float32")
+    plain, calibrated = untrained_copy(model), untrained_copy(model, x, batch_size=4)
+    layers = [layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert layers[0] == "bn0" and len(layers) == 6
+    for name in layers:
+        # after recalibration each layer's output on the calibration clips is normalised: mean 0, variance 1 per
+        # channel (gamma 1, beta 0 at initialisation), computed here from the outputs, not from the statistics
+        layer = calibrated.get_layer(name)
+        out = np.asarray(keras.Model(calibrated.inputs, layer.output)(x[..., None], training=False))
+        kept = [axis % out.ndim for axis in np.atleast_1d(layer.axis)]
+        axes = tuple(a for a in range(out.ndim) if a not in kept)
+        np.testing.assert_allclose(out.mean(axis=axes), 0.0, atol=1e-3)
+        np.testing.assert_allclose(out.var(axis=axes), 1.0, rtol=0.1)  # var / (var + epsilon): a little below 1
+    raw = np.asarray(keras.Model(plain.inputs, plain.get_layer("bn0").output)(x[..., None], training=False))
+    assert abs(raw.mean()) > 1.0  # without it, the dB input passes un-normalised (initial statistics 0 and 1)
+    np.testing.assert_array_equal(plain.get_weights()[0], calibrated.get_weights()[0])  # no weight trained

@@ -28,6 +28,7 @@ from auralisation.methods import (
     save_lmac,
     sparseness,
     spread,
+    top_fraction_mask,
     train_lmac,
 )
 from auralisation.methods.lmac import _Trainer
@@ -161,9 +162,83 @@ def test_spread_samples_every_part_of_a_split() -> None:
 def test_mix_weights_the_normalised_clips_and_peaks_at_one() -> None:
     s = np.array([1.0, -2.0, 2.0])
     np.testing.assert_allclose(mix(s, s), s / 2.0, rtol=1e-6)  # the same clip twice: itself, peak 1
-    np.testing.assert_allclose(mix([3.0, 0.0], [0.0, 4.0], weight=0.5), [1.0, 1.0])
+    np.testing.assert_allclose(mix([3.0, 0.0], [0.0, 4.0], gain=1.0), [1.0, 1.0])
     with pytest.raises(ModelError, match="silent"):
         mix(s, np.zeros(3))
+
+
+def test_the_noise_condition_is_the_recipes_six_decibels(config: AudioConfig, tmp_path) -> None:
+    from auralisation.audio import write_wav
+    from auralisation.data import Excerpt
+
+    t = np.arange(config.n_samples) / config.sr
+    clean = (0.5 * np.sin(2 * np.pi * 440 * t)).astype("float32")
+    path = write_wav(tmp_path / "a.wav", clean, config.sr, normalize="none")
+    noisy = condition_waveform([Excerpt(path, "a", 0.0)], 0, "noise", config)
+    clip = load_clip(path, config)
+    scale = float(noisy @ clip / (clip @ clip))  # the clip's part of the mixture; the rest is the noise
+    noise = noisy - scale * clip
+    snr = 20 * np.log10(np.linalg.norm(scale * clip) / np.linalg.norm(noise))
+    assert snr == pytest.approx(20 * np.log10(2.0), abs=0.3)  # s / |s| + 0.5 n / |n|: 6 dB, not 12
+
+
+def test_top_fraction_masks_and_the_baselines_keep_what_they_say() -> None:
+    from auralisation.methods.benchmark import _baseline_masks
+
+    saliency = np.random.default_rng(0).normal(size=(20, 10))
+    for q in (5, 10, 20, 50):
+        mask = top_fraction_mask(saliency, q)
+        assert mask.sum() == q * 2 and saliency[mask == 1].min() >= saliency[mask == 0].max()
+    method = map_to_mask(saliency)
+    rows = {(name, masking): mask for name, masking, mask in
+            _baseline_masks({("gradient", "normalised"): method}, ["normalised"], np.random.default_rng(1))}
+    shuffled = rows["random@gradient", "normalised"]
+    np.testing.assert_array_equal(np.sort(shuffled.ravel()), np.sort(method.ravel()))  # the same values, elsewhere
+    assert not np.array_equal(shuffled, method)
+    scores = mask_scores(np.ones((2, 2)) / 2, np.ones((2, 2)) / 2, np.ones((2, 2)) / 2, np.stack([method, shuffled]))
+    assert scores["SPS"][0] == pytest.approx(scores["SPS"][1]) and scores["COMP"][0] == pytest.approx(scores["COMP"][1])
+    np.testing.assert_allclose(rows["constant@gradient", "normalised"], method.mean(), rtol=1e-6)
+    assert rows["ones", "normalised"].min() == 1.0 and rows["zeros", "normalised"].max() == 0.0
+
+
+def test_a_trivial_mask_beats_an_unfaithful_method(config: AudioConfig, tmp_path, monkeypatch) -> None:
+    from auralisation.audio import write_wav
+    from auralisation.data import Excerpt
+    from auralisation.methods import benchmark
+
+    model = band_classifier(config)
+    t = np.arange(config.n_samples) / config.sr
+    hertz = (BAND[0] + BAND[1]) / 2 * config.sr / config.n_fft  # a tone in the band the classifier hears
+    excerpts = []
+    for k in range(3):
+        y = 0.5 * np.sin(2 * np.pi * hertz * t) + 0.3 * np.sin(2 * np.pi * (3000 + 200 * k) * t)
+        excerpts.append(Excerpt(write_wav(tmp_path / f"{k}.wav", y.astype("float32"), config.sr, normalize="none"),
+                                "high", 0.0))
+
+    def unfaithful(model, spectrogram, method, class_index, **options):
+        saliency = np.zeros_like(spectrogram)
+        saliency[120:160] = spectrogram[120:160]  # all of it on the other tone, none on the band that decides
+        return saliency
+
+    monkeypatch.setattr(benchmark, "explanation_map", unfaithful)
+    result = listenable_benchmark(model, excerpts, ["low", "high"], config, methods=["gradient"],
+                                  conditions=["clean"], progress=False)
+    rows = {row["method"]: row for row in result.table("clean", "normalised", n_boot=50)}
+    assert rows["gradient"]["Fid-In"].mean == 0.0 and rows["ones"]["Fid-In"].mean == 1.0
+    assert abs(rows["gradient"]["FF"].mean) < 1e-6 < rows["ones"]["FF"].mean
+    wins = {(method, score, baseline) for method, score, baseline, *_ in benchmark.trivial_wins(result)}
+    assert {("gradient", "Fid-In", "ones"), ("gradient", "FF", "ones"), ("gradient", "FF", "random@gradient")} <= wins
+    assert "A trivial mask does as well as gradient on FF" in benchmark.summarise_benchmark(result)
+    table = format_benchmark(result)
+    assert "| *baseline: random@gradient* |" in table and "| gradient |" in table
+    curves = benchmark.sparsity_curves(result, "clean", "Fid-In", n_boot=50)
+    assert set(curves) == {"gradient", "random"} and len(curves["gradient"]) == 4
+    from auralisation.plotting import equal_sparsity
+
+    figure = equal_sparsity(result)
+    assert [ax.get_ylabel() for ax in figure.axes] == ["FF", "Fid-In"]
+    assert [line.get_ydata()[0] for line in figure.axes[1].get_lines()] == [curves["gradient"][0].mean,
+                                                                            curves["random"][0].mean]
 
 
 def test_lmac_loss_of_a_constant_mask_is_the_hand_computed_one(config: AudioConfig) -> None:
@@ -178,9 +253,11 @@ def test_lmac_loss_of_a_constant_mask_is_the_hand_computed_one(config: AudioConf
     c = model.predict(x, verbose=0).argmax(axis=1)
     half = model.predict(0.5 * x, verbose=0)
     ce = -np.log(np.clip(half[np.arange(2), c], 1e-7, 1.0)).mean()
-    assert terms["l1"] == pytest.approx(0.5) and terms["tv"] == pytest.approx(0.0)
+    # the recipe's L1: each clip's mean |M| (0.5), summed over the batch of 2; the cross-entropies are batch means
+    assert terms["l1"] == pytest.approx(2 * 0.5) and terms["tv"] == pytest.approx(0.0)
+    assert terms["density"] == pytest.approx(0.5)
     assert terms["ce_in"] == pytest.approx(ce, rel=1e-4) and terms["ce_out"] == pytest.approx(ce, rel=1e-4)
-    expected = (settings.weight_in - settings.weight_out) * ce + settings.weight_l1 * 0.5
+    expected = (settings.weight_in - settings.weight_out) * ce + settings.weight_l1 * 2 * 0.5
     assert terms["loss"] == pytest.approx(expected, rel=1e-4)
 
 
@@ -217,6 +294,27 @@ def test_lmac_trains_only_the_decoder_and_round_trips(toy: tuple) -> None:
         load_lmac(tmp / "model", other)
 
 
+def test_a_decoder_saved_with_another_loss_is_trained_again(toy: tuple, monkeypatch) -> None:
+    import json
+
+    from auralisation.io import save_model
+    from auralisation.methods import lmac as lmac_module
+
+    tmp, config, data, model, _, settings, lmac, history = toy
+    folder = save_model(tmp / "relearn", model, config, data.classes)
+    save_lmac(folder, lmac, settings, history)
+    assert json.loads((folder / "lmac.json").read_text())["loss"] == lmac_module.LOSS
+    loaded, note = lmac_module.load_or_train_lmac(folder, model, data, settings)
+    assert note.startswith("L-MAC decoder loaded")
+    info = json.loads((folder / "lmac.json").read_text())
+    del info["loss"]  # a decoder saved before the loss was recorded: the batch-mean L1 term
+    (folder / "lmac.json").write_text(json.dumps(info))
+    monkeypatch.setattr(lmac_module, "train_lmac", lambda *a, **k: (lmac, {**history, "seconds": [1.0]}))
+    _, note = lmac_module.load_or_train_lmac(folder, model, data, settings)
+    assert note.startswith("L-MAC decoder trained")
+    assert json.loads((folder / "lmac.json").read_text())["loss"] == lmac_module.LOSS
+
+
 def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -> None:
     tmp, config, data, model, _, _, lmac, _ = toy
     test = data.splits.test
@@ -247,7 +345,7 @@ def test_benchmark_scores_are_those_of_the_masks_computed_directly(toy: tuple) -
         model, test, data.classes, config, methods=["gradcam", "lmac"], clips=[0, 1], lmac=lmac, out=out,
         progress=False,
     )
-    assert again.scores == result.scores  # resumed: nothing left to do
+    assert again.to_json() == result.to_json()  # resumed: nothing left to do (NaN scores of the all-zeros mask too)
     other = listenable_benchmark(
         model, test, data.classes, config, methods=["gradcam"], conditions=["clean"], clips=[1], out=out,
         progress=False,
@@ -276,4 +374,6 @@ def test_commands_train_the_decoder_beside_the_model_and_write_the_table(toy: tu
     assert (folder / "lmac.keras").is_file() and (folder / "lmac.json").is_file()
     assert main(["benchmark", *common, *out]) == 0
     table = (tmp / "bench" / "table.md").read_text()
-    assert table.count("| lmac |") == 6  # three conditions, two maskings
+    tables, sparsity = table.split("### Equal sparsity")
+    assert tables.count("| lmac |") == 6  # three conditions, two maskings
+    assert sparsity.count("| lmac |") == 6 and "q = 50 %" in sparsity  # three conditions, FF and Fid-In

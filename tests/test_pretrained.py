@@ -142,11 +142,12 @@ def test_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyPat
 
 def test_untrained_copy_has_the_architecture_and_fresh_weights(taggers) -> None:
     trained = taggers["MTT_musicnn"]
-    copy = pretrained.architecture("MTT_musicnn", seed=0)
-    assert [layer.name for layer in copy.layers] == [layer.name for layer in trained.model.layers]
-    a, b = copy.get_layer("mid1").get_weights()[0], trained.model.get_layer("mid1").get_weights()[0]
+    copy = pretrained.untrained("MTT_musicnn", seed=0)
+    assert [layer.name for layer in copy.model.layers] == [layer.name for layer in trained.model.layers]
+    assert copy.classes == trained.classes and copy.config == trained.config
+    a, b = copy.model.get_layer("mid1").get_weights()[0], trained.model.get_layer("mid1").get_weights()[0]
     assert a.shape == b.shape and not np.allclose(a, b)
-    again = pretrained.architecture("MTT_musicnn", seed=0).get_layer("mid1").get_weights()[0]
+    again = pretrained.untrained("MTT_musicnn", seed=0).model.get_layer("mid1").get_weights()[0]
     np.testing.assert_array_equal(a, again)
 
 

@@ -166,6 +166,8 @@ def test_bad_input_names_the_problem_and_writes_nothing(model_folder: Path, clip
         report.build_report(trained, [clips[0], tmp_path / "missing.wav"], out, progress=False)
     with pytest.raises(ModelError, match="block 7 does not exist"):
         report.build_report(trained, clips, out, layers=[1, 7], progress=False)
+    with pytest.raises(ModelError, match="conv2 is not one of them"):
+        report.build_report(trained, clips, out, layers=["pool1", "conv2"], progress=False)
     with pytest.raises(ParameterError, match="at least 1"):
         report.build_report(trained, clips, out, n_features=0, progress=False)
     with pytest.raises(ParameterError, match="no audio"):

@@ -36,7 +36,9 @@ from auralisation.study import (
     summarise,
     write_reports,
 )
-from auralisation.study.criteria import ONSET_THRESHOLD
+from auralisation.analysis.measures import ONSET_THRESHOLD
+from auralisation.study.criteria import evaluate_control
+from auralisation.study.runner import CONTROL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +129,7 @@ def test_a_key_invariant_deep_layer_holds_and_a_chord_variant_one_is_contradicte
     assert verdicts["key_over_instrument"].verdict == UNCLEAR
     assert verdicts["chord_over_instrument"].effect == pytest.approx(-1.0)
     assert verdicts["chord_over_instrument"].verdict == CONTRADICTED
-    assert verdicts["key_rises"].n == len(KEYS) * (len(KEYS) - 1) // 2 * len(INSTRUMENTS) * len(CHORDS)  # pairs
+    assert verdicts["key_rises"].n == len(STIMULI)  # the units resampled are the clips, not the pairs
 
 
 def test_an_interval_straddling_zero_is_unclear_not_a_verdict():
@@ -178,6 +180,43 @@ def test_onset_criteria_count_a_share_of_features_and_one_feature_is_not_enough(
     assert verdict.effect == pytest.approx(1 / wide) and verdict.verdict == CONTRADICTED
 
 
+def test_an_effect_the_untrained_copy_shows_as_much_is_not_learned():
+    rng = np.random.default_rng(7)
+    key, chord = _hears("key", rng), _hears("chord_group", rng)
+    onset = rng.normal(0.0, 0.01, (len(STIMULI), N_FEATURES))
+    onset[:, :4] += 0.5  # half the features detect onsets, in both networks: random filters do this too
+    trained = _responses(key, chord, onset=onset, label="trained")
+    same = _responses(key, chord, onset=onset, label="untrained")
+    holds = _by_key(evaluate(trained, n_boot=200))
+    control = _by_key(evaluate_control(trained, same, n_boot=200))
+    assert holds["onset_detectors"].verdict == holds["key_rises"].verdict == HOLDS
+    for name in ("onset_detectors", "key_rises"):  # identical networks: a paired difference of exactly 0
+        assert (control[name].effect, control[name].low, control[name].high) == (0.0, 0.0, 0.0)
+        assert control[name].verdict == UNCLEAR
+    flat = _responses(_hears("key", rng), _hears("key", rng), onset=np.zeros_like(onset), label="untrained")
+    learned = _by_key(evaluate_control(trained, flat, n_boot=200))
+    assert learned["key_rises"].effect == pytest.approx(1.0) and learned["key_rises"].verdict == HOLDS
+    assert learned["onset_detectors"].effect == pytest.approx(0.5) and learned["onset_detectors"].verdict == HOLDS
+    assert learned["key_rises"].n == len(STIMULI)
+
+
+def test_the_control_pairs_its_resamples():
+    rng = np.random.default_rng(8)
+    a = _responses(_hears("key", rng), _hears("chord_group", rng))
+    per_clip = rng.uniform(0.1, 0.9, len(STIMULI))  # line shares that vary a lot from clip to clip
+    lines = {"pool1": np.repeat(per_clip[:, None, None] / 2, N_FEATURES, axis=1).repeat(2, axis=2),
+             "pool2": np.zeros((len(STIMULI), N_FEATURES, 2))}
+    b = dataclasses.replace(a, lines=lines)
+    a = dataclasses.replace(a, lines={"pool1": lines["pool1"] + 0.05, "pool2": lines["pool2"]})
+    # the trained network's line fall is the untrained one's plus 0.1 on every clip: paired, exactly 0.1 always
+    paired = _by_key(evaluate_control(a, b, n_boot=300))["lines_fall"]
+    assert (paired.effect, paired.low, paired.high) == pytest.approx((0.1, 0.1, 0.1))
+    alone = _by_key(evaluate(b, n_boot=300))["lines_fall"]
+    assert alone.high - alone.low > 0.1  # each alone varies with the clips drawn
+    with pytest.raises(ParameterError, match="same clips"):
+        evaluate_control(a, dataclasses.replace(b, stimuli=STIMULI[::-1]))
+
+
 def test_evaluate_refuses_responses_without_deconvolution_measures():
     rng = np.random.default_rng(6)
     responses = dataclasses.replace(_responses(_hears("key", rng), _hears("key", rng)), lines={}, onset={})
@@ -215,7 +254,8 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path):
     text = readme.read_text()
     block = written["markdown"].read_text().strip()
     assert text == f"{before}{BEGIN}\n{block}\n{END}{after}"
-    assert "old table" not in text and "| invariance to key rises with depth | choi2016 | **2/3** (1 unclear)" in text
+    assert "old table" not in text
+    assert "| invariance to key rises with depth | choi2016 | **0/3** | 2/3 (1 unclear)" in text
     assert "| choi2016 | 1 | 12 | 301 | 100 + 90 | 90.0 %, 95.0 % | 80.0 %, 85.0 % |" in text
     write_reports(tmp_path / "out", runs, _rows(), readme=readme)
     assert readme.read_text() == text  # idempotent
@@ -282,12 +322,32 @@ def test_study_trains_each_seed_on_one_split_and_applies_every_criterion(tiny_st
     assert splits[0] == splits[1]  # the split stays; the seed changes the weights
     weights = [load_model(folders["models"] / f"choi2016-seed{s}").model.get_weights()[0] for s in (0, 1)]
     assert not np.allclose(weights[0], weights[1])
-    assert len(rows) == 2 * 2 * len(CRITERIA)
+    assert len(rows) == 2 * 3 * len(CRITERIA)  # trained, untrained, and the paired difference
+    assert sum(r.condition == CONTROL for r in rows) == 2 * len(CRITERIA)
     assert {r.verdict for r in rows} <= {HOLDS, UNCLEAR, CONTRADICTED}
     run = folders["results"] / "choi2016-seed0"
     assert {p.name for p in (run / "trained").iterdir()} >= {"responses.npz", "trained_correlations.csv",
                                                              "trained_lines.csv", "trained_onsets.csv"}
     assert "Model 'untrained'" in (run / "summary.txt").read_text()
+
+
+def test_a_pretrained_network_is_a_row_with_its_untrained_control(tiny_study, tmp_path, monkeypatch):
+    import auralisation.training
+    from auralisation.study import run_study
+
+    settings, folders, runs, rows = tiny_study
+    monkeypatch.setattr(auralisation.training, "train_and_evaluate", lambda *a, **k: pytest.fail("trained again"))
+    elsewhere = tmp_path / "tagger"  # a network trained elsewhere: seed 1's folder under another name
+    elsewhere.symlink_to(folders["models"] / "choi2016-seed1", target_is_directory=True)
+    again, with_pretrained = run_study(dataclasses.replace(settings, seeds=(0,), pretrained=(str(elsewhere),)),
+                                       **folders, progress=False, log=lambda line: None)
+    assert [r.arch for r in again] == ["choi2016"]  # nothing trained: no run record for it
+    tagger = [r for r in with_pretrained if r.arch == "tagger"]
+    assert len(tagger) == 3 * len(CRITERIA) and {r.seed for r in tagger} == {0}
+    seed1 = {(r.criterion, r.condition): r.effect for r in rows if r.seed == 1}
+    for r in tagger:  # the same network, stimuli and resamples: the same effects as the study's seed 1
+        assert r.effect == pytest.approx(seed1[r.criterion, r.condition], nan_ok=True)
+    assert (folders["results"] / "tagger" / "summary.txt").is_file()
 
 
 def test_study_resumes_without_training_or_analysing_again(tiny_study, monkeypatch):
@@ -376,15 +436,48 @@ def test_figure_draws_each_runs_effect_in_its_verdicts_colour():
     assert thresholds == [0.05, 0.95]  # "some, not all" has two
 
 
+def test_figure_shows_the_control_beside_trained_and_untrained():
+    from auralisation.study import effects_by_seed
+
+    figure = effects_by_seed(_with_control(_rows(), UNCLEAR))
+    panel = figure.axes[0]
+    assert [tick.get_text() for tick in panel.get_xticklabels()] == [
+        "choi2016\ntrained", "choi2016\nuntrained", "choi2016\ntrained - untrained"]
+    points = [line for line in panel.get_lines() if line.get_marker() == "o"]
+    assert [float(line.get_ydata()[0]) for line in points[-3:]] == pytest.approx([0.05, 0.15, 0.25])  # the control
+    assert [line.get_ydata()[0] for line in panel.get_lines() if line.get_linestyle() == ":"] == [0.0]
+
+
 def _describe(rows) -> str:
     return describe(summarise(rows))
 
 
-def test_describe_says_for_how_many_seeds_and_whether_it_was_learned():
+def _with_control(rows, control_verdict):
+    return rows + [dataclasses.replace(r, condition=CONTROL, effect=r.effect - 0.05, verdict=control_verdict)
+                   for r in rows if r.condition == "trained"]
+
+
+def test_describe_gives_effect_sizes_and_counts_learned_only_with_the_control():
     rows = [dataclasses.replace(r, verdict=HOLDS) if r.condition == "trained" else r for r in _rows()]
-    text = _describe(rows)
-    first = "- *invariance to key rises with depth*: holds for choi2016 3/3 seeds (untrained 0/3), learned."
+    text = _describe(_with_control(rows, HOLDS))
+    first = ("- *invariance to key rises with depth*: choi2016 holds for 3/3 seeds (effect 0.200; untrained 0.200, "
+             "holds for 0/3), learned for 3/3 (trained - untrained +0.150, above 0 for 3/3).")
     assert text.splitlines()[0] == first
-    both = _describe([dataclasses.replace(r, verdict=HOLDS) for r in _rows()])
-    assert "3/3 seeds (untrained 3/3), the architecture's, not learned." in both
-    assert "2/3 seeds (untrained 0/3)." in _describe(_rows())
+    unlearned = _describe(_with_control([dataclasses.replace(r, verdict=HOLDS) for r in _rows()], UNCLEAR))
+    assert "holds for 3/3 seeds" in unlearned and "learned for 0/3" in unlearned
+    assert "learned" not in _describe(_rows())  # without the control's rows, nothing is called learned
+
+
+def test_the_readme_table_puts_learned_first_and_bolds_only_it():
+    from auralisation.study import markdown
+
+    rows = _with_control([dataclasses.replace(r, verdict=HOLDS) if r.condition == "trained" else r
+                          for r in _rows()], UNCLEAR)
+    rows[-1] = dataclasses.replace(rows[-1], verdict=HOLDS)  # one seed's control holds: learned for 1 of 3
+    table = markdown(summarise(rows), [])
+    line = next(row for row in table.splitlines() if row.startswith(f"| {CRITERIA[-1].finding} | choi2016 |"))
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[2:4] == ["**1/3**", "3/3"]
+    assert table.count("**") == 2 * len(CRITERIA)  # the learned counts, nothing else
+    assert "2026-11-29, before any run of the study but after a single-run analysis" in table
+    assert "3 rows" in table

@@ -29,7 +29,7 @@ from auralisation.errors import AudioError, ParameterError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.plotting import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
-from auralisation.io import TrainedModel  # noqa: E402
+from auralisation.models import TrainedModel  # noqa: E402
 from auralisation.clip import Clip  # noqa: E402
 from auralisation.features import LayerFeatures, layer_features, single_feature  # noqa: E402
 from auralisation.ui.explorer import UPLOAD_LIMIT, Explorer  # noqa: E402

@@ -7,7 +7,8 @@ Typical use (the trained model from notebook 01 and the 124 stimuli)::
     result = analysis.analyse(responses)
     print(analysis.summarise_findings(result))
 
-Modules: :mod:`~auralisation.analysis.correlation` (pairs, correlations, bootstrap; pure numpy),
+Modules: :mod:`~auralisation.analysis.bootstrap` (the package's one bootstrap, by sampling unit),
+:mod:`~auralisation.analysis.correlation` (pairs, correlations; pure numpy),
 :mod:`~auralisation.analysis.measures` (line share, onset log-ratio; pure numpy),
 :mod:`~auralisation.analysis.responses` (running a model over the stimuli),
 :mod:`~auralisation.analysis.findings` (tables and the verdict), :mod:`~auralisation.analysis.tables` (CSV).
@@ -15,13 +16,12 @@ Modules: :mod:`~auralisation.analysis.correlation` (pairs, correlations, bootstr
 
 from __future__ import annotations
 
+from .bootstrap import Interval, bootstrap, bootstrap_draws
 from .correlation import (
     ATTRIBUTES,
     FLOOR,
     CorrelationRow,
-    Interval,
     attribute_pairs,
-    bootstrap_ci,
     clip_correlations,
     correlation_table,
     invariance_matrix,
@@ -48,6 +48,7 @@ from .responses import (
     Responses,
     compute_responses,
     feature_audio,
+    recalibrate_batch_norm,
     select_stimuli,
     untrained_copy,
 )
@@ -68,7 +69,8 @@ __all__ = [
     "active_frames",
     "analyse",
     "attribute_pairs",
-    "bootstrap_ci",
+    "bootstrap",
+    "bootstrap_draws",
     "clip_correlations",
     "compute_responses",
     "correlation_table",
@@ -87,6 +89,7 @@ __all__ = [
     "onset_table",
     "pair_correlations",
     "pearson",
+    "recalibrate_batch_norm",
     "records",
     "select_stimuli",
     "summarise_findings",

@@ -26,15 +26,14 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import AuralisationError
+from .bootstrap import bootstrap
 
 __all__ = [
     "ATTRIBUTES",
     "FLOOR",
     "CorrelationRow",
-    "Interval",
     "StimulusLike",
     "attribute_pairs",
-    "bootstrap_ci",
     "clip_correlations",
     "correlation_table",
     "invariance_matrix",
@@ -205,95 +204,12 @@ def pair_correlations(responses: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class Interval:
-    """A mean and its bootstrap confidence interval.
-
-    Attributes
-    ----------
-    mean : float
-        The statistic on the whole sample (NaN for an empty sample).
-    low, high : float
-        The percentile bootstrap interval at ``level``.
-    n : int
-        Sample size (NaNs dropped).
-    level : float
-        Confidence level, e.g. 0.95.
-    """
-
-    mean: float
-    low: float
-    high: float
-    n: int
-    level: float
-
-    def covers(self, value: float) -> bool:
-        """True if ``low <= value <= high``."""
-        return bool(self.low <= value <= self.high)
-
-    @property
-    def width(self) -> float:
-        """``high - low``."""
-        return self.high - self.low
-
-
-def bootstrap_ci(
-    values: np.ndarray,
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int | np.random.Generator | None = 0,
-) -> Interval:
-    """Mean of ``values`` with a percentile bootstrap confidence interval.
-
-    Parameters
-    ----------
-    values : array-like
-        One number per sampling unit (per pair, per clip); NaNs are dropped first.
-    n_boot : int
-        Number of bootstrap resamples (with replacement, of the same size as the sample).
-    level : float
-        Confidence level in (0, 1).
-    seed : int, Generator or None
-        Seed of the resampling, so that the interval is reproducible.
-
-    Returns
-    -------
-    Interval
-        ``Interval(nan, nan, nan, 0, level)`` for an empty sample; a zero-width interval for a single value.
-
-    Notes
-    -----
-    Pairs of stimuli share clips, so they are not independent; resampling pairs ignores that and the interval is
-    a little narrow. It answers "how much does the mean depend on which pairs we happened to have".
-
-    Examples
-    --------
-    >>> ci = bootstrap_ci(np.arange(10.0), n_boot=200)
-    >>> ci.mean, ci.low < 4.5 < ci.high
-    (4.5, True)
-    """
-    if not 0.0 < level < 1.0:
-        raise AuralisationError(f"confidence level must lie in (0, 1), got {level}")
-    if n_boot < 1:
-        raise AuralisationError(f"n_boot must be at least 1, got {n_boot}")
-    values = np.asarray(values, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), 0, level)
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
-    return Interval(float(values.mean()), float(low), float(high), int(values.size), level)
-
-
-@dataclasses.dataclass(frozen=True)
 class CorrelationRow:
     """One row of the correlation table: a model, a layer, a representation and an attribute.
 
     ``mean`` is the correlation averaged over features and pairs; ``low``/``high`` its bootstrap interval over
-    pairs (each pair counts with its mean over features); ``n_pairs`` the pairs with at least one defined
-    correlation; ``n_features`` the features averaged.
+    *clips* (each pair counts with its mean over features; a resample keeps the pairs among the drawn clips);
+    ``n_pairs`` the pairs with at least one defined correlation; ``n_features`` the features averaged.
     """
 
     model: str
@@ -366,7 +282,8 @@ def correlation_table(
     attributes : sequence of str
         Which pair sets to score (default key, chord group, instrument and the floor ``"all"``).
     n_boot, level, seed
-        Bootstrap settings (see :func:`bootstrap_ci`); pairs are resampled.
+        Bootstrap settings (:func:`~auralisation.analysis.bootstrap.bootstrap`); clips are resampled, keeping the
+        pairs among the drawn clips (pairs share clips, so they are not independent units).
 
     Returns
     -------
@@ -379,7 +296,7 @@ def correlation_table(
         correlations = _matched_correlations(responses, stimuli, layer)
         for attribute in attributes:
             per_pair = _nanmean_last(_at_pairs(correlations, pairs[attribute]))
-            interval = bootstrap_ci(per_pair, n_boot=n_boot, level=level, seed=seed)
+            interval = bootstrap(per_pair, units=pairs[attribute], n_boot=n_boot, level=level, seed=seed)
             rows.append(
                 CorrelationRow(
                     model=model,
@@ -390,7 +307,7 @@ def correlation_table(
                     mean=interval.mean,
                     low=interval.low,
                     high=interval.high,
-                    n_pairs=interval.n,
+                    n_pairs=int(np.isfinite(per_pair).sum()),
                     n_features=int(responses.shape[1]),
                 )
             )

@@ -27,11 +27,10 @@ from .correlation import (
     ATTRIBUTES,
     FLOOR,
     CorrelationRow,
-    Interval,
-    bootstrap_ci,
     correlation_table,
     invariance_matrix,
 )
+from .bootstrap import Interval, bootstrap
 from .responses import REPRESENTATIONS, Responses
 from .tables import write_csv
 
@@ -117,7 +116,7 @@ def line_table(responses: Responses, *, n_boot: int = 1000, level: float = 0.95,
     for layer, (depth, shares) in by_layer.items():  # shares: (n_clips, n_features, 2)
         per_clip = {"horizontal": shares[..., 0], "vertical": shares[..., 1], "total": shares.sum(axis=-1)}
         for orientation in ("total", "horizontal", "vertical"):
-            ci = bootstrap_ci(_nanmean(per_clip[orientation], axis=1), n_boot=n_boot, level=level, seed=seed)
+            ci = bootstrap(_nanmean(per_clip[orientation], axis=1), n_boot=n_boot, level=level, seed=seed)
             rows.append(LineRow(responses.label, layer, depth, orientation, ci.mean, ci.low, ci.high, ci.n))
     return rows
 
@@ -140,7 +139,7 @@ def onset_table(
     values = responses.onset[layer]  # (n_clips, n_features)
     rows = []
     for position, feature in enumerate(responses.features[layer]):
-        interval = bootstrap_ci(values[:, position], n_boot=n_boot, level=level, seed=seed)
+        interval = bootstrap(values[:, position], n_boot=n_boot, level=level, seed=seed)
         rows.append(
             OnsetRow(responses.label, layer, int(feature), interval.mean, interval.low, interval.high, interval.n)
         )
@@ -241,22 +240,22 @@ class Analysis:
 
 def analyse(responses: Responses, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> Analysis:
     """Compute every table of :class:`Analysis` from ``responses`` (bootstrap with ``n_boot`` resamples)."""
-    bootstrap = {"n_boot": n_boot, "level": level, "seed": seed}
+    resampling = {"n_boot": n_boot, "level": level, "seed": seed}
     representations = [name for name in REPRESENTATIONS if getattr(responses, name)]
     correlations = []
     invariance = {}
     for name in representations:
         by_layer = responses.representation(name)
         correlations += correlation_table(
-            by_layer, responses.stimuli, model=responses.label, representation=name, **bootstrap
+            by_layer, responses.stimuli, model=responses.label, representation=name, **resampling
         )
         invariance[name] = {layer: invariance_matrix(values, responses.stimuli) for layer, values in by_layer.items()}
     deconvolved = bool(responses.lines)
     return Analysis(
         responses=responses,
         correlations=correlations,
-        lines=line_table(responses, **bootstrap) if deconvolved else [],
-        onsets=onset_table(responses, **bootstrap) if deconvolved else [],
+        lines=line_table(responses, **resampling) if deconvolved else [],
+        onsets=onset_table(responses, **resampling) if deconvolved else [],
         invariance=invariance,
     )
 

@@ -1,20 +1,21 @@
 """What a layer's features hear, in words generated from measured values (notebook 02's per-layer prose).
 
 Two measures speak: the onset log-ratio (:func:`~auralisation.analysis.measures.onset_log_ratio`, relative to the
-input: below 0 an attack suppressor, above 0 an onset detector) and the stem labels
-(:mod:`~auralisation.analysis.stems`). :func:`clip_onset_ratios` measures one clip as
+input: beyond :data:`~auralisation.analysis.measures.ONSET_THRESHOLD`, the study's one threshold, below an attack
+suppressor, above an onset detector; random filters pass it too, so a named feature is a candidate, not a
+finding) and the stem labels (:mod:`~auralisation.analysis.stems`). :func:`clip_onset_ratios` measures one clip as
 :func:`~auralisation.analysis.responses.compute_responses` does; :func:`layer_findings` turns a layer's numbers into
 a paragraph and names the features worth a listen.
 
 Examples
 --------
->>> text, play = layer_findings("pool1", np.array([-1.2, 0.1, 0.3, np.nan]), None, k=1)
+>>> text, play = layer_findings("pool1", np.array([-1.2, 0.05, 0.08, np.nan]), None, k=1)
 >>> play
 [0, 2]
 >>> print(text)  # doctest: +NORMALIZE_WHITESPACE
 **pool1, onset measure** (log-ratio of energy on onset frames to energy on sustained frames, relative to the
-input's: 0 passes them as the clip has them; 3 features measured): no onset detector (above +0.5; the most:
-feature 2, +0.30); 1 attack suppressor (below -0.5), the strongest feature 0 (-1.20).
+input's: 0 passes them as the clip has them; 3 features measured): no onset detector (above +0.1; the most:
+feature 2, +0.08); 1 attack suppressor (below -0.1), the strongest feature 0 (-1.20).
 """
 
 from __future__ import annotations
@@ -25,14 +26,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..audio import AudioConfig, compress, magnitude
-from .measures import active_frames, onset_frames, onset_log_ratio, onset_masks
+from .measures import ONSET_THRESHOLD, active_frames, onset_frames, onset_log_ratio, onset_masks
 from .stem_labels import StemLabel
 
-__all__ = ["MARKED", "clip_onset_ratios", "layer_findings", "onset_ratios"]
-
-#: An onset log-ratio beyond +-MARKED (a factor e**0.5, about 1.6, in energy) counts as a marked detector or
-#: suppressor.
-MARKED = 0.5
+__all__ = ["clip_onset_ratios", "layer_findings", "onset_ratios"]
 
 
 def clip_onset_ratios(y: np.ndarray, D: np.ndarray, config: AudioConfig) -> np.ndarray:
@@ -89,11 +86,11 @@ def layer_findings(
 
         def marked(features: list[int], sign: int, kind: str) -> tuple[str, list[int]]:
             """The sentence on one kind, and the features it names (the marked ones, else the most extreme)."""
-            chosen = [f for f in features if sign * ratios[f] > MARKED]
-            side = f"{'below' if sign < 0 else 'above'} {sign * MARKED:+g}"
+            chosen = [f for f in features if sign * ratios[f] > ONSET_THRESHOLD]
+            side = f"{'below' if sign < 0 else 'above'} {sign * ONSET_THRESHOLD:+g}"
             if not chosen:
                 return f"no {kind} ({side}; the most: feature {features[0]}, {ratios[features[0]]:+.2f})", features[:1]
-            count = int((sign * ratios[measured] > MARKED).sum())
+            count = int((sign * ratios[measured] > ONSET_THRESHOLD).sum())
             listed = ", ".join(f"feature {f} ({ratios[f]:+.2f})" for f in chosen)
             return f"{count} {kind}{'s' if count > 1 else ''} ({side}), the strongest {listed}", chosen
 

@@ -35,7 +35,10 @@ from .measures import active_frames, line_shares, onset_frames, onset_log_ratio,
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["REPRESENTATIONS", "Responses", "compute_responses", "feature_audio", "select_stimuli", "untrained_copy"]
+__all__ = [
+    "REPRESENTATIONS", "Responses", "compute_responses", "feature_audio", "recalibrate_batch_norm", "select_stimuli",
+    "untrained_copy",
+]
 
 #: The two response vectors that correlations can be computed on.
 REPRESENTATIONS: tuple[str, ...] = ("activation", "deconvolution")
@@ -218,17 +221,57 @@ def compute_responses(
     )
 
 
-def untrained_copy(model: keras.Model) -> keras.Model:
+def untrained_copy(model: keras.Model, calibration: np.ndarray | None = None, *, batch_size: int = 16) -> keras.Model:
     """A copy of ``model`` with fresh weights drawn from its layers' initialisers, the control of the analysis.
 
     :func:`~auralisation.models.choi2016` seeds every initialiser, so the copy of a model built with seed ``s``
     has exactly the weights that model started training from: same architecture, same seed, nothing learned.
+
+    Batch normalisation starts with moving statistics of mean 0 and variance 1, so an untrained ``choi2017`` would
+    see its dB input un-normalised. With ``calibration`` spectrograms (training clips, ``(n, bins, frames)``), each
+    batch-normalisation layer's moving mean and variance are set, layer by layer in the graph's order, to the
+    statistics of its input over them: the normalisation the network would start training with, and no weight
+    updated (:func:`recalibrate_batch_norm`).
     """
     import keras
 
     copy = keras.models.clone_model(model)
     copy.name = f"{model.name}_untrained"
+    if calibration is not None:
+        recalibrate_batch_norm(copy, calibration, batch_size=batch_size)
     return copy
+
+
+def recalibrate_batch_norm(model: keras.Model, spectrograms: np.ndarray, *, batch_size: int = 16) -> int:
+    """Set every batch-normalisation layer's moving mean and variance to its input's statistics on ``spectrograms``.
+
+    Layers are taken in the model's order, so each sees its predecessors already recalibrated; trainable weights
+    (the scales and offsets) are left as they are. Returns how many layers were recalibrated.
+
+    Examples
+    --------
+    >>> import keras
+    >>> inputs = keras.Input((4, 3, 1))
+    >>> model = keras.Model(inputs, keras.layers.BatchNormalization(axis=1)(inputs))
+    >>> x = np.arange(24, dtype="float32").reshape(2, 4, 3)
+    >>> recalibrate_batch_norm(model, x)
+    1
+    >>> model.layers[-1].moving_mean.numpy().tolist()
+    [7.0, 10.0, 13.0, 16.0]
+    """
+    import keras
+
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    x = np.asarray(spectrograms, dtype=np.float32)[..., None]
+    for layer in layers:
+        probe = keras.Model(model.inputs, layer.input)
+        values = np.concatenate([np.asarray(probe([x[i : i + batch_size]], training=False))
+                                 for i in range(0, len(x), batch_size)])
+        kept = [axis % values.ndim for axis in np.atleast_1d(layer.axis)]
+        axes = tuple(axis for axis in range(values.ndim) if axis not in kept)
+        layer.moving_mean.assign(values.mean(axis=axes).reshape(layer.moving_mean.shape))
+        layer.moving_variance.assign(values.var(axis=axes).reshape(layer.moving_variance.shape))
+    return len(layers)
 
 
 def feature_audio(

@@ -1,4 +1,4 @@
-"""Names for what a feature hears: a stem "selector" or "mixed", by a rule stated in advance.
+"""Names for what a feature hears: a stem "selector" or "mixed", by a stated rule, checked against the untrained copy.
 
 :mod:`auralisation.analysis.stems` measures the share of a feature's auralisation each stem explains, and how much
 more of it the feature lets through than the clip holds (its enrichment). This module turns those numbers into the
@@ -7,7 +7,12 @@ labels the authors gave by ear ("kick drum selector"), each with its numbers and
 **The rule** (:data:`SELECTOR_RULE`): ``"<stem> selector"`` when, over at least 3 clips that hold the stem, its
 mean share is at least 0.5 and its enrichment at least 1.5; ``"mixed"`` when no stem qualifies; ``"too few clips"``
 when no stem is measured on 3 clips (as :func:`~auralisation.analysis.findings.onset_extremes` ranks no such
-feature); ``"silent"`` when the feature lets nothing through on any clip.
+feature); ``"silent"`` when the feature lets nothing through on any clip. When each part of the rule was fixed:
+:data:`SELECTOR_RULE`.
+
+**The control.** :func:`with_control` puts beside each label the label of the same feature in the untrained copy
+(the same seed's initial weights): a selector the untrained copy already is, is the architecture's (or the
+initialisation's), not a learned selector (:attr:`StemLabel.learned`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ __all__ = [
     "feature_labels",
     "labels_markdown",
     "strongest_clip",
+    "with_control",
 ]
 
 
@@ -68,20 +74,29 @@ class LabelRule:
         return "mixed"
 
 
-#: The label rule. Its thresholds (share 0.5, enrichment 1.5) were fixed before any network was measured; the
-#: clip count and the means over the clips that hold the stem came after a first look at a trained choi2016 (a label
-#: resting on two clips; drum shares diluted by drumless styles).
+#: The label rule. Its thresholds (share 0.5, enrichment 1.5) were written (2026-11-29 00:17 UTC) before any network
+#: was measured with the stem measure; the 3-clip minimum and the means over the clips that hold the stem were added
+#: (00:22 UTC) after a first look at a trained choi2016 (a label resting on two clips; drum shares diluted by
+#: drumless styles); the enrichment's reference became the mix weighted as a pass-through map on 2026-12-06
+#: (:mod:`~auralisation.analysis.stems`), after labels on the earlier reference had been seen.
 SELECTOR_RULE = LabelRule(share=0.5, enrichment=1.5)
 
 
 @dataclasses.dataclass(frozen=True)
 class StemLabel:
-    """A feature's label by :data:`SELECTOR_RULE` (or another rule), with the numbers of its leading stem."""
+    """A feature's label by :data:`SELECTOR_RULE` (or another rule), with the numbers of its leading stem, and the
+    label of the same feature in the untrained copy (``untrained``; None until :func:`with_control` adds it)."""
 
     layer: str
     feature: int
     label: str
     top: StemRow
+    untrained: str | None = None
+
+    @property
+    def learned(self) -> bool:
+        """A selector whose feature the untrained copy does not label the same (False without the control)."""
+        return self.label.endswith(" selector") and self.untrained is not None and self.untrained != self.label
 
     @property
     def clarity(self) -> float:
@@ -113,6 +128,21 @@ def feature_labels(rows: Sequence[StemRow], rule: LabelRule = SELECTOR_RULE) -> 
     return labels
 
 
+def with_control(labels: Sequence[StemLabel], control: Sequence[StemLabel]) -> list[StemLabel]:
+    """``labels`` with the untrained copy's label of each feature (``"-"`` where the copy's feature was not measured).
+
+    Examples
+    --------
+    >>> row = StemRow("pool1", 0, "drums", 0.8, 0.7, 0.9, 2.4, 2.0, 2.8, 0.33, 5)
+    >>> trained = feature_labels([row, dataclasses.replace(row, feature=1)])
+    >>> untrained = feature_labels([row, dataclasses.replace(row, feature=1, share=0.3)])
+    >>> [(label.label, label.untrained, label.learned) for label in with_control(trained, untrained)]
+    [('drums selector', 'drums selector', False), ('drums selector', 'mixed', True)]
+    """
+    by_feature = {(label.layer, label.feature): label.label for label in control}
+    return [dataclasses.replace(label, untrained=by_feature.get((label.layer, label.feature), "-")) for label in labels]
+
+
 #: Which stem's label a feature takes: a selector's, else the most distinctive measured stem's ("mixed"), else
 #: "too few clips", else "silent".
 _RANK = {"mixed": 1, "too few clips": 2, "silent": 3}
@@ -136,20 +166,28 @@ def clearest_labels(labels: Sequence[StemLabel], k: int = 3) -> dict[str, list[S
     }
 
 
+def _shown(item: StemLabel, control: bool) -> str:
+    """The label, in bold when it is a selector the untrained copy is not (or, without the control, any label)."""
+    return f"**{item.label}**" if item.learned or not control else item.label
+
+
 def labels_markdown(labels: Mapping[str, Sequence[StemLabel]], *, level: float = 0.95) -> str:
-    """A Markdown table of labelled features (from :func:`clearest_labels`): share and enrichment with intervals."""
+    """A Markdown table of labelled features (from :func:`clearest_labels`): share and enrichment with intervals,
+    and, where :func:`with_control` added it, the untrained copy's label of the same feature."""
+    control = any(item.untrained is not None for group in labels.values() for item in group)
     lines = [
         f"| layer | feature | label | leading stem | share [{level:.0%} interval] | enrichment [interval] | "
-        "mix share | clips |",
-        "|---|---|---|---|---|---|---|---|",
+        "mix share | clips |" + (" untrained copy's label |" if control else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if control else ""),
     ]
     for layer, group in labels.items():
         for item in group:
             top = item.top
             lines.append(
-                f"| {layer} | {item.feature} | **{item.label}** | {top.stem} | {top.share:.2f} "
+                f"| {layer} | {item.feature} | {_shown(item, control)} | {top.stem} | {top.share:.2f} "
                 f"[{top.share_low:.2f}, {top.share_high:.2f}] | {top.enrichment:.2f} [{top.enrichment_low:.2f}, "
                 f"{top.enrichment_high:.2f}] | {top.mix_share:.2f} | {top.n_clips} |"
+                + (f" {item.untrained} |" if control else "")
             )
     return "\n".join(lines)
 

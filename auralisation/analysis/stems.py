@@ -12,23 +12,27 @@ so that
 
 ``share_s = sum_tf A * w_s / sum_tf A * [sum_s M_s > 0]``  and the shares sum to 1.
 
-The same measure with ``A = |X|`` (the clip itself: its auralisation with ``D = 1``) gives each stem's **share of
-the mix**, and the **enrichment** ``share_s / mix share_s`` says how much more of the stem the feature lets through
-than the clip holds: 1 for a feature that passes the mix as it is, above 1 for a stem it selects, below 1 for one it
-drops.
+**The reference.** A whole-map deconvolution scales with the clip: a feature that passes everything has
+``D`` proportional to ``|X|`` (its map is the clip's own), so its auralised magnitude grows as ``|X|**2``. The mix
+is therefore weighted as such a map is: the stem's **share of the mix** is the same measure with ``A = |X|**2``
+(the auralisation of the pass-through map ``D = |X|``), and the **enrichment** ``share_s / mix share_s`` says how
+much more of the stem the feature lets through than a pass-through feature would: 1 for a feature that passes the
+mix as it is, above 1 for a stem it selects, below 1 for one it drops. (Taking the mix share from ``|X|`` instead,
+as this module did until 2026-12-06, makes a pass-through feature a "selector" of any loud, sparse stem.)
 Over several clips, a stem's share and its share of the mix are averaged over the clips on which the feature sounds
 and the stem is present (:data:`PRESENT`; a drumless style says nothing about drums), and the enrichment is the
-ratio of those means (robust to a clip where a stem is faint); intervals are percentile bootstraps over clips.
+ratio of those means (robust to a clip where a stem is faint); intervals are percentile bootstraps over clips
+(:func:`~auralisation.analysis.bootstrap.bootstrap_draws`).
 
-**Labels** (a stem "selector", or "mixed") come from these numbers by a rule stated in advance:
-:mod:`auralisation.analysis.stem_labels`.
+**Labels** (a stem "selector", or "mixed") come from these numbers by a stated rule (when each part of it was
+fixed: :data:`~auralisation.analysis.stem_labels.SELECTOR_RULE`): :mod:`auralisation.analysis.stem_labels`.
 
 Examples
 --------
 >>> import numpy as np
 >>> M = np.zeros((2, 4, 3)); M[0, :2] = 1.0; M[1, 2:] = 1.0  # stem 0 in the low bins, stem 1 in the high ones
 >>> W = stem_weights(M)
->>> stem_shares(M.sum(axis=0), W).round(2).tolist()  # the mix: half each
+>>> stem_shares(M.sum(axis=0) ** 2, W).round(2).tolist()  # the mix, weighted as a pass-through map: half each
 [0.5, 0.5]
 >>> stem_shares(M[0], W).round(2).tolist()  # something that passes stem 0 only
 [1.0, 0.0]
@@ -39,7 +43,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +52,7 @@ from tqdm.auto import tqdm
 
 from ..audio import AudioConfig, magnitude, stft
 from ..errors import AudioError, AuralisationError, DatasetError, ParameterError
+from .bootstrap import bootstrap_draws, percentile_interval
 
 if TYPE_CHECKING:
     from ..deconv import Deconvolver
@@ -156,8 +160,8 @@ class ClipStems:
 
     @property
     def mix_shares(self) -> np.ndarray:
-        """Each stem's share of the clip itself, ``(n_stems,)``."""
-        return stem_shares(np.abs(self.X), self.weights)
+        """Each stem's share of the clip weighted as a pass-through map is (``A = |X|**2``), ``(n_stems,)``."""
+        return stem_shares(np.square(np.abs(self.X)), self.weights)
 
     def shares(self, D: np.ndarray) -> np.ndarray:
         """Each stem's share of the auralisations of the deconvolved spectrograms ``D`` ``(n, bins, frames)``."""
@@ -347,10 +351,13 @@ class StemRow:
     n_clips: int
 
 
-def _resampled_means(values: np.ndarray, valid: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted means over clips of ``values`` ``(n_clips, k)`` where ``valid``, one row per row of ``weights``."""
+def _share(shares: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    return shares
+
+
+def _enrichment(shares: np.ndarray, mix: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (weights @ np.where(valid, values, 0.0)) / (weights @ valid.astype(np.float64))
+        return shares / mix
 
 
 def stem_table(
@@ -361,31 +368,25 @@ def stem_table(
     A stem's means are taken over the clips on which the feature sounds and the stem is present (its share of the
     clip at least :data:`PRESENT`): ``n_clips`` counts them. The share is the mean of the per-clip shares; the
     enrichment is that mean over the mean of the stem's share of the same clips (a ratio of means); both intervals
-    are percentile bootstraps over clips, one set of resamples for all features and stems.
+    are percentile bootstraps over clips (:func:`~auralisation.analysis.bootstrap.bootstrap_draws`), one draw of
+    clips for all features and stems.
     """
     if not 0.0 < level < 1.0 or n_boot < 1:
         raise ParameterError(f"need a level in (0, 1) and n_boot >= 1, got {level} and {n_boot}")
     rows = []
-    tail = 100.0 * (1.0 - level) / 2.0
     for layer, shares in responses.shares.items():
         n_clips, n_features, n_stems = shares.shape
         mix = np.broadcast_to(responses.mix[:, None, :], shares.shape)
         # (clips, features, stems): the feature sounds on the clip, and the stem is in it
         valid = np.isfinite(shares).all(axis=-1, keepdims=True) & (mix >= PRESENT)
-        # row 0 weighs every clip once (the sample); the others count how often a bootstrap resample draws each clip
-        draws = np.random.default_rng(seed).multinomial(n_clips, np.full(n_clips, 1.0 / n_clips), size=n_boot)
-        weights = np.concatenate([np.ones((1, n_clips)), draws]).astype(np.float64)
-        flat_valid = valid.reshape(n_clips, -1)
-        share, *share_boot = _resampled_means(shares.reshape(n_clips, -1), flat_valid, weights)
-        mix_mean, *mix_boot = _resampled_means(mix.reshape(n_clips, -1), flat_valid, weights)
-        share_boot, mix_boot = np.array(share_boot), np.array(mix_boot)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            enrichment, enrichment_boot = share / mix_mean, share_boot / mix_boot
-        enrichment_boot = np.where(np.isfinite(enrichment_boot), enrichment_boot, np.nan)
-        with warnings.catch_warnings():  # a feature silent on every clip has no interval
-            warnings.simplefilter("ignore", RuntimeWarning)
-            share_ci = np.nanpercentile(share_boot, [tail, 100.0 - tail], axis=0)
-            enrichment_ci = np.nanpercentile(enrichment_boot, [tail, 100.0 - tail], axis=0)
+        samples = [np.where(valid, values, np.nan).reshape(n_clips, -1).T for values in (shares, mix)]
+        clips = np.arange(n_clips)
+        resampling = {"units": clips, "n_boot": n_boot, "seed": seed}
+        share, share_draws, _ = bootstrap_draws(samples, _share, **resampling)
+        enrichment, enrichment_draws, _ = bootstrap_draws(samples, _enrichment, **resampling)
+        mix_mean = bootstrap_draws(samples[1], n_boot=1, seed=seed)[0]
+        share_ci = np.stack(percentile_interval(share_draws, level))
+        enrichment_ci = np.stack(percentile_interval(enrichment_draws, level))
         for f, feature in enumerate(responses.features[layer]):
             for s, stem in enumerate(responses.stems):
                 i = f * n_stems + s

@@ -89,7 +89,8 @@ def _stem_table(record: dict[str, Any], layer: str, feature: int) -> str:
     heard = [row for row in record["shares"] if row is not None]
     if heard:
         rows.append(f"<tr><th>mean</th>{cells(np.mean(heard, axis=0).tolist())}</tr>")
-    rows.append(f"<tr><th>the excerpts</th>{cells(np.mean(record['mix'], axis=0).tolist())}</tr>")
+    rows.append(f"<tr><th>the excerpts (|X|², a pass-through map's)</th>"
+                f"{cells(np.mean(record['mix'], axis=0).tolist())}</tr>")
     top = label.top
     return (
         f"<p>Stem measure: <b>{escape(label.label)}</b> ({escape(top.stem)} share {top.share:.2f}, "

@@ -33,7 +33,7 @@ from ..analysis.measures import line_shares
 from ..audio import load_clip, stft
 from ..deconv import Deconvolver
 from ..errors import AtlasError
-from ..io import TrainedModel
+from ..models import TrainedModel
 from .build import ATLAS_FILE
 from .labels import Selectivity, label_selectivity
 

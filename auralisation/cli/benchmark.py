@@ -36,7 +36,13 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
 def run_benchmark(args: argparse.Namespace) -> int:
     """Run ``auralisation benchmark``: score every method's masks on the test split and write the tables."""
     from ..io import check_compatible, load_model
-    from ..methods.benchmark import format_benchmark, listenable_benchmark, spread
+    from ..methods.benchmark import (
+        format_benchmark,
+        format_sparsity,
+        listenable_benchmark,
+        spread,
+        summarise_benchmark,
+    )
     from ..methods.lmac import load_lmac
     from ..training import prepare_data
 
@@ -66,8 +72,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     tables = "\n\n".join(
-        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]
-    )
+        f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) + "\n"
+        + summarise_benchmark(result, masking=masking) for masking in result.scores[next(iter(result.scores))]
+    ) + "\n\n### Equal sparsity\n\n" + format_sparsity(result)
     atomic_write_text(args.out / "table.md", tables)
     print(tables)
     return 0

@@ -20,7 +20,7 @@ from ..choices import SEEDINGS
 from ..errors import ModelError
 
 if TYPE_CHECKING:
-    from ..io import TrainedModel
+    from ..models import TrainedModel
 
 __all__: list[str] = []
 

@@ -54,6 +54,8 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-features", type=int, metavar="N",
                         help="the first N features of each layer analysed (default: all; fast 8)")
     parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000; fast 300)")
+    parser.add_argument("--pretrained", type=_names, help="networks trained elsewhere (model folders, .keras files), "
+                        "comma-separated: each a row of its own, with its untrained copy as the control")
     parser.add_argument("--update-readme", nargs="?", type=Path, const=project_root() / "README.md", default=None,
                         metavar="README", help="write the table into this README between its study markers (without "
                         "a path: the project's README.md); by default no README is touched")
@@ -63,12 +65,14 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def run_study(args: argparse.Namespace) -> int:
     """Run the study as the options say, print the table, return 0."""
     from .. import synth
+    from ..records import publish, study_record
     from ..study import StudySettings, replace_block, write_reports
     from ..study import run_study as study
 
     fast = fast_mode()
     overrides = {"archs": args.archs, "seeds": args.seeds, "split_seed": args.split_seed, "epochs": args.epochs,
-                 "layers": args.n_layers, "features": args.n_features, "n_boot": args.n_boot}
+                 "layers": args.n_layers, "features": args.n_features, "n_boot": args.n_boot,
+                 "pretrained": args.pretrained}
     settings = dataclasses.replace(StudySettings.for_mode(fast),
                                    **{name: value for name, value in overrides.items() if value is not None})
     settings.check()
@@ -89,6 +93,8 @@ def run_study(args: argparse.Namespace) -> int:
                        results=args.out, cache=project_paths().cache, progress=not args.quiet,
                        earlier=args.earlier)
     written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
+    if readme is not None:  # the record the README's block is checked against (auralisation.records)
+        written["record"] = publish("study", study_record(written["json"]))
     print(written["markdown"].read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(path) for path in written.values()))
     print(f"the study took {time.perf_counter() - started:.0f} s (runs already done were not redone)")

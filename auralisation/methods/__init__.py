@@ -30,15 +30,21 @@ from __future__ import annotations
 
 from .attribute import METHODS, Attributor, attribute, attributor_for, check_method
 from .benchmark import (
+    BASELINES,
     CONDITIONS,
     LISTENABLE_METHODS,
+    SPARSITIES,
     Benchmark,
     condition_waveform,
     format_benchmark,
+    format_sparsity,
     listenable_benchmark,
     mix,
+    sparsity_curves,
     spread,
     summarise_benchmark,
+    top_fraction_mask,
+    trivial_wins,
 )
 from .conclusion import conclude
 from .faithfulness import RANDOM, Curve, Faithfulness, faithfulness, rank_bins, summarise_faithfulness
@@ -50,6 +56,7 @@ from .sanity import Sanity, cascading_randomisation, clone, randomise, ssim, sum
 from .target import Scorer, Target
 
 __all__ = [
+    "BASELINES",
     "CONDITIONS",
     "LISTENABLE_METHODS",
     "LMAC",
@@ -58,6 +65,7 @@ __all__ = [
     "METHODS",
     "RANDOM",
     "SCORES",
+    "SPARSITIES",
     "Attributor",
     "Benchmark",
     "Curve",
@@ -77,6 +85,7 @@ __all__ = [
     "condition_waveform",
     "faithfulness",
     "format_benchmark",
+    "format_sparsity",
     "gradcam",
     "listenable_benchmark",
     "load_lmac",
@@ -89,10 +98,13 @@ __all__ = [
     "rank_bins",
     "save_lmac",
     "sparseness",
+    "sparsity_curves",
     "spread",
     "ssim",
     "summarise_faithfulness",
     "summarise_benchmark",
     "summarise_sanity",
+    "top_fraction_mask",
     "train_lmac",
+    "trivial_wins",
 ]

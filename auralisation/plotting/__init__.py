@@ -43,6 +43,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "training": ["confusion_matrix", "training_curves"],
         "analysis": ["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer",
                      "onset_sensitivity", "stem_share_bars"],
-        "comparisons": ["compare_routes", "deletion_insertion", "randomisation"],
+        "comparisons": ["compare_routes", "deletion_insertion", "equal_sparsity", "randomisation"],
     },
 )

@@ -1,4 +1,5 @@
-"""Findings that stand: the paper's findings held to criteria stated in advance, across seeds and architectures.
+"""Findings that stand: the paper's findings held to stated criteria and to the untrained control, across seeds and
+architectures.
 
 Typical use (``make study``, or from Python)::
 
@@ -16,7 +17,20 @@ Modules: :mod:`~auralisation.study.criteria` (the findings, their effects and de
 
 from __future__ import annotations
 
-from .criteria import CONTRADICTED, CRITERIA, HOLDS, UNCLEAR, Criterion, Rule, Verdict, evaluate
+from .criteria import (
+    CONTRADICTED,
+    CONTROL_RULE,
+    CRITERIA,
+    HOLDS,
+    LEARNED,
+    UNCLEAR,
+    Criterion,
+    Effect,
+    Rule,
+    Verdict,
+    evaluate,
+    evaluate_control,
+)
 from .figures import effects_by_seed
 from .report import (
     BEGIN,
@@ -31,17 +45,21 @@ from .report import (
     summarise,
     write_reports,
 )
-from .runner import CONDITIONS, RunRecord, StudySettings, VerdictRow, run_name, run_study
+from .runner import CONDITIONS, CONTROL, RunRecord, StudySettings, VerdictRow, run_name, run_study
 
 __all__ = [
     "BEGIN",
     "CONDITIONS",
     "CONTRADICTED",
+    "CONTROL",
+    "CONTROL_RULE",
     "CRITERIA",
     "END",
     "HOLDS",
+    "LEARNED",
     "UNCLEAR",
     "Criterion",
+    "Effect",
     "Rule",
     "RunRecord",
     "StudySettings",
@@ -51,6 +69,7 @@ __all__ = [
     "describe",
     "effects_by_seed",
     "evaluate",
+    "evaluate_control",
     "find_reports",
     "markdown",
     "model_table",

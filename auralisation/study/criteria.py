@@ -1,4 +1,4 @@
-"""The paper's findings as criteria stated in advance: an effect size, its bootstrap interval, a fixed decision rule.
+"""The paper's findings as criteria: an effect size, its interval over clips, a fixed decision rule, a control.
 
 Each :class:`Criterion` names one of Choi et al.'s findings as notebook 04 frames it, the number that measures it
 (always a layer-level mean or a share of a layer's features, never one feature crossing a line), and a
@@ -8,8 +8,14 @@ Each :class:`Criterion` names one of Choi et al.'s findings as notebook 04 frame
 * ``"contradicted"`` — the whole interval lies on the other side;
 * ``"unclear"`` — the interval straddles a threshold (or the effect is undefined on these clips).
 
-The rules are data (:data:`CRITERIA`), fixed before any run of the study; :func:`evaluate` applies every one of them
-to one model's :class:`~auralisation.analysis.responses.Responses`.
+The rules are data (:data:`CRITERIA`). **When they were fixed**: the criteria and their thresholds were written
+(commit 3de3b8b, 2026-11-29 00:22 UTC) before any run of the study, but after a single-run analysis of one trained
+``choi2016`` on the earlier, easier default data (notebook 04's first table), so they were not blind to that run.
+The control's rule (:data:`CONTROL_RULE`) and the resampling of clips instead of pairs were added on 2026-12-06,
+after the first full study. :func:`evaluate` applies every criterion to one model's
+:class:`~auralisation.analysis.responses.Responses`; :func:`evaluate_control` applies the control's rule to the
+paired effect *trained minus untrained*: a finding that the untrained copy shows as much is the architecture's,
+not learned, and a seed counts as :data:`LEARNED` only when both hold.
 
 Effects (on the time-averaged activation profiles, as notebook 04; ``r`` is a Pearson correlation between the
 responses to two clips, averaged over the layer's features and then over the pairs that differ in one attribute):
@@ -18,13 +24,18 @@ responses to two clips, averaged over the layer's features and then over the pai
   pairs that differ in every attribute (:data:`~auralisation.analysis.correlation.FLOOR`): 0 when a change of the
   attribute looks to the layer like a change of everything, 1 when the layer ignores it;
 * the *line share* of a layer's deconvolutions (mean over features, per clip);
-* the share of layer-1 features whose mean onset log-ratio (over clips) lies beyond :data:`ONSET_THRESHOLD`.
+* the share of layer-1 features whose mean onset log-ratio (over clips) lies beyond
+  :data:`~auralisation.analysis.measures.ONSET_THRESHOLD` (random filters pass it: read it beside the control).
 
 The deepest layer of the invariance criteria is the deepest whose maps have more than one frequency row (a 1 x 1
-map has no profile to correlate: ``choi2017``'s last two blocks).
+map has no profile to correlate: ``choi2017``'s last two blocks). For ``choi2017`` that layer has 3 frequency rows
+(against ``choi2016``'s 8): a correlation over 3 points piles up near +-1, so its invariance effects are coarser and
+not comparable in size with ``choi2016``'s.
 
-Intervals are percentile bootstraps: pairs of clips (correlations) or clips (lines, onsets) are resampled, the same
-resample for every layer (paired), independently for each set of pairs (attribute and floor).
+Intervals are percentile bootstraps over **clips** (:func:`~auralisation.analysis.bootstrap.bootstrap`): one draw
+of the stimuli per resample serves every sample of an effect (the pairs of an attribute and of the floor are the
+pairs among the drawn clips; both layers; both networks of the control), because each clip sits in many pairs and
+pairs are not independent units.
 
 Examples
 --------
@@ -40,35 +51,35 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..analysis.correlation import FLOOR, Interval, attribute_pairs, clip_correlations
+from ..analysis.bootstrap import Interval, bootstrap
+from ..analysis.correlation import FLOOR, attribute_pairs, clip_correlations
+from ..analysis.measures import ONSET_THRESHOLD
 from ..analysis.findings import INVARIANT
 from ..analysis.responses import Responses
 from ..errors import ModelError, ParameterError
 
 __all__ = [
     "CONTRADICTED",
+    "CONTROL_RULE",
     "CRITERIA",
+    "LEARNED",
     "HOLDS",
     "MIN_SHARE",
-    "ONSET_THRESHOLD",
     "RULE_ABOVE_ZERO",
     "UNCLEAR",
     "VERDICTS",
     "Criterion",
+    "Effect",
     "Rule",
     "Verdict",
     "evaluate",
+    "evaluate_control",
     "invariance_layer",
 ]
 
 HOLDS, UNCLEAR, CONTRADICTED = "holds", "unclear", "contradicted"
 #: The three verdicts, in the order tables list them.
 VERDICTS: tuple[str, ...] = (HOLDS, UNCLEAR, CONTRADICTED)
-
-#: Onset log-ratio (natural log, relative to the input's own) beyond which a layer-1 feature counts as an onset
-#: detector (above ``+ONSET_THRESHOLD``) or an attack suppressor (below ``-ONSET_THRESHOLD``): about 10 % more or
-#: less energy on onsets against sustains than the input has.
-ONSET_THRESHOLD = 0.1
 
 #: Smallest share of a layer's features that "some features" means (3 of 64, 2 of 32): one feature is not a finding.
 MIN_SHARE = 0.05
@@ -112,6 +123,14 @@ class Rule:
 #: The rule of every "rises", "falls" and "more than" effect: its interval above 0.
 RULE_ABOVE_ZERO = Rule(0.0)
 
+#: The control's rule, the same for every criterion: the paired effect *trained minus untrained* (same seed, same
+#: draws of clips) must lie above 0, i.e. the trained network shows more of the finding than its untrained copy.
+#: Added after the first full study (2026-11-29) showed the untrained copies meeting most criteria.
+CONTROL_RULE = Rule(0.0)
+
+#: A seed's finding is *learned* when it holds for the trained network and its control effect holds too.
+LEARNED = "learned"
+
 
 @dataclasses.dataclass(frozen=True)
 class Criterion:
@@ -127,14 +146,14 @@ class Criterion:
         What the effect size is, in words.
     rule : Rule
     measure : callable
-        ``measure(responses, n_boot=..., level=..., seed=...) -> Interval``: the effect and its interval.
+        ``measure(responses) -> Effect``: the effect, to be resampled.
     """
 
     key: str
     finding: str
     effect: str
     rule: Rule
-    measure: Callable[..., Interval] = dataclasses.field(repr=False, compare=False)
+    measure: Callable[[Responses], Effect] = dataclasses.field(repr=False, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,76 +168,49 @@ class Verdict:
     verdict: str
 
 
-# ------------------------------------------------------------------------------------------------------ bootstrap
+# --------------------------------------------------------------------------------------------------------- effect
 
 
-def _weighted_nanmean(sample: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Means of ``sample`` (``(..., n)``) along its last axis under each row of ``weights`` (``(B, n)``): ``(B, ...)``.
+@dataclasses.dataclass(frozen=True)
+class Effect:
+    """An effect before its interval: samples, the clips each item belongs to, and the statistic of their means.
 
-    NaNs are left out of each mean (NaN where nothing finite remains).
-    """
-    finite = np.isfinite(sample)
-    total = np.where(finite, sample, 0.0) @ weights.T
-    count = finite.astype(np.float64) @ weights.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(count > 0, total / np.where(count > 0, count, 1.0), np.nan)
-    return np.moveaxis(means, -1, 0)
+    Every criterion's items are clips or pairs of clips of the stimuli, so :attr:`units` are clip indices and one
+    draw of clips serves every sample (:func:`~auralisation.analysis.bootstrap.bootstrap`): the attribute's pairs and
+    the floor's, two layers, and a trained network and its untrained copy (:meth:`minus`) are all resampled together.
 
-
-def bootstrap_effect(
-    samples: Sequence[np.ndarray],
-    statistic: Callable[..., np.ndarray],
-    *,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> Interval:
-    """A statistic of the means of several samples, with a percentile bootstrap interval.
-
-    Each sample's last axis holds its sampling units (pairs or clips); the rows of a sample (layers, features) are
-    resampled together, so a difference between two layers is a paired one; different samples are resampled
-    independently. (``scipy.stats.bootstrap`` treats a sample's other axes as separate statistics, not as rows
-    that travel together, hence this helper.)
-
-    Parameters
+    Attributes
     ----------
-    samples : sequence of np.ndarray
-        ``(..., n_units)`` each; NaNs are left out of the means.
+    samples : tuple of numpy.ndarray
+        ``(..., n_items)`` each.
+    units : tuple of numpy.ndarray
+        Per sample, ``(n_items,)`` clip indices or ``(n_items, 2)`` pairs of them.
     statistic : callable
-        Takes the samples' means along their last axis, each with a leading resample axis (``(B, ...)``), and
-        returns ``(B,)`` values.
-    n_boot, level, seed
-        Resamples, confidence level and the seed of the resampling.
-
-    Returns
-    -------
-    Interval
-        ``mean`` is the statistic on the samples themselves; ``n`` the units of the first sample.
-
-    Examples
-    --------
-    >>> ci = bootstrap_effect([np.arange(10.0)], lambda m: m, n_boot=200)
-    >>> ci.mean, ci.low < 4.5 < ci.high
-    (4.5, True)
+        The effect from the samples' means (see :func:`~auralisation.analysis.bootstrap.bootstrap_draws`).
     """
-    rng = np.random.default_rng(seed)
-    sizes = [sample.shape[-1] for sample in samples]
-    if min(sizes, default=0) == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), 0, level)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        point = float(statistic(*[_weighted_nanmean(s, np.ones((1, n))) for s, n in zip(samples, sizes)])[0])
-        boots = statistic(*[
-            _weighted_nanmean(s, rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64))
-            for s, n in zip(samples, sizes)
-        ])
-    boots = np.asarray(boots, dtype=np.float64)
-    boots = boots[np.isfinite(boots)]
-    if not np.isfinite(point) or boots.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), sizes[0], level)
-    tail = 100.0 * (1.0 - level) / 2.0
-    low, high = np.percentile(boots, [tail, 100.0 - tail])
-    return Interval(point, float(low), float(high), sizes[0], level)
+
+    samples: tuple[np.ndarray, ...]
+    units: tuple[np.ndarray, ...]
+    statistic: Callable[..., np.ndarray]
+
+    def interval(self, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> Interval:
+        """The effect and its percentile interval, resampling clips."""
+        return bootstrap(self.samples, self.statistic, units=self.units, n_boot=n_boot, level=level, seed=seed)
+
+    def minus(self, other: Effect) -> Effect:
+        """This effect minus ``other``'s, on the same draws of clips: a paired difference (trained minus untrained).
+
+        Examples
+        --------
+        >>> a = Effect((np.array([1.0, 2.0, 3.0]),), (np.arange(3),), lambda m: m)
+        >>> b = Effect((np.array([0.5, 1.5, 2.0]),), (np.arange(3),), lambda m: m)
+        >>> a.minus(b).interval(n_boot=200).mean
+        0.6666666666666667
+        """
+        k = len(self.samples)
+        mine, theirs = self.statistic, other.statistic
+        return Effect(self.samples + other.samples, self.units + other.units,
+                      lambda *means: mine(*means[:k]) - theirs(*means[k:]))
 
 
 # -------------------------------------------------------------------------------------------------------- effects
@@ -232,9 +224,14 @@ def invariance_layer(responses: Responses) -> str:
     return layers[-1]
 
 
+def _pairs(responses: Responses, attribute: str) -> np.ndarray:
+    """``(n_pairs, 2)`` clip indices of ``attribute``'s pairs: the units of a pair sample."""
+    return attribute_pairs(responses.stimuli, attribute)
+
+
 def _pair_correlations(responses: Responses, layer: str, attribute: str) -> np.ndarray:
     """``(n_features, n_pairs)`` correlations of each feature's activation profiles across ``attribute``'s pairs."""
-    pairs = attribute_pairs(responses.stimuli, attribute)
+    pairs = _pairs(responses, attribute)
     matrix = clip_correlations(responses.activation[layer])
     return matrix[:, pairs[:, 0], pairs[:, 1]]
 
@@ -252,49 +249,63 @@ def _index(r: np.ndarray, floor: np.ndarray) -> np.ndarray:
         return np.where(floor < 1.0, (r - floor) / (1.0 - floor), np.nan)
 
 
-def invariance_rise(attribute: str) -> Callable[..., Interval]:
+def _rise(r: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    return _index(r[:, 1], floor[:, 1]) - _index(r[:, 0], floor[:, 0])
+
+
+def _gap(a: np.ndarray, b: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    return _index(a, floor) - _index(b, floor)
+
+
+def invariance_rise(attribute: str) -> Callable[[Responses], Effect]:
     """Effect: the deepest layer's invariance index to ``attribute`` minus layer 1's."""
 
-    def measure(responses: Responses, **bootstrap: float) -> Interval:
+    def measure(responses: Responses) -> Effect:
         layers = [responses.layers[0], invariance_layer(responses)]
-        samples = [_layer_pairs(responses, layers, attribute), _layer_pairs(responses, layers, FLOOR)]
-        return bootstrap_effect(
-            samples, lambda r, floor: _index(r[:, 1], floor[:, 1]) - _index(r[:, 0], floor[:, 0]), **bootstrap
-        )
+        names = (attribute, FLOOR)
+        return Effect(tuple(_layer_pairs(responses, layers, name) for name in names),
+                      tuple(_pairs(responses, name) for name in names), _rise)
 
     return measure
 
 
-def invariance_gap(attribute: str, other: str = "instrument") -> Callable[..., Interval]:
+def invariance_gap(attribute: str, other: str = "instrument") -> Callable[[Responses], Effect]:
     """Effect: the deepest layer's invariance index to ``attribute`` minus its index to ``other``."""
 
-    def measure(responses: Responses, **bootstrap: float) -> Interval:
+    def measure(responses: Responses) -> Effect:
         layer = [invariance_layer(responses)]
-        samples = [_layer_pairs(responses, layer, name)[0] for name in (attribute, other, FLOOR)]
-        return bootstrap_effect(samples, lambda a, b, floor: _index(a, floor) - _index(b, floor), **bootstrap)
+        names = (attribute, other, FLOOR)
+        return Effect(tuple(_layer_pairs(responses, layer, name)[0] for name in names),
+                      tuple(_pairs(responses, name) for name in names), _gap)
 
     return measure
 
 
-def invariant_share(attribute: str) -> Callable[..., Interval]:
+def _invariant_share(a: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    index = _index(a, floor)  # (B, n_features)
+    defined = np.isfinite(index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(defined.any(axis=1), (index >= INVARIANT).sum(axis=1) / defined.sum(axis=1), np.nan)
+
+
+def invariant_share(attribute: str) -> Callable[[Responses], Effect]:
     """Effect: the share of the deepest layer's features whose invariance index to ``attribute`` is at least
     :data:`~auralisation.analysis.findings.INVARIANT` (features without a defined index left out)."""
 
-    def share(a: np.ndarray, floor: np.ndarray) -> np.ndarray:
-        index = _index(a, floor)  # (B, n_features)
-        defined = np.isfinite(index)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(defined.any(axis=1), (index >= INVARIANT).sum(axis=1) / defined.sum(axis=1), np.nan)
-
-    def measure(responses: Responses, **bootstrap: float) -> Interval:
+    def measure(responses: Responses) -> Effect:
         layer = invariance_layer(responses)
-        samples = [_pair_correlations(responses, layer, name) for name in (attribute, FLOOR)]
-        return bootstrap_effect(samples, share, **bootstrap)
+        names = (attribute, FLOOR)
+        return Effect(tuple(_pair_correlations(responses, layer, name) for name in names),
+                      tuple(_pairs(responses, name) for name in names), _invariant_share)
 
     return measure
 
 
-def line_fall(responses: Responses, **bootstrap: float) -> Interval:
+def _difference(means: np.ndarray) -> np.ndarray:
+    return means[:, 0] - means[:, 1]
+
+
+def line_fall(responses: Responses) -> Effect:
     """Effect: layer 1's line share (horizontal + vertical, mean over features) minus the last layer's.
 
     Features silent on a clip (no line share) are left out of that clip's mean, as in
@@ -304,10 +315,10 @@ def line_fall(responses: Responses, **bootstrap: float) -> Interval:
         warnings.simplefilter("ignore", RuntimeWarning)
         per_clip = np.stack([np.nanmean(responses.lines[layer].sum(axis=-1), axis=1) for layer in
                              (responses.layers[0], responses.layers[-1])])  # (2, n_clips)
-    return bootstrap_effect([per_clip], lambda means: means[:, 0] - means[:, 1], **bootstrap)
+    return Effect((per_clip,), (np.arange(per_clip.shape[-1]),), _difference)
 
 
-def onset_share(sign: int) -> Callable[..., Interval]:
+def onset_share(sign: int) -> Callable[[Responses], Effect]:
     """Effect: the share of layer-1 features whose mean onset log-ratio lies beyond ``sign * ONSET_THRESHOLD``."""
 
     def share(means: np.ndarray) -> np.ndarray:  # (B, n_features)
@@ -316,8 +327,9 @@ def onset_share(sign: int) -> Callable[..., Interval]:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(defined.any(axis=1), beyond.sum(axis=1) / defined.sum(axis=1), np.nan)
 
-    def measure(responses: Responses, **bootstrap: float) -> Interval:
-        return bootstrap_effect([responses.onset[responses.layers[0]].T], share, **bootstrap)
+    def measure(responses: Responses) -> Effect:
+        onsets = responses.onset[responses.layers[0]].T  # (n_features, n_clips)
+        return Effect((onsets,), (np.arange(onsets.shape[-1]),), share)
 
     return measure
 
@@ -354,6 +366,14 @@ CRITERIA: tuple[Criterion, ...] = (
 )
 
 
+def _check_measured(responses: Responses) -> None:
+    if not responses.lines or not responses.onset:
+        raise ParameterError(
+            f"the responses of model {responses.label!r} have no line or onset measures: compute them with "
+            "deconvolve=True"
+        )
+
+
 def evaluate(
     responses: Responses,
     criteria: Sequence[Criterion] = CRITERIA,
@@ -371,26 +391,55 @@ def evaluate(
     criteria : sequence of Criterion
         Default :data:`CRITERIA`.
     n_boot, level, seed
-        Bootstrap resamples, confidence level, seed.
+        Bootstrap resamples (of clips), confidence level, seed.
 
     Returns
     -------
     list of Verdict
-        One per criterion, in order.
+        One per criterion, in order; ``n`` counts the clips resampled.
 
     Raises
     ------
     ParameterError
         The responses lack the deconvolution measures (lines, onsets).
     """
-    if not responses.lines or not responses.onset:
-        raise ParameterError(
-            f"the responses of model {responses.label!r} have no line or onset measures: compute them with "
-            "deconvolve=True"
-        )
+    _check_measured(responses)
     verdicts = []
     for criterion in criteria:
-        effect = criterion.measure(responses, n_boot=n_boot, level=level, seed=seed)
+        effect = criterion.measure(responses).interval(n_boot=n_boot, level=level, seed=seed)
         verdicts.append(Verdict(criterion.key, effect.mean, effect.low, effect.high, effect.n,
                                 criterion.rule.decide(effect.low, effect.high)))
+    return verdicts
+
+
+def evaluate_control(
+    trained: Responses,
+    untrained: Responses,
+    criteria: Sequence[Criterion] = CRITERIA,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> list[Verdict]:
+    """Every criterion's paired effect *trained minus untrained*, with its interval and :data:`CONTROL_RULE`'s verdict.
+
+    Both networks heard the same clips; each resample draws the clips once for both, so the interval is that of a
+    paired difference. ``verdict`` is ``"holds"`` when the trained network shows more of the finding than its
+    untrained copy.
+
+    Raises
+    ------
+    ParameterError
+        Either lacks the deconvolution measures, or they were not measured on the same clips.
+    """
+    _check_measured(trained)
+    _check_measured(untrained)
+    if [s.name for s in trained.stimuli] != [s.name for s in untrained.stimuli]:
+        raise ParameterError("the trained and untrained responses must be measured on the same clips, in one order")
+    verdicts = []
+    for criterion in criteria:
+        effect = criterion.measure(trained).minus(criterion.measure(untrained))
+        interval = effect.interval(n_boot=n_boot, level=level, seed=seed)
+        verdicts.append(Verdict(criterion.key, interval.mean, interval.low, interval.high, interval.n,
+                                CONTROL_RULE.decide(interval.low, interval.high)))
     return verdicts

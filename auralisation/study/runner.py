@@ -6,10 +6,13 @@ For each architecture and seed, :func:`run_study`
    and the shuffle is the run's) into ``models/<arch>-seed<k>/``, scored against the MFCC baseline, unless that
    folder already holds the run;
 2. runs the trained network and its untrained copy (:func:`~auralisation.analysis.responses.untrained_copy`: the
-   same seed's initial weights) over the stimuli (:func:`~auralisation.analysis.responses.compute_responses`),
+   same seed's initial weights; a copy with batch normalisation, ``choi2017``, has its moving statistics
+   recalibrated on :data:`CALIBRATION_CLIPS` training spectrograms, no weight updated) over the stimuli
+   (:func:`~auralisation.analysis.responses.compute_responses`),
    caching the responses in ``results/<arch>-seed<k>/<condition>/responses.npz`` unless already there;
 3. writes notebook 04's tables of each (:func:`~auralisation.analysis.findings.analyse`) and the summary, and
-   applies every criterion of :data:`~auralisation.study.criteria.CRITERIA`.
+   applies every criterion of :data:`~auralisation.study.criteria.CRITERIA` to each, and the control's rule to
+   the paired effect trained minus untrained (:func:`~auralisation.study.criteria.evaluate_control`).
 
 A run already done is not redone: an interrupted study continues where it stopped.
 """
@@ -31,12 +34,18 @@ from ..analysis.findings import analyse, summarise_findings
 from ..analysis.responses import Responses, compute_responses, select_stimuli, untrained_copy
 from ..errors import ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
-from .criteria import CRITERIA, Verdict, evaluate
+from .criteria import CRITERIA, Verdict, evaluate, evaluate_control
 
-__all__ = ["CONDITIONS", "RunRecord", "StudySettings", "VerdictRow", "run_name", "run_study"]
+__all__ = [
+    "CONDITIONS", "CONTROL", "RunRecord", "StudySettings", "VerdictRow", "pretrained_label", "run_name", "run_study",
+]
 
 #: The two conditions of every run: the trained network and its untrained copy (the control).
 CONDITIONS: tuple[str, ...] = ("trained", "untrained")
+
+#: The verdict rows of the paired effect trained minus untrained
+#: (:func:`~auralisation.study.criteria.evaluate_control`).
+CONTROL = "trained - untrained"
 
 #: Written beside a trained study model: how long it took to train.
 TIMING_FILE = "study.json"
@@ -68,6 +77,10 @@ class StudySettings:
         Keep the drum loops (they add onsets to layer 1's measure).
     n_boot : int
         Bootstrap resamples of every interval.
+    pretrained : tuple of str
+        Networks trained elsewhere (:func:`~auralisation.io.load_model` sources: a model folder, a ``.keras``
+        file, or a pretrained tagger's name once those load), each studied as one trained network (seed 0) with its
+        untrained copy as the control; they have no row in the runs table (nothing was trained here).
     """
 
     archs: tuple[str, ...] = ("choi2016", "choi2017")
@@ -82,6 +95,7 @@ class StudySettings:
     instruments: tuple[str, ...] | None = None
     drums: bool = True
     n_boot: int = 1000
+    pretrained: tuple[str, ...] = ()
 
     @classmethod
     def for_mode(cls, fast: bool) -> StudySettings:
@@ -197,8 +211,20 @@ def _train(data: Any, folder: Path, settings: Any, *, verbose: int | str) -> dic
 # ------------------------------------------------------------------------------------------------ response cache
 
 
-def _signature(stimuli: Sequence[StimulusLike], settings: StudySettings) -> dict[str, Any]:
-    return {"stimuli": [s.name for s in stimuli], "layers": settings.layers, "features": settings.features}
+#: Training spectrograms the untrained copy's batch normalisation is recalibrated on (models that have it).
+CALIBRATION_CLIPS = 64
+
+
+def _signature(stimuli: Sequence[StimulusLike], settings: StudySettings, calibrated: int = 0) -> dict[str, Any]:
+    return {"stimuli": [s.name for s in stimuli], "layers": settings.layers, "features": settings.features,
+            **({"batch_norm_calibration": calibrated} if calibrated else {})}
+
+
+def _calibration(data: Any) -> np.ndarray:
+    """Up to :data:`CALIBRATION_CLIPS` training spectrograms spread over the split (every class)."""
+    train = data.splits.train
+    chosen = np.unique(np.linspace(0, len(train) - 1, min(CALIBRATION_CLIPS, len(train))).astype(int))
+    return np.stack([data.cache.get(train[i]) for i in chosen])
 
 
 def save_responses(path: Path, responses: Responses, meta: dict[str, Any]) -> Path:
@@ -235,9 +261,9 @@ def load_responses(path: Path, stimuli: Sequence[StimulusLike], meta: dict[str, 
 
 
 def _responses(model: Any, config: Any, stimuli: Sequence[StimulusLike], settings: StudySettings, *, label: str,
-               folder: Path, progress: bool) -> tuple[Responses, float]:
+               folder: Path, progress: bool, calibrated: int = 0) -> tuple[Responses, float]:
     """Cached or computed responses of one condition, with the seconds they took to compute."""
-    path, meta = folder / "responses.npz", _signature(stimuli, settings)
+    path, meta = folder / "responses.npz", _signature(stimuli, settings, calibrated)
     cached = load_responses(path, stimuli, meta)
     timing = folder / "timing.json"
     if cached is not None and timing.is_file():
@@ -250,6 +276,12 @@ def _responses(model: Any, config: Any, stimuli: Sequence[StimulusLike], setting
     save_responses(path, responses, meta)
     atomic_write_text(timing, json.dumps({"seconds": seconds}) + "\n")
     return responses, seconds
+
+
+def _has_batch_norm(model: Any) -> bool:
+    import keras
+
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
 
 
 # ---------------------------------------------------------------------------------------------------------- study
@@ -294,7 +326,8 @@ def run_study(
     Returns
     -------
     (list of RunRecord, list of VerdictRow)
-        One record per run; one row per run, condition and criterion.
+        One record per run; one row per run, condition (trained, untrained, and :data:`CONTROL`, the paired effect
+        trained minus untrained) and criterion.
 
     Raises
     ------
@@ -336,18 +369,10 @@ def run_study(
         if scores is None:
             scores = _train(prepared[arch], folder, train_settings, verbose=2 if progress else 0)
         trained = load_model(folder)
-        networks = {"trained": trained.model, "untrained": untrained_copy(trained.model)}
-        analyses, seconds = {}, {}
-        for condition, network in networks.items():
-            folder = results / name / condition
-            responses, seconds[condition] = _responses(network, trained.config, chosen, settings, label=condition,
-                                                       folder=folder, progress=progress)
-            analyses[condition] = analyse(responses, n_boot=settings.n_boot)
-            analyses[condition].write(folder)
-            verdicts: list[Verdict] = evaluate(responses, CRITERIA, n_boot=settings.n_boot)
-            rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
-        atomic_write_text(results / name / "summary.txt",
-                          summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
+        calibration = _calibration(prepared[arch]) if _has_batch_norm(trained.model) else None
+        new_rows, seconds = _analyse_run(trained, arch, seed, calibration, chosen, settings, results / name,
+                                         progress=progress)
+        rows += new_rows
         record = RunRecord(
             arch=arch, seed=seed, epochs=int(scores["epochs"]), train_seconds=float(scores["train_seconds"]),
             analysis_seconds_trained=seconds["trained"], analysis_seconds_untrained=seconds["untrained"],
@@ -360,4 +385,47 @@ def run_study(
         log(f"{name}{done}: {record.epochs} epochs in {record.train_seconds:.0f} s, test accuracy "
             f"{100 * record.accuracy:.1f} % (baseline {100 * record.baseline_accuracy:.1f} %); analyses "
             f"{record.analysis_seconds_trained:.0f} s trained, {record.analysis_seconds_untrained:.0f} s untrained")
+    for source in settings.pretrained:
+        trained = load_model(source)
+        label = pretrained_label(source)
+        calibration = None
+        if _has_batch_norm(trained.model):
+            calibration = _calibration(prepare_data(data, trained.config, cache, seed=settings.split_seed))
+        new_rows, seconds = _analyse_run(trained, label, 0, calibration, chosen, settings, results / label,
+                                         progress=progress)
+        rows += new_rows
+        log(f"{label} (pretrained, not trained here): analyses {seconds['trained']:.0f} s trained, "
+            f"{seconds['untrained']:.0f} s untrained")
     return runs, rows
+
+
+def pretrained_label(source: str) -> str:
+    """The row (and folder) name of a pretrained network: its folder's name, or the source with ``:`` as ``-``.
+
+    Examples
+    --------
+    >>> pretrained_label("musicnn:MSD_vgg"), pretrained_label("models/choi2016/")
+    ('musicnn-MSD_vgg', 'choi2016')
+    """
+    return Path(source).name if not source.count(":") else source.replace(":", "-")
+
+
+def _analyse_run(trained: Any, arch: str, seed: int, calibration: np.ndarray | None, chosen: Sequence[StimulusLike],
+                 settings: StudySettings, folder: Path, *, progress: bool) -> tuple[list[VerdictRow], dict[str, float]]:
+    """One network and its untrained copy through the analyses and the criteria, and the control's paired effects:
+    the verdict rows and the seconds each condition's responses took."""
+    networks = {"trained": trained.model, "untrained": untrained_copy(trained.model, calibration)}
+    calibrated = {"trained": 0, "untrained": 0 if calibration is None else len(calibration)}
+    analyses, seconds, measured, rows = {}, {}, {}, []
+    for condition, network in networks.items():
+        measured[condition], seconds[condition] = _responses(network, trained.config, chosen, settings,
+                                                             label=condition, folder=folder / condition,
+                                                             progress=progress, calibrated=calibrated[condition])
+        analyses[condition] = analyse(measured[condition], n_boot=settings.n_boot)
+        analyses[condition].write(folder / condition)
+        verdicts: list[Verdict] = evaluate(measured[condition], CRITERIA, n_boot=settings.n_boot)
+        rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=condition) for v in verdicts]
+    control = evaluate_control(measured["trained"], measured["untrained"], CRITERIA, n_boot=settings.n_boot)
+    rows += [VerdictRow(**dataclasses.asdict(v), arch=arch, seed=seed, condition=CONTROL) for v in control]
+    atomic_write_text(folder / "summary.txt", summarise_findings(analyses["trained"], analyses["untrained"]) + "\n")
+    return rows, seconds

@@ -42,7 +42,7 @@ from ..features import FeatureCache, LayerFeatures
 from ..frontends import require_magnitude_input
 from ..methods import METHODS, check_method
 from ..plotting.spectrograms import FeaturePanels
-from ..io import TrainedModel
+from ..models import TrainedModel
 from .view import Loudness, View, audio_html, image_html, render, static_view
 
 __all__ = ["UPLOAD_LIMIT", "Explorer"]

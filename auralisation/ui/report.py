@@ -44,7 +44,7 @@ from ..frontends import LinearDeconvolver, require_magnitude_input
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import spectrogram
 from ..plotting.style import save_figure
-from ..io import TrainedModel
+from ..models import TrainedModel
 from .page import PAGE_STYLE, SELF_CHECK_SCRIPT
 
 __all__ = ["PAGE", "build_report"]

@@ -1,0 +1,102 @@
+"""README result blocks (auralisation.records): each is what its committed record renders, and the test fails when
+one is stale or typed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auralisation.errors import ParameterError
+from auralisation.records import (
+    RECORDS,
+    blocks_in,
+    documents,
+    listenable_record,
+    publish,
+    refresh_readme,
+    render,
+    stale_blocks,
+    stale_sources,
+    study_record,
+)
+from auralisation.study import CRITERIA, RunRecord, VerdictRow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_blocks_are_what_their_records_render():
+    pages = documents(ROOT)
+    assert ROOT / "README.md" in pages
+    assert {"study", "listenable"} <= {name for page in pages for name in blocks_in(page.read_text(encoding="utf-8"))}
+    for page in pages:
+        assert stale_blocks(page, ROOT) == [], f"run `auralisation.records.refresh_readme('{page}')` after a run"
+    assert stale_sources(ROOT) == []  # where a run's results file is here, the record is that file's
+
+
+def _study_record() -> str:
+    runs = [RunRecord("choi2016", 0, 12, 300.0, 100.0, 90.0, 0.875, 0.896, 0.667, 0.667)]
+    rows = [VerdictRow(c.key, 0.1, 0.05, 0.2, 60, "holds", arch="choi2016", seed=0, condition=condition)
+            for c in CRITERIA for condition in ("trained", "untrained", "trained - untrained")]
+    return json.dumps({"machine": "a test machine", "runs": [r.__dict__ for r in runs],
+                       "verdicts": [r.__dict__ for r in rows]})
+
+
+def test_a_block_is_stale_until_refreshed_from_its_record(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n\n<!-- study:begin -->\n<!-- study:end -->\n\n<!-- listenable:begin -->\nold table\n"
+                      "<!-- listenable:end -->\n")
+    assert stale_blocks(readme, tmp_path) == ["study", "listenable"]
+    refresh_readme(readme, tmp_path)
+    assert stale_blocks(readme, tmp_path) == []
+    assert "No study has been run with these rules" in readme.read_text()  # no record: the block says what to run
+    publish("study", _study_record(), readme, root=tmp_path)
+    assert (tmp_path / RECORDS / "study.json").is_file() and stale_blocks(readme, tmp_path) == []
+    text = readme.read_text()
+    assert "87.5 %, 89.6 %" in text and "**1/1**" in text  # the record's accuracy, and the seed learned
+    readme.write_text(text.replace("87.5 %", "88.0 %"))  # a figure typed over the generated one
+    assert stale_blocks(readme, tmp_path) == ["study"]
+    (tmp_path / RECORDS / "study.json").write_text(_study_record().replace("0.875", "0.9"))  # a new run's record
+    readme.write_text(text)
+    assert stale_blocks(readme, tmp_path) == ["study"]
+    assert render("study", tmp_path).count("90.0 %, 89.6 %") == 1
+
+
+def test_unknown_blocks_are_refused(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- accuracy:begin -->\n98 %\n<!-- accuracy:end -->\n")
+    with pytest.raises(ParameterError, match="no README block 'accuracy'"):
+        stale_blocks(readme, tmp_path)
+    with pytest.raises(ParameterError, match="no README block"):
+        publish("accuracy", "{}", root=tmp_path)
+
+
+def test_a_record_is_stale_against_a_changed_results_file(tmp_path):
+    from auralisation.methods.benchmark import _empty
+
+    scores = tmp_path / "results" / "listenable" / "scores.json"
+    scores.parent.mkdir(parents=True)
+    result = _empty(["gradcam"], ["clean"], ["normalised"], "x")
+    result.clips.append(0)
+    result.seconds["gradcam"] = 1.0
+    result.accuracy["clean"].append(1.0)
+    for rows in (result.scores["clean"]["normalised"], *result.sparsity["clean"].values()):
+        for values in rows.values():
+            for score in values.values():
+                score.append(0.5)
+    scores.write_text(result.to_json())
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- listenable:begin -->\n<!-- listenable:end -->\n")
+    publish("listenable", listenable_record(scores), readme, root=tmp_path)
+    assert stale_blocks(readme, tmp_path) == [] and stale_sources(tmp_path) == []
+    assert "| gradcam | **0.5 [0.5, 0.5]** |" in readme.read_text()  # AI of the one method: the best, in bold
+    scores.write_text(scores.read_text().replace("0.5", "0.25"))  # a new run: the record no longer is its file's
+    assert stale_sources(tmp_path) == ["listenable"]
+    study = tmp_path / "results" / "study" / "study.json"
+    study.parent.mkdir(parents=True)
+    study.write_text(_study_record())
+    publish("study", study_record(study), root=tmp_path)
+    assert stale_sources(tmp_path) == ["listenable"]
+    study.write_text(_study_record().replace("0.875", "0.9"))
+    assert stale_sources(tmp_path) == ["study", "listenable"]
