@@ -109,8 +109,9 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     ----------
     path : path-like
         A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, any
-        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
-        defaults; its class names are a ``classes.json`` beside it, else ``class 0``, ``class 1``...
+        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are
+        ``config``, else a ``config.json`` beside it, else the defaults; its class names are a ``classes.json``
+        beside it, else ``class 0``, ``class 1``...
     config : AudioConfig, optional
         The audio settings a lone ``.keras`` file's inputs were made with (ignored for a model folder, which
         carries its own).
