@@ -7,12 +7,17 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data stimuli reproduce notebooks test bench clean study
+.PHONY: setup data stimuli reproduce notebooks test bench clean study lock
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml scripts/setup.sh
+$(VENV)/.installed: requirements.lock pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
+
+# requirements.lock pins every package for Linux x86_64 and CPython 3.11; refresh it after changing
+# requirements.txt (pip resolves it with this machine's configuration; nothing is installed).
+lock:
+	$${PYTHON:-python3} scripts/lock.py
 
 # With AURALISATION_DATA set (GTZAN, say), the default dataset is not rendered: the notebooks read that folder.
 data: setup
@@ -26,6 +31,7 @@ notebooks: setup
 	    $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
 	        --output-dir results/notebooks "$$nb" || exit 1; \
 	done
+	$(BIN)/python -m auralisation.provenance results/notebooks
 
 reproduce: setup data notebooks
 

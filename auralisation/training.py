@@ -9,6 +9,7 @@ MFCC + logistic-regression baseline. The run adds to the model folder::
         history.json     the training history, one entry per epoch
         metrics.json     test scores of the model and of the baseline
         splits.json      the excerpts of each split
+        environment.json what it ran with (:func:`auralisation.provenance.environment`)
 
 Examples
 --------
@@ -39,6 +40,7 @@ from .evaluate import Evaluation, evaluate_model
 from .fileio import atomic_path, atomic_write_text
 from .io import TrainedModel, check_compatible, save_model
 from .models import ARCHITECTURES
+from .provenance import record_environment
 
 __all__ = [
     "ARCH_CONFIGS",
@@ -416,6 +418,7 @@ def train_and_evaluate(
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(out / SPLITS_FILE, json.dumps(splits_record(data.splits), indent=2) + "\n")
+    record_environment(out)
     return TrainResult(TrainedModel(model, data.config, data.classes), history, evaluation, reference, out)
 
 

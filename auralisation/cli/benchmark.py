@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..fileio import atomic_write_text
+from ..provenance import record_environment
 from ..io import check_compatible, load_model
 from ..methods.benchmark import LISTENABLE_METHODS, format_benchmark, listenable_benchmark, spread
 from ..methods.lmac import load_lmac
@@ -62,5 +63,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
         f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]
     )
     atomic_write_text(args.out / "table.md", tables)
+    record_environment(args.out)
     print(tables)
     return 0

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import SynthError
 from ..fileio import atomic_path, atomic_write_text
 from .compose import compose_track, recording
-from .fluid import SAMPLE_RATE, find_soundfont, render_groups
+from .fluid import SAMPLE_RATE, describe_soundfont, find_soundfont, render_groups
 from .styles import DEFAULT_STYLES, STEMS, Style, get_style
 
 __all__ = ["STEMS", "generate_default", "load_stems", "render_stems", "render_track", "stems_folder", "track_path"]
@@ -32,6 +32,8 @@ __all__ = ["STEMS", "generate_default", "load_stems", "render_stems", "render_tr
 STEMS_SUFFIX = "-stems"
 #: What a stems folder records of the track it belongs to, so that a rerun skips tracks already written.
 _RECORD = "track.json"
+#: Written in the dataset's root after its tracks: the settings and the soundfont (:func:`describe_soundfont`).
+MANIFEST = "manifest.json"
 #: 16-bit full scale of the written files, and the peak a track is normalised to.
 _FULL_SCALE = 32767
 _PEAK = 0.99
@@ -236,6 +238,8 @@ def generate_default(
     stems : bool
         Also write each track's stems to :func:`stems_folder` (``out-stems/<style>/<style>.000NN/<stem>.wav``)
         with a ``track.json`` recording the settings.
+
+    ``out/manifest.json`` records the settings and the soundfont, with a note where it is not FluidR3 GM.
     workers : int
         Processes rendering at once (each track depends only on its own arguments, so the files are the same).
     progress : bool
@@ -277,6 +281,9 @@ def generate_default(
             bar.update()
     for name in names:
         _warn_stale(out, name, {path for path, style, _ in jobs if style == name})
+    manifest = {"seed": seed, "seconds": seconds, "sample_rate": SAMPLE_RATE, "tracks_per_style": tracks_per_style,
+                "styles": names, "stems": stems, "soundfont": describe_soundfont(soundfont)}
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return [path for path, _, _ in jobs]
 
 
