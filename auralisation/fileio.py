@@ -13,12 +13,17 @@ Temporary files and folders are created as :func:`open` and :func:`os.mkdir` cre
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "fsync_folder", "temporary_folder"]
+__all__ = ["LOCK_FILE", "atomic_path", "atomic_write_bytes", "atomic_write_text", "exclusive", "fsync_folder",
+           "temporary_folder"]
+
+#: The lock file :func:`exclusive` holds in a folder.
+LOCK_FILE = ".lock"
 
 #: Attempts at a fresh temporary name before giving up (each is 64 random bits).
 _ATTEMPTS = 100
@@ -125,3 +130,53 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically; return the path."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def exclusive(folder: str | os.PathLike[str], what: str = "folder") -> Iterator[Path]:
+    """Hold ``folder`` for this process alone while the block runs (``flock`` on ``folder/.lock``).
+
+    The lock goes with the process: a killed run leaves no stale lock. A second process (or a second holder in
+    this one) is refused at once, with the first one's process id.
+
+    Parameters
+    ----------
+    folder : path-like
+        Created if missing.
+    what : str
+        What the folder is, for the error message ("model folder", "spectrogram cache").
+
+    Raises
+    ------
+    AuralisationError
+        Another process holds the folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with exclusive(folder, "model folder"):
+    ...     with exclusive(folder, "model folder"):
+    ...         pass
+    Traceback (most recent call last):
+    auralisation.errors.AuralisationError: model folder ... is being written by process ...; wait for it to finish...
+    """
+    from .errors import AuralisationError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise AuralisationError(
+                f"{what} {folder} is being written by process {holder}; wait for it to finish (or stop it), or "
+                "write elsewhere"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield folder
+    finally:
+        os.close(fd)  # closing releases the lock

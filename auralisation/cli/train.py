@@ -1,4 +1,7 @@
-"""``auralisation train``: train, save and score a model (:mod:`auralisation.training`)."""
+"""``auralisation train``: train, save and score a model (:mod:`auralisation.training`).
+
+A run killed part-way resumes from its last epoch when the same command is run again.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ..training import (
     STRATEGIES,
     TrainSettings,
     evaluate_trained,
+    enable_determinism,
     make_strategy,
     prepare_data,
     train_and_evaluate,
@@ -43,6 +47,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--evaluate-only", action="store_true", help="score the model already in --out on the data's test split"
     )
+    parser.add_argument("--deterministic", action="store_true",
+                        help="make TensorFlow's ops deterministic (slower): the same seed gives the same weights")
     parser.add_argument("--strategy", choices=STRATEGIES, default="none",
                         help="tf.distribute: mirrored trains one replica per local device (every GPU), gradients "
                              "all-reduced at each step")
@@ -50,6 +56,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``auralisation train``: train, save and score a model, printing its accuracy and the baseline's."""
+    if args.deterministic:
+        enable_determinism(args.seed)
     strategy = make_strategy(args.strategy)
     settings = TrainSettings.for_mode(args.fast, args.arch)
     overrides = {"epochs": args.epochs, "width": args.width, "seed": args.seed}
