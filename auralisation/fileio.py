@@ -136,8 +136,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def exclusive(folder: str | os.PathLike[str], what: str = "folder") -> Iterator[Path]:
     """Hold ``folder`` for this process alone while the block runs (``flock`` on ``folder/.lock``).
 
-    The lock goes with the process: a killed run leaves no stale lock. A second process (or a second holder in
-    this one) is refused at once, with the first one's process id.
+    The lock goes with the process: a killed run leaves at most a stale ``.lock`` file, which locks nothing. A
+    second process (or a second holder in this one) is refused at once, with the first one's process id. The file
+    is removed when the block ends.
 
     Parameters
     ----------
@@ -165,18 +166,28 @@ def exclusive(folder: str | os.PathLike[str], what: str = "folder") -> Iterator[
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    path = folder / LOCK_FILE
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
             raise AuralisationError(
                 f"{what} {folder} is being written by process {holder}; wait for it to finish (or stop it), or "
                 "write elsewhere"
             ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break  # the lock file is still the one in the folder (its last holder did not remove it meanwhile)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         yield folder
     finally:
+        path.unlink(missing_ok=True)  # while still held, so that no one locks a file about to disappear
         os.close(fd)  # closing releases the lock

@@ -106,9 +106,10 @@ def test_training_lowers_the_loss_and_learns_the_classes(data, result):
 def test_run_writes_model_history_metrics_and_removes_checkpoint(result):
     folder = result.folder
     assert {p.name for p in folder.iterdir()} == {
-        "model.keras", "config.json", "classes.json", "history.json", "metrics.json", "splits.json"
+        "model.keras", "config.json", "classes.json", "history.json", "metrics.json", "splits.json", "environment.json"
     }
     assert not (folder / CHECKPOINT_FILE).exists()
+    assert json.loads((folder / "environment.json").read_text())["packages"]["keras"] == keras.__version__
     history = json.loads((folder / HISTORY_FILE).read_text())
     assert history.keys() == result.history.keys()
     for key, values in history.items():
