@@ -25,12 +25,10 @@ data: setup
 	else echo "data: using $$AURALISATION_DATA instead of the generated default"; fi
 	$(BIN)/auralisation generate stimuli --out data/stimuli
 
+# One line per cell (which notebook, which cell of how many, the time so far); the copies in results/notebooks carry
+# no TensorFlow start-up lines and no absolute paths (scripts/run_notebooks.py).
 notebooks: setup
-	mkdir -p results/notebooks
-	for nb in notebooks/[0-9]*.ipynb; do \
-	    $(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
-	        --output-dir results/notebooks "$$nb" || exit 1; \
-	done
+	$(BIN)/python scripts/run_notebooks.py --out results/notebooks notebooks/[0-9]*.ipynb
 	$(BIN)/python -m auralisation.provenance results/notebooks
 
 reproduce: setup data notebooks
@@ -47,7 +45,7 @@ test: setup $(VENV)/.browser
 # 2 seeds, no README).
 STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
 study: setup $(if $(STUDY_FAST),,data)
-	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study
+	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study $(if $(STUDY_FAST),,--update-readme)
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done

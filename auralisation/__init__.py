@@ -7,8 +7,8 @@ auralisation of the deconvolved spectrogram with the clip's own phase.
 The functions a user calls are here; each is imported on first use (PEP 562), so ``import auralisation`` loads
 neither NumPy nor TensorFlow. The rest lives in its module: :mod:`audio` (config, loading, STFT), :mod:`data`
 (GTZAN-style datasets), :mod:`synth` (generated default data and the paper's stimuli), :mod:`models`, :mod:`io`
-(the saved-model format), :mod:`training`, :mod:`deconv`, :mod:`methods`, :mod:`auralise`, :mod:`analysis`,
-:mod:`atlas`, :mod:`cli`.
+(the saved-model format), :mod:`training`, :mod:`deconv`, :mod:`methods`, :mod:`auralise` (a map to sound:
+``from auralisation.auralise import auralise``), :mod:`analysis`, :mod:`atlas`, :mod:`cli` (the command line).
 
 Examples
 --------
@@ -38,7 +38,6 @@ from .errors import (
 if TYPE_CHECKING:
     from .atlas import build_atlas
     from .audio import AudioConfig, load_clip, stft
-    from .auralise import auralise
     from .deconv import Deconvolver, deconvolve
     from .io import TrainedModel, load_model
     from .methods import attribute
@@ -54,14 +53,13 @@ _LAZY: dict[str, str] = {
     "load_model": "io",
     "Deconvolver": "deconv",
     "deconvolve": "deconv",
-    "auralise": "auralise",  # the module auralisation.auralise, callable as its function (see there)
     "attribute": "methods",
     "build_atlas": "atlas",
 }
 
 __all__ = [
-    "AudioConfig", "load_clip", "stft", "TrainedModel", "load_model", "Deconvolver", "deconvolve", "auralise",
-    "attribute", "build_atlas",
+    "AudioConfig", "load_clip", "stft", "TrainedModel", "load_model", "Deconvolver", "deconvolve", "attribute",
+    "build_atlas",
     "AtlasError", "AudioError", "AuralisationError", "ConfigError", "DatasetError", "ModelError", "ParameterError",
     "SynthError",
 ]
@@ -71,7 +69,7 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'auralisation' has no attribute {name!r}")
     module = importlib.import_module(f".{_LAZY[name]}", __name__)
-    value = module if name == _LAZY[name] else getattr(module, name)
+    value = getattr(module, name)
     globals()[name] = value  # the next access is a plain lookup
     return value
 

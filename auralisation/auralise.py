@@ -12,7 +12,8 @@ loudness policy:
 * ``"peak"``: every feature normalised to a peak of 0.99 on its own, as the authors did, which hides how strong
   each feature is.
 
-Neither clips. :func:`export` writes auralisations and their pictures to disk, one shared gain per layer.
+Neither clips. :func:`export` writes the auralisations to disk, one shared gain per layer, in the layout of
+:func:`export_layout` (:func:`auralisation.plotting.export_pictures` draws their pictures beside them).
 
 Examples
 --------
@@ -35,8 +36,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -44,17 +43,14 @@ from typing import Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._compat import deprecated_names, renamed
 from .audio import AudioConfig, istft, write_wav
+from .choices import LOUDNESS
 from .errors import AudioError, ParameterError
-from .fileio import atomic_write_bytes
 
-__all__ = ["LOUDNESS", "PEAK", "auralise", "export", "loudness_gains", "synthesise"]
+__all__ = ["LOUDNESS", "PEAK", "auralise", "export", "export_layout", "loudness_gains", "synthesise"]
 
 Loudness = Literal["comparable", "peak"]
 
-#: The loudness policies.
-LOUDNESS: tuple[str, ...] = ("comparable", "peak")
 
 #: Peak amplitude of the loudest auralisation.
 PEAK = 0.99
@@ -116,20 +112,19 @@ def synthesise(X: np.ndarray, D: np.ndarray, config: AudioConfig) -> np.ndarray:
 
 
 def loudness_gains(
-    waves: np.ndarray, loudness: Loudness, *, normalize: bool = False, normalise: bool | None = None
+    waves: np.ndarray, loudness: Loudness, *, normalize: bool = False
 ) -> np.ndarray:
     """Gains ``(n,)`` that apply a loudness policy to the waveforms ``(n, samples)``.
 
     ``"comparable"``: one gain for all, ``min(1, 0.99 / peak)`` over their largest peak (with ``normalize``,
     ``0.99 / peak``: the loudest is brought to 0.99 even when that raises the level). ``"peak"``: ``0.99 / peak``
-    of each one. Silent waveforms stay silent. ``normalise`` is the old, deprecated name of ``normalize``.
+    of each one. Silent waveforms stay silent.
 
     Raises
     ------
     ParameterError
         An unknown ``loudness``.
     """
-    normalize = renamed("normalise", "normalize", normalise, normalize, where="loudness_gains", default=False)
     if loudness not in LOUDNESS:
         raise ParameterError(f"unknown loudness {loudness!r}; choose 'comparable' or 'peak'")
     peaks = np.max(np.abs(waves), axis=1) if waves.size else np.zeros(len(waves))
@@ -147,7 +142,6 @@ def auralise(
     *,
     loudness: Loudness = "comparable",
     normalize: bool = False,
-    normalise: bool | None = None,
 ) -> np.ndarray:
     """The auralisations of deconvolved spectrograms: ``istft(X * D)`` under a loudness policy.
 
@@ -166,15 +160,12 @@ def auralise(
         With ``"comparable"``, bring the loudest of the set to a peak of 0.99 even when that raises the level (the
         others keep their loudness relative to it): for listening to one layer, whose level can be far below the
         clip's.
-    normalise : bool, optional
-        The old name of ``normalize`` (deprecated).
 
     Returns
     -------
     numpy.ndarray
         float32 ``(n, config.n_samples)``, peaks at most 0.99.
     """
-    normalize = renamed("normalise", "normalize", normalise, normalize, where="auralise", default=False)
     waves = synthesise(X, D, config)
     return (waves * loudness_gains(waves, loudness, normalize=normalize)[:, None]).astype(np.float32)
 
@@ -201,6 +192,36 @@ def _safe_name(name: str, what: str) -> str:
     return name
 
 
+def export_layout(
+    out: str | os.PathLike[str], clip_name: str, maps_by_layer: Mapping[str, LayerMaps], config: AudioConfig
+) -> tuple[Path, dict[Path, tuple[list[int], np.ndarray]]]:
+    """Where :func:`export` writes the files of one clip: its folder, and each layer's folder with its features
+    and maps. Feature ``k`` of a layer is ``<layer folder>/feature_<k:03d>`` (``.wav``, and ``.png`` for its
+    picture).
+
+    Raises
+    ------
+    AudioError
+        A clip or layer name that cannot be a folder name, or maps of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from auralisation.audio import AudioConfig
+    >>> config = AudioConfig()
+    >>> folder, layers = export_layout("out", "song", {"backbone/pool1": ([3], np.zeros((1, 257, 173)))}, config)
+    >>> folder.as_posix(), [(path.as_posix(), features) for path, (features, _) in layers.items()]
+    ('out/song', [('out/song/backbone.pool1', [3])])
+    """
+    folder = Path(out) / _safe_name(clip_name, "clip name")
+    # a layer inside a nested model ("backbone/pool1") gets the folder "backbone.pool1"
+    layers = {
+        folder / _safe_name(layer.replace("/", "."), "layer name"): _layer_maps(layer, maps, config)
+        for layer, maps in maps_by_layer.items()
+    }
+    return folder, layers
+
+
 def export(
     out: str | os.PathLike[str],
     clip_name: str,
@@ -210,14 +231,11 @@ def export(
     *,
     loudness: Loudness = "comparable",
     progress: bool = True,
-    images: bool = True,
 ) -> list[Path]:
-    """Write the auralisations and pictures of the deconvolved spectrograms of one clip.
+    """Write the auralisations of the deconvolved spectrograms of one clip.
 
-    Layout: ``<out>/<clip_name>/<layer>/feature_017.wav`` and, with ``images``, ``feature_017.png`` beside it (the
-    clip's ``|X|`` in dB, ``D``, and ``|X| * D``, see :class:`auralisation.plotting.FeaturePanels`), plus the
-    clip itself as ``<out>/<clip_name>/original.wav``. Feature numbers count from 0. Every file is written
-    atomically.
+    Layout (:func:`export_layout`): ``<out>/<clip_name>/<layer>/feature_017.wav``, plus the clip itself as
+    ``<out>/<clip_name>/original.wav``. Feature numbers count from 0. Every file is written atomically.
 
     Loudness: with ``"comparable"`` the features of one layer share one gain that brings the loudest of them to a
     peak of 0.99, so they can be compared by ear; each layer gets its own gain, because the level of ``istft(X * D)``
@@ -241,63 +259,21 @@ def export(
         See above.
     progress : bool
         Show a progress bar.
-    images : bool
-        Write the PNG pictures too.
 
     Returns
     -------
     list of pathlib.Path
         The files written.
     """
-    folder = Path(out) / _safe_name(clip_name, "clip name")
-    # a layer inside a nested model ("backbone/pool1") gets the folder "backbone.pool1"
-    layers = {
-        _safe_name(layer.replace("/", "."), "layer name"): _layer_maps(layer, maps, config)
-        for layer, maps in maps_by_layer.items()
-    }
+    folder, layers = export_layout(out, clip_name, maps_by_layer, config)
     X = _checked_stft(X, config)
     written = [write_wav(folder / "original.wav", istft(X, config), config.sr, normalize="peak")]
-    panels = None
-    if images:
-        from .plotting.spectrograms import FeaturePanels
-
-        panels = FeaturePanels(config)
-    S = np.abs(X)
     total = sum(len(features) for features, _ in layers.values())
     with tqdm(total=total, desc=f"exporting {clip_name}", unit="feature", disable=not progress) as bar:
-        for layer, (features, D) in layers.items():
+        for layer_folder, (features, D) in layers.items():
             waves = auralise(X, D, config, loudness=loudness, normalize=True)
-            for feature, d, y in zip(features, D, waves):
-                stem = folder / layer / f"feature_{feature:03d}"
+            for feature, y in zip(features, waves):
+                stem = layer_folder / f"feature_{feature:03d}"
                 written.append(write_wav(stem.with_suffix(".wav"), y, config.sr, normalize="none"))
-                if panels is not None:
-                    panels.update(S, d)
-                    written.append(atomic_write_bytes(stem.with_suffix(".png"), panels.png()))
                 bar.update()
     return written
-
-
-__getattr__ = deprecated_names(
-    __name__,
-    {
-        **{name: f"auralisation.cli.auralise:{name}" for name in ("add_auralise_arguments", "feature_maps",
-                                                                  "run_auralise")},
-        **{name: f"auralisation.cli.options:{name}" for name in ("parse_features", "parse_layers")},
-    },
-)
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as its function :func:`auralise`.
-
-    ``auralisation.auralise`` names both this module and the function a user calls, which the package re-exports.
-    Python binds a package's attribute to its submodule whenever the submodule is imported, so ``from auralisation
-    import auralise`` gives this module whenever anything has imported it first; calling the module calls the
-    function, so that import works either way.
-    """
-
-    def __call__(self, *args: object, **kwargs: object) -> np.ndarray:
-        return auralise(*args, **kwargs)  # type: ignore[arg-type]
-
-
-sys.modules[__name__].__class__ = _CallableModule

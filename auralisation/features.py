@@ -1,5 +1,8 @@
 """The maps of a layer's features on a clip, and the cache the explorer reads them from.
 
+:func:`feature_maps` is what ``auralisation auralise`` asks for: the maps of chosen features of chosen layers of
+any model (its front end read from the config), by any method.
+
 For the ReLU rules (deconvnet, guided, gradient) a layer's features are deconvolved in one batched call
 (:meth:`auralisation.deconv.Deconvolver.deconvolve` with ``features=None``, :func:`layer_features`) and kept in a
 :class:`FeatureCache` keyed by ``(clip, layer, seeding, method)``; Grad-CAM and occlusion explain one feature per
@@ -18,22 +21,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import keras
 import numpy as np
+from tqdm.auto import tqdm
 
 from .auralise import OCCLUSION_PATCH, loudness_gains, synthesise
+from .audio import AudioConfig
 from .clip import Clip
 from .deconv import RULES, Deconvolver
 from .deconv.rules import Seeding
 from .errors import ParameterError
+from .frontends import LinearDeconvolver, require_magnitude_input
 from .lru import LRU
 from .methods import Attributor, check_method
 from .plotting.spectrograms import thumbnail_png
 
 __all__ = [
-    "FeatureCache", "LayerFeatures", "feature_activations",
+    "FeatureCache", "LayerFeatures", "feature_activations", "feature_maps",
     "feature_strengths", "layer_features", "single_feature", "strongest_first",
 ]
 
@@ -198,6 +205,67 @@ def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int,
     D = attributor.attribute(clip.S, method, target, **options)[None]
     return LayerFeatures(clip.key, int(layer), deconvolver.layer_name(layer), "map", D,
                          feature_activations(deconvolver, clip, layer), _layer_gain(clip, D), method, (int(feature),))
+
+
+def feature_maps(
+    model: keras.Model,
+    inputs: np.ndarray,
+    config: AudioConfig,
+    layers: Sequence[int | str],
+    features: Sequence[int] | None = None,
+    method: str = "deconvnet",
+    *,
+    seeding: Seeding = "map",
+    route: Literal["transpose", "pinv"] = "transpose",
+    compression: Literal["identity", "gradient"] = "identity",
+    progress: bool = True,
+) -> tuple[dict[str, tuple[list[int], np.ndarray]], str]:
+    """The ``method`` maps of the chosen features of each of ``layers`` for one clip, on its linear STFT.
+
+    The ReLU rules (deconvnet, guided, gradient) deconvolve all the features of a layer in batches through a
+    :class:`~auralisation.frontends.LinearDeconvolver`, which takes what the model takes (``inputs``:
+    :func:`~auralisation.frontends.model_input` of the clip) and brings the maps back to the linear STFT by
+    ``route`` and ``compression``; Grad-CAM and occlusion explain one feature after the other with
+    :meth:`~auralisation.methods.Attributor.attribute` (occlusion with the patch :data:`OCCLUSION_PATCH`), on a
+    model whose input is the linear magnitude.
+
+    Returns
+    -------
+    tuple
+        Layer name -> (feature indices, float32 maps ``(n, bins, frames)``), in the order of ``layers`` (the
+        argument :func:`auralisation.auralise.export` takes); and how the maps came back to the STFT, in words
+        (empty for Grad-CAM and occlusion).
+
+    Raises
+    ------
+    ModelError
+        Unknown layer, a feature out of range, Grad-CAM or occlusion on a model with a front end.
+    ParameterError
+        Unknown method or seeding, ``seeding="max"`` with Grad-CAM or occlusion.
+    """
+    check_method(method)
+    maps: dict[str, tuple[list[int], np.ndarray]] = {}
+    if method in RULES:
+        deconvolver = LinearDeconvolver(model, config, method, route=route, compression=compression)
+        for layer in layers:
+            name = deconvolver.layer_name(layer)
+            chosen = list(range(deconvolver.n_features(name))) if features is None else [int(k) for k in features]
+            maps[name] = (chosen, deconvolver.deconvolve(inputs, name, chosen, seeding=seeding))
+        return maps, deconvolver.description
+    if seeding != "map":
+        raise ParameterError(f"seeding {seeding!r} applies to the ReLU rules ({', '.join(RULES)}); {method} takes no "
+                             "seeding, leave it at 'map'")
+    require_magnitude_input(config, method)
+    attributor = Attributor(model)
+    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
+    for layer in layers:
+        name = attributor.deconvolver("deconvnet").layer_name(layer)
+        n = attributor.deconvolver("deconvnet").n_features(name)
+        chosen = list(range(n)) if features is None else [int(k) for k in features]
+        D = [attributor.attribute(inputs, method, attributor.target(layer=name, feature=k), **options)
+             for k in tqdm(chosen, desc=f"{method} {name}", unit="feature", disable=not progress)]
+        maps[name] = (chosen, np.stack(D).astype(np.float32))
+    return maps, ""
 
 
 class FeatureCache:

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from .audio import DB_FLOOR, SCALINGS, AudioConfig
+from .choices import ARCHITECTURE_NAMES
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
@@ -362,4 +363,4 @@ def _check_options(name: str, n_classes: int, width: int, dropout: float) -> Non
 
 
 #: The architectures by name: ``auralisation train --arch NAME``.
-ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {"choi2016": choi2016, "choi2017": choi2017}
+ARCHITECTURES: dict[str, Callable[..., keras.Model]] = dict(zip(ARCHITECTURE_NAMES, (choi2016, choi2017)))

@@ -35,6 +35,7 @@ import numpy as np
 
 from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
+from .choices import STRATEGIES
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
 from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model
@@ -566,11 +567,6 @@ def enable_determinism(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-#: The choices of ``train --strategy``. Multi-worker training (``tf.distribute.MultiWorkerMirroredStrategy``) is
-#: left out: Keras 3's ``fit`` fails under it ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585).
-STRATEGIES: tuple[str, ...] = ("none", "mirrored")
 
 
 def make_strategy(name: Literal["none", "mirrored"]) -> Any:

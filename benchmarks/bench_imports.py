@@ -2,8 +2,8 @@
 
 Measures, for the checkout given by ``--root`` (default: this one) in fresh interpreters: ``import auralisation``
 (the cumulative microseconds ``python -X importtime`` reports for it), ``import auralisation.io`` (what loading a
-model costs before TensorFlow's own start-up), ``auralisation --help`` (wall time of the command line's main
-parser) and the number of public names (the sum of every module's ``__all__`` read from the source without
+model costs before TensorFlow's own start-up), ``auralisation --help`` and ``auralisation auralise --help``
+(wall times of the command line's main parser and of a subcommand's) and the number of public names (the sum of every module's ``__all__`` read from the source without
 importing it, and those names counted once, where they are defined). Pass ``--root`` twice to compare two
 checkouts side by side in one run, e.g. the commit before a change (``git archive REV | tar -x -C /tmp/before``)
 and the working tree::
@@ -39,13 +39,13 @@ def import_ms(root: Path, module: str, repeats: int) -> float:
     return statistics.median(times)
 
 
-def help_seconds(root: Path, repeats: int) -> float:
-    """Median wall time of ``auralisation --help``."""
+def help_seconds(root: Path, repeats: int, *words: str) -> float:
+    """Median wall time of ``auralisation [words] --help``."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import sys; from auralisation.cli import main; sys.exit(main())",
-                        "--help"], env=_env(root), cwd=root, capture_output=True, check=True)
+                        *words, "--help"], env=_env(root), cwd=root, capture_output=True, check=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -97,7 +97,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     roots = args.root or [Path(__file__).resolve().parents[1]]
-    print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'public names':>13s} "
+    print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'auralise --help':>16s} "
+          f"{'public names':>13s} "
           f"{'defined':>8s}  largest")
     for root in roots:
         root = root.resolve()
@@ -105,7 +106,8 @@ def main() -> None:
         loader = "auralisation.io" if (root / "auralisation/io.py").exists() else "auralisation.train"
         print(f"{str(root)[-40:]:40s} {import_ms(root, 'auralisation', args.repeats):12.1f} "
               f"{import_ms(root, loader, 1):9.0f} "
-              f"{help_seconds(root, args.repeats):11.2f} {public_names(root):13d} {defined_public_names(root):8d}  "
+              f"{help_seconds(root, args.repeats):11.2f} {help_seconds(root, args.repeats, 'auralise'):16.2f} "
+              f"{public_names(root):13d} {defined_public_names(root):8d}  "
               f"{name} ({lines} lines)")
 
 

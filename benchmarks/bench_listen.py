@@ -30,8 +30,12 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the Playwright harness, tests/browser.py
+from browser import ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
+
 from auralisation.audio import AudioConfig, write_wav  # noqa: E402
-from auralisation.browser import ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
 from auralisation.errors import SynthError  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402

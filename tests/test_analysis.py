@@ -529,7 +529,7 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
     import argparse
 
     from auralisation import synth
-    from auralisation.analysis import add_analyse_arguments, run_analyse
+    from auralisation.cli.analyse import add_analyse_arguments, run_analyse
     from auralisation.io import save_model
 
     model, stimuli, _ = tiny_run
@@ -540,7 +540,7 @@ def test_analyse_command_writes_tables_and_summary(tiny_run, tmp_path, monkeypat
     parser = argparse.ArgumentParser()
     add_analyse_arguments(parser)
     args = parser.parse_args(["--model", str(tmp_path / "model"), "--stimuli", str(tmp_path / "stimuli"),
-                              "--out", str(tmp_path / "out"), "--n-layers", "1", "--n-features", "2", "--n-boot", "20"])
+                              "--out", str(tmp_path / "out"), "--n-layers", "1", "--n-features", "2", "--n-boot", "20", "--quiet"])
     assert run_analyse(args) == 0
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     tables = [f"{label}_{table}.csv" for label in ("trained", "untrained") for table in ("correlations", "lines")]

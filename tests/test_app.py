@@ -20,12 +20,12 @@ from auralisation.io import save_model  # noqa: E402
 def test_explore_refuses_a_missing_model_and_a_bad_clip_before_serving(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["explore", "--model", str(tmp_path / "nothing"), "--no-browser"]) == 2
+    assert main(["explore", "--model", str(tmp_path / "nothing"), "--no-browser"]) == 1
     assert "no such model folder" in capsys.readouterr().err
     config = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
     model = save_model(tmp_path / "model", choi2016(config, 2, width=2, seed=0), config, ["a", "b"])
     (tmp_path / "notes.txt").write_text("not audio")
-    assert main(["explore", "--model", str(model), "--audio", str(tmp_path / "notes.txt"), "--no-browser"]) == 2
+    assert main(["explore", "--model", str(model), "--audio", str(tmp_path / "notes.txt"), "--no-browser"]) == 1
     assert "notes.txt" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["explore", "--model", str(model), "--port", "70000"])

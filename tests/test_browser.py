@@ -1,5 +1,5 @@
 """The explorer in a real browser: notebook 03 in JupyterLab, and ``auralisation explore`` (Voila), in headless
-Chromium driven through Playwright (:mod:`auralisation.browser`).
+Chromium driven through Playwright (``tests/browser.py``).
 
 Each server is started here on 127.0.0.1 (a free port, a token) and ended with its process group. The model is a
 narrow random ``choi2016`` on a 1 s front end, saved where notebook 03 looks in fast mode (``AURALISATION_HOME``),
@@ -27,7 +27,7 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from auralisation.audio import AudioConfig  # noqa: E402
-from auralisation.browser import AURALISED, Change, ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
+from browser import AURALISED, Change, ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
 from auralisation.models import choi2016  # noqa: E402
 from auralisation.io import save_model  # noqa: E402
 

@@ -404,25 +404,6 @@ def test_bad_layer_feature_and_shape_name_the_valid_range(twins) -> None:
         Deconvolver(model, batch_size=0)
 
 
-def test_old_keywords_warn_and_give_the_same_maps(twins) -> None:
-    """``seed=`` (now ``seeding=``) and ``method=`` (now ``engine=``) still work for one release, with a warning."""
-    _, model = twins[2]
-    S = spectrogram(0)
-    deconvolver = Deconvolver(model)
-    expected = deconvolver.deconvolve(S, 2, [1, 3], seeding="max")
-    with pytest.warns(DeprecationWarning, match=r"deconvolve\(seed=...\) is deprecated.*use seeding="):
-        np.testing.assert_array_equal(deconvolve(model, S, 2, [1, 3], seed="max"), expected)
-    assert not np.allclose(deconvolve(model, S, 2, [1, 3]), expected)  # "max" is not the default "map"
-    tape = deconvolver.deconvolve(S, 2, [1, 3], seeding="max", engine="tape")
-    with pytest.warns(DeprecationWarning, match=r"Deconvolver.deconvolve\(method=...\).*use engine="):
-        np.testing.assert_array_equal(deconvolver.deconvolve(S, 2, [1, 3], method="tape", seeding="max"), tape)
-    with pytest.raises(ParameterError, match="give seeding= only"):
-        deconvolve(model, S, 2, seed="map", seeding="max")
-    with pytest.warns(DeprecationWarning, match="use auralisation.deconv.rules.SEEDINGS"):
-        from auralisation.deconv.rules import SEEDS
-    assert SEEDS == ("map", "max")
-
-
 def test_logits_are_the_input_of_the_final_softmax() -> None:
     config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)  # 32 bins x 35 frames
     model = choi2016(config, n_classes=3, width=3, seed=0)

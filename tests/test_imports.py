@@ -1,4 +1,4 @@
-"""The package's entry points: what ``import auralisation`` loads, what loading a model needs, the old names.
+"""The package's entry points: what ``import auralisation`` loads, what loading a model needs, its import graph.
 
 The import checks run in a fresh interpreter (a subprocess), where ``sys.modules`` shows what an import really
 loads.
@@ -6,11 +6,11 @@ loads.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import pytest
@@ -56,35 +56,97 @@ def test_saving_and_loading_a_model_needs_no_scikit_learn() -> None:
     assert out.strip() == "['a', 'b'] True []"
 
 
-def test_every_public_name_resolves_and_auralise_is_the_function() -> None:
-    import numpy as np
-
+def test_every_public_name_resolves() -> None:
     import auralisation
-    from auralisation.audio import AudioConfig, stft
-    from auralisation.auralise import auralise as function
+    from auralisation.deconv import deconvolve
 
     for name in auralisation.__all__:
         assert getattr(auralisation, name) is not None
+    assert auralisation.deconvolve is deconvolve
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         auralisation.nope  # noqa: B018
-    config = AudioConfig(n_fft=62, hop_length=64, duration=0.2)
-    X = stft(np.sin(np.arange(config.n_samples, dtype=np.float32)), config)
-    D = np.stack([np.ones(X.shape), 0.5 * np.ones(X.shape)]).astype(np.float32)
-    np.testing.assert_array_equal(auralisation.auralise(X, D, config), function(X, D, config))
 
 
-def test_old_train_module_names_warn_and_are_the_new_objects() -> None:
-    import auralisation.train as old
-    from auralisation import io, training
-    from auralisation.cli import options
+def _import_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The package's imports read from its source: module -> the package's modules it imports when it is imported
+    (outside functions and ``if TYPE_CHECKING:``), and module -> those it imports anywhere (a function's import
+    included: a cycle through one is still two modules that need each other)."""
+    package = ROOT / "auralisation"
+    modules = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
 
-    for name, new, home in (("load_model", io.load_model, "auralisation.io"),
-                            ("TrainSettings", training.TrainSettings, "auralisation.training"),
-                            ("MODEL_FILE", io.MODEL_FILE, "auralisation.io"),
-                            ("model_from_arguments", options.model_from_arguments, "auralisation.cli.options")):
-        with pytest.warns(DeprecationWarning, match=rf"auralisation.train.{name} is deprecated.*use {home}.{name}"):
-            assert getattr(old, name) is new
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(AttributeError):
-            old.nope  # noqa: B018
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    def targets(node: ast.AST, module: str) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        assert isinstance(node, ast.ImportFrom)
+        if node.level:
+            base = module.split(".")
+            base = base[: len(base) - node.level + (modules[module].name == "__init__.py")]
+            stem = ".".join([*base, *([node.module] if node.module else [])])
+        else:
+            stem = node.module or ""
+        return [f"{stem}.{alias.name}" for alias in node.names]
+
+    eager: dict[str, set[str]] = {name: set() for name in modules}
+    anywhere: dict[str, set[str]] = {name: set() for name in modules}
+
+    def visit(node: ast.AST, module: str, top: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                for target in targets(child, module):
+                    found = resolve(target) if target.startswith("auralisation") else None
+                    if found and found != module:
+                        anywhere[module].add(found)
+                        if top:
+                            eager[module].add(found)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                visit(child, module, False)
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                visit(child, module, False)
+            else:
+                visit(child, module, top)
+
+    for name, path in modules.items():
+        visit(ast.parse(path.read_text(encoding="utf-8")), name, True)
+    return eager, anywhere
+
+
+def test_the_import_graph_has_no_cycle_and_no_arrow_into_the_command_line() -> None:
+    eager, anywhere = _import_graph()
+    in_cli = {module for module in anywhere if module.split(".")[:2] == ["auralisation", "cli"]}
+    into_cli = sorted(f"{module} -> {target}" for module, found in anywhere.items() if module not in in_cli
+                      for target in found & in_cli)
+    assert not into_cli, into_cli
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def cycle_from(module: str, path: list[str]) -> list[str] | None:
+        state[module] = 1
+        for target in sorted(anywhere[module]):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target] if target in path else [module, target]
+            if target not in state:
+                found = cycle_from(target, [*path, target])
+                if found:
+                    return found
+        state[module] = 2
+        return None
+
+    for module in sorted(anywhere):
+        if module not in state:
+            cycle = cycle_from(module, [module])
+            assert cycle is None, f"import cycle: {' -> '.join(cycle)}"
+    assert eager["auralisation.cli.auralise"] >= {"auralisation.cli.options"}  # the graph is read at all
+    assert "auralisation.io" not in eager["auralisation.cli.options"] <= anywhere["auralisation.cli.options"]
+
+
+def test_no_argparse_outside_the_command_line() -> None:
+    users = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "auralisation").rglob("*.py")
+                   if path.relative_to(ROOT).parts[1] != "cli" and "argparse" in path.read_text(encoding="utf-8"))
+    assert not users, users

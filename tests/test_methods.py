@@ -132,8 +132,6 @@ def test_gradcam_is_the_upsampled_channel_that_drives_the_class() -> None:
     expected = _bilinear(np.maximum(w[..., 1, 1].mean() * channel, 0), (8, 6))
     got = attribute(model, x, "gradcam", class_index=1, cam_layer="pool")
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    with pytest.warns(DeprecationWarning, match=r"attribute\(gradcam_layer=...\) is deprecated.*cam_layer="):
-        np.testing.assert_array_equal(attribute(model, x, "gradcam", class_index=1, gradcam_layer="pool"), got)
     # The default layer is the one before pooling: each 2x2 window passes its weight to its switch alone, so the
     # channel's mean gradient is the mean weight over 4, and the map is relu(2x) at full resolution times that.
     default = attribute(model, x, "gradcam", class_index=1)
@@ -331,12 +329,12 @@ def test_scorer_takes_one_spectrogram_not_a_batch() -> None:
         scorer.check(np.stack([x, x]))
 
 
-def test_old_seed_option_warns_and_gives_the_seeding_map() -> None:
+def test_seeding_max_changes_a_feature_map_and_is_refused_for_a_class() -> None:
     model = _small_cnn()
     x = np.random.default_rng(4).random((16, 16)).astype("float32")
     expected = attribute(model, x, "deconvnet", layer=1, feature=2, seeding="max")
     assert not np.allclose(expected, attribute(model, x, "deconvnet", layer=1, feature=2))  # "max" differs from "map"
-    with pytest.warns(DeprecationWarning, match=r"attribute\(seed=...\) is deprecated.*seeding="):
-        np.testing.assert_array_equal(attribute(model, x, "deconvnet", layer=1, feature=2, seed="max"), expected)
+    with pytest.raises(ParameterError, match="no option seed"):
+        attribute(model, x, "deconvnet", layer=1, feature=2, seed="max")  # one name per option
     with pytest.raises(ParameterError, match="seeding='max' applies to a feature map"):
         attribute(model, x, "gradient", class_index=0, seeding="max")

@@ -343,15 +343,15 @@ def test_study_uses_a_model_trained_before_with_its_settings_on_its_split(tiny_s
 def test_study_command_refuses_bad_input_with_a_clear_message(tmp_path, capsys):
     from auralisation.cli import main
 
-    common = ["study", "--no-progress", "--data", str(tmp_path), "--stimuli", str(tmp_path)]
-    assert main([*common, "--archs", "resnet"]) == 2
+    common = ["study", "--quiet", "--data", str(tmp_path), "--stimuli", str(tmp_path)]
+    assert main([*common, "--archs", "resnet"]) == 1
     assert "unknown architectures ['resnet']" in capsys.readouterr().err
-    assert main([*common, "--seeds", "1,1"]) == 2
+    assert main([*common, "--seeds", "1,1"]) == 1
     assert "distinct" in capsys.readouterr().err
-    assert main([*common, "--readme", str(tmp_path / "missing.md")]) == 2
+    assert main([*common, "--update-readme", str(tmp_path / "missing.md")]) == 1
     assert "no such README" in capsys.readouterr().err
     (tmp_path / "README.md").write_text("# no markers\n")
-    assert main([*common, "--readme", str(tmp_path / "README.md")]) == 2
+    assert main([*common, "--update-readme", str(tmp_path / "README.md")]) == 1
     assert "exactly one '<!-- study:begin -->'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*common, "--seeds", "one"])

@@ -19,7 +19,8 @@ import soundfile as sf
 
 from auralisation.audio import AudioConfig, load_clip
 from auralisation.errors import SynthError
-from auralisation.synth import generate_default, generate_stimuli, load_stimuli, render, run_generate
+from auralisation.cli.generate import run_generate
+from auralisation.synth import generate_default, generate_stimuli, load_stimuli, render
 from auralisation.synth import fluid
 from auralisation.synth.compose import compose_track
 from auralisation.synth.styles import STYLES, Part, Style
@@ -321,15 +322,6 @@ def test_bad_patterns_progressions_and_sizes_raise_synth_error(tmp_path):
     assert Style("solo", (90, 100), ("major | I:maj",), (4,), (keys,)).stem_of("keys") == "harmony"
 
 
-def test_names_moved_out_of_styles_still_work_with_a_warning():
-    from auralisation.synth import styles
-
-    with pytest.warns(DeprecationWarning, match="moved to auralisation.synth.compose"):
-        assert styles.compose_track is compose_track
-    with pytest.raises(AttributeError, match="no attribute 'polka'"):
-        styles.polka
-
-
 # --- command line ------------------------------------------------------------------------------------------------
 
 
@@ -337,11 +329,11 @@ def test_cli_generates_the_default_dataset(tmp_path, capsys):
     from auralisation.cli import main
 
     code = main(["generate", "default", "--out", str(tmp_path), "--tracks-per-style", "1", "--seconds", "1",
-                 "--styles", "jazz", "--seed", "3", "--no-progress"])
+                 "--styles", "jazz", "--seed", "3", "--quiet"])
     assert code == 0
     assert sf.info(tmp_path / "jazz" / "jazz.00000.wav").frames == SR
     assert "wrote 1 tracks" in capsys.readouterr().out
-    assert main(["generate", "default", "--out", str(tmp_path), "--tracks-per-style", "0", "--no-progress"]) == 2
+    assert main(["generate", "default", "--out", str(tmp_path), "--tracks-per-style", "0", "--quiet"]) == 1
     assert "tracks_per_style must be at least 1" in capsys.readouterr().err
 
 
@@ -350,8 +342,8 @@ def test_run_generate_defaults_to_the_project_stimuli_folder(tmp_path, monkeypat
     monkeypatch.setenv("AURALISATION_HOME", str(tmp_path))
     monkeypatch.setenv("AURALISATION_FAST", "1")
     calls = []
-    monkeypatch.setattr("auralisation.synth.stimuli.generate_stimuli",
+    monkeypatch.setattr("auralisation.synth.generate_stimuli",
                         lambda out, seed, progress: calls.append((out, seed)) or out / "manifest.json")
-    args = argparse.Namespace(what="stimuli", out=None, seed=5, progress=False)
+    args = argparse.Namespace(what="stimuli", out=None, seed=5, quiet=True)
     assert run_generate(args) == 0
     assert calls == [(tmp_path / "data" / "fast" / "stimuli", 5)]

@@ -136,7 +136,7 @@ def test_cli_writes_stems_beside_the_dataset(tmp_path, capsys):
     from auralisation.cli import main
 
     code = main(["generate", "default", "--out", str(tmp_path / "data"), "--tracks-per-style", "1", "--seconds",
-                 "1", "--styles", "latin", "--stems", "--no-progress"])
+                 "1", "--styles", "latin", "--stems", "--quiet"])
     assert code == 0
     assert f"their stems under {tmp_path / 'data-stems'}" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "data-stems" / "latin" / "latin.00000").iterdir()) == [

@@ -294,15 +294,6 @@ def test_explorer_feature_changes_reuse_the_layer(explorer: Explorer, monkeypatc
     explorer.seeding.value = "map"
 
 
-def test_select_takes_the_old_seed_keyword_with_a_warning(explorer: Explorer) -> None:
-    with pytest.warns(DeprecationWarning, match=r"Explorer.select\(seed=...\) is deprecated.*seeding="):
-        view = explorer.select(clip="clicks", layer=1, feature=0, seed="max")
-    assert view.seeding == "max" and explorer.seeding.value == "max"
-    with pytest.raises(ParameterError, match="seeding= only"):
-        explorer.select(seed="max", seeding="map")
-    assert explorer.select(seeding="map").seeding == "map"
-
-
 def test_explorer_prefetches_a_new_clip_s_layers(explorer: Explorer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explorer, "prefetch", True)
     calls = count_calls(monkeypatch, explorer.cache.deconvolver)

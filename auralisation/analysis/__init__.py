@@ -15,7 +15,6 @@ Modules: :mod:`~auralisation.analysis.correlation` (pairs, correlations, bootstr
 
 from __future__ import annotations
 
-from .command import add_analyse_arguments, run_analyse
 from .correlation import (
     ATTRIBUTES,
     FLOOR,
@@ -67,7 +66,6 @@ __all__ = [
     "OnsetRow",
     "Responses",
     "active_frames",
-    "add_analyse_arguments",
     "analyse",
     "attribute_pairs",
     "bootstrap_ci",
@@ -90,7 +88,6 @@ __all__ = [
     "pair_correlations",
     "pearson",
     "records",
-    "run_analyse",
     "select_stimuli",
     "summarise_findings",
     "untrained_copy",

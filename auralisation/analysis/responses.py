@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._compat import renamed
 from ..audio import AudioConfig, compress, load_clip, magnitude, stft
 from ..errors import ModelError
 from .correlation import ATTRIBUTES, StimulusLike
@@ -160,7 +159,7 @@ def compute_responses(
     layers : sequence of str or int, optional
         Blocks (names or 1-based numbers); default all.
     features : sequence of int, optional
-        Feature indices per layer; default all (an int here is the old, deprecated spelling of ``n_features``).
+        Feature indices per layer; default all.
     n_features : int, optional
         With ``features`` None: the first ``n_features`` of each layer only.
     rule : str
@@ -185,10 +184,6 @@ def compute_responses(
     require_magnitude_input(config, "the correlation analysis")
     deconvolver = Deconvolver(model, rule=rule, batch_size=batch_size)
     names = deconvolver.layer_names if layers is None else [deconvolver.layer_name(layer) for layer in layers]
-    if isinstance(features, (int, np.integer)):
-        n_features = renamed("features", "n_features", int(features), n_features, where="compute_responses",
-                             detail=" as a count")
-        features = None
     chosen = {layer: _resolve_features(deconvolver.n_features(layer), features, n_features, layer) for layer in names}
     collected: dict[str, dict[str, list[np.ndarray]]] = {
         key: {layer: [] for layer in names} for key in ("activation", "deconvolution", "lines", "onset")

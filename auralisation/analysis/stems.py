@@ -402,7 +402,7 @@ def held_out_excerpts(model_folder: str | os.PathLike[str], *, per_label: int = 
     Raises
     ------
     DatasetError
-        The model folder has no ``splits.json`` (it was not trained by :mod:`auralisation.train`) or no such split.
+        The model folder has no ``splits.json`` (it was not trained by :mod:`auralisation.training`) or no such split.
     """
     from ..data import Excerpt
 

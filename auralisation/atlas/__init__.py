@@ -20,18 +20,7 @@ On the command line::
 
 from __future__ import annotations
 
-from .._compat import deprecated_names
 from .build import ATLAS_FILE, build_atlas
 from .corpus import Corpus, scan_corpus
 
 __all__ = ["ATLAS_FILE", "Corpus", "build_atlas", "scan_corpus"]
-
-
-__getattr__ = deprecated_names(
-    __name__,
-    {
-        "add_atlas_arguments": "auralisation.atlas.build:add_atlas_arguments",
-        "run_atlas": "auralisation.atlas.build:run_atlas",
-        "Skipped": "auralisation.atlas.corpus:Skipped",
-    },
-)

@@ -1,4 +1,4 @@
-"""Building an atlas: the two passes, their checkpoints, and ``auralisation atlas`` on the command line.
+"""Building an atlas: the two passes and their checkpoints (``auralisation atlas`` is :mod:`auralisation.cli.atlas`).
 
 **Pass 1** cuts the corpus (:func:`~.corpus.scan_corpus`, in path and offset order) into shards of ``shard_size``
 excerpts; the engine scores each shard (one number per excerpt and feature of every chosen layer,
@@ -25,7 +25,6 @@ PosixPath('results/atlas/index.html')
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -38,8 +37,6 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import add_seeding_argument, renamed
-from ..cli.options import parse_layers
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..provenance import record_environment
@@ -231,7 +228,6 @@ def build_atlas(
     resume: bool = False,
     force: bool = False,
     progress: bool = True,
-    seed: str | None = None,
 ) -> Path:
     """Build the feature atlas of a saved model over a corpus; return the path of its index page.
 
@@ -272,8 +268,6 @@ def build_atlas(
         and start again.
     progress : bool
         A progress bar per pass.
-    seed : {"map", "max"}, optional
-        The old name of ``seeding`` (deprecated).
 
     Returns
     -------
@@ -292,7 +286,6 @@ def build_atlas(
         ``top``, ``statistic``, ``seeding``, ``engine``, ``shard_size`` or ``batch_size`` out of range.
     """
     started = time.perf_counter()
-    seeding = renamed("seed", "seeding", seed, seeding, where="build_atlas", default="map")
     if top < 1:
         raise ParameterError(f"top must be at least 1 excerpt per feature, got {top}")
     if statistic not in STATISTICS:
@@ -365,37 +358,3 @@ def build_atlas(
     record_environment(out / _STATE)
     atomic_write_text(out / _STATE / "complete", job["key"] + "\n")
     return index
-
-
-def add_atlas_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``auralisation atlas``."""
-    parser.add_argument("--model", required=True, type=Path, help="folder of a saved model (train --out)")
-    parser.add_argument("--data", required=True, nargs="+", type=Path, metavar="DIR_OR_FILE",
-                        help="a GTZAN-style folder (root/<label>/<track>), or folders and audio files")
-    parser.add_argument("--out", required=True, type=Path, help="the site's folder; the entry page is OUT/index.html")
-    parser.add_argument("--top", type=int, default=9, help="excerpts per feature (default: 9)")
-    parser.add_argument("--layers", default=None, help="block numbers or layer names, e.g. 1-5 (default: all)")
-    parser.add_argument("--statistic", choices=STATISTICS, default="max",
-                        help="rank excerpts by the max (default) or the mean of a feature's map")
-    add_seeding_argument(parser)
-    parser.add_argument("--engine", choices=ENGINES, default="local",
-                        help="run in this process (default) or on Ray (pip install 'auralisation[ray]')")
-    parser.add_argument("--address", help="with --engine ray: an existing Ray cluster (default: start a local one)")
-    parser.add_argument("--workers", type=int, help="with --engine ray: actors, one CPU each (default: 2 locally)")
-    parser.add_argument("--hop", type=float, help="seconds between excerpt starts (default: the model's duration)")
-    parser.add_argument("--cache", type=Path, help="spectrogram cache folder shared with training (default: none)")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted atlas in OUT")
-    parser.add_argument("--force", action="store_true", help="replace the atlas already in OUT")
-
-
-def run_atlas(args: argparse.Namespace) -> int:
-    """Run ``auralisation atlas``: build the site and print its entry page."""
-    index = build_atlas(
-        args.model, args.data, args.out, top=args.top,
-        layers=None if args.layers is None else parse_layers(args.layers), statistic=args.statistic, seeding=args.seeding,
-        engine=args.engine, address=args.address, workers=args.workers, hop=args.hop, cache=args.cache,
-        resume=args.resume, force=args.force,
-    )
-    print(f"atlas: {index}")
-    return 0
-

@@ -17,13 +17,12 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
+from ..choices import ENGINES
 from ..errors import AtlasError, ParameterError
 from .worker import AtlasWorker, WorkerSpec
 
 __all__ = ["ENGINES", "LocalEngine", "RayEngine", "open_engine"]
 
-#: The engines ``build_atlas`` accepts.
-ENGINES: tuple[str, ...] = ("local", "ray")
 
 #: Object store of a local Ray started by the engine: small, the units and results are small.
 RAY_OBJECT_STORE = 128 * 2**20

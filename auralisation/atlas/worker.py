@@ -25,6 +25,7 @@ import numpy as np
 
 from ..audio import AudioWarning, load_clip, magnitude, stft, write_wav
 from ..auralise import loudness_gains, synthesise
+from ..choices import STATISTICS
 from ..data import DatasetWarning, Excerpt, SpectrogramCache
 from ..errors import AudioError, AuralisationError
 from ..fileio import atomic_write_bytes, atomic_write_text
@@ -36,8 +37,6 @@ __all__ = ["AtlasWorker", "FeatureUnit", "RenderUnit", "ScoreResult", "ScoreUnit
 
 Statistic = Literal["max", "mean"]
 
-#: The statistics of a feature map that can rank excerpts.
-STATISTICS: tuple[str, ...] = ("max", "mean")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,16 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..choices import LISTENABLE_METHODS
 from ..errors import ParameterError
 from ..fileio import atomic_write_text
-from ..provenance import record_environment
-from ..io import check_compatible, load_model
-from ..methods.benchmark import LISTENABLE_METHODS, format_benchmark, listenable_benchmark, spread
-from ..methods.lmac import load_lmac
 from ..paths import project_paths
-from ..training import prepare_data
+from .options import add_quiet_argument
 
 __all__: list[str] = []
+
+EXAMPLE = "auralisation benchmark --model models/choi2016 --data data/generated --out results/benchmark --clips 16"
 
 
 def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,13 +27,20 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated, among " + ", ".join(LISTENABLE_METHODS)
     )
     parser.add_argument("--clips", type=int, help="score only N test clips, spread over the split")
-    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames (default 64,32)")
+    parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
     parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
+    add_quiet_argument(parser)
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
     """Run ``auralisation benchmark``: score every method's masks on the test split and write the tables."""
+    from ..io import check_compatible, load_model
+    from ..methods.benchmark import format_benchmark, listenable_benchmark, spread
+    from ..methods.lmac import load_lmac
+    from ..provenance import record_environment
+    from ..training import prepare_data
+
     trained = load_model(args.model)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     lmac = load_lmac(args.model, trained.model) if "lmac" in methods else None
@@ -58,6 +64,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         options={"occlusion": {"patch": patch}},
         out=args.out / "scores.json",
         seed=args.seed,
+        progress=not args.quiet,
     )
     tables = "\n\n".join(
         f"### {masking} masks\n\n" + format_benchmark(result, masking=masking) for masking in result.scores["clean"]

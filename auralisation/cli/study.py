@@ -1,7 +1,7 @@
 """``auralisation study``: every architecture x seed, trained and untrained, held to the criteria (``make study``).
 
 Renders the dataset and the stimuli where they are missing, runs :func:`auralisation.study.run_study`,
-writes the reports to ``--out`` and, in full mode, the table into the README between its study markers.
+writes the reports to ``--out`` and, with ``--update-readme``, the table into the README between its study markers.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from pathlib import Path
 
 from ..errors import DatasetError, ParameterError
 from ..paths import fast_mode, project_paths, project_root
+from .options import add_quiet_argument
 
 __all__: list[str] = []
+
+EXAMPLE = "auralisation study --archs choi2016 --seeds 0,1 --update-readme"
 
 
 def _integers(text: str) -> tuple[int, ...]:
@@ -47,14 +50,14 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=_integers, help="training seeds, comma-separated (default 0,1,2; fast 0,1)")
     parser.add_argument("--split-seed", type=int, help="seed of the train/validation/test split (default 0)")
     parser.add_argument("--epochs", type=int, help="most epochs per run (default the architecture's)")
-    parser.add_argument("--layers", type=int, help="first N blocks analysed (default all)")
-    parser.add_argument("--features", type=int, help="first N features of each layer analysed (default all)")
+    parser.add_argument("--n-layers", type=int, metavar="N", help="the first N blocks analysed (default: all)")
+    parser.add_argument("--n-features", type=int, metavar="N",
+                        help="the first N features of each layer analysed (default: all; fast 8)")
     parser.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000; fast 300)")
-    parser.add_argument("--readme", type=Path, default=None,
-                        help="README to write the table into (default: the project's README.md in full mode, none "
-                             "in fast mode)")
-    parser.add_argument("--no-readme", action="store_true", help="do not touch any README")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bars")
+    parser.add_argument("--update-readme", nargs="?", type=Path, const=project_root() / "README.md", default=None,
+                        metavar="README", help="write the table into this README between its study markers (without "
+                        "a path: the project's README.md); by default no README is touched")
+    add_quiet_argument(parser)
 
 
 def run_study(args: argparse.Namespace) -> int:
@@ -65,27 +68,25 @@ def run_study(args: argparse.Namespace) -> int:
 
     fast = fast_mode()
     overrides = {"archs": args.archs, "seeds": args.seeds, "split_seed": args.split_seed, "epochs": args.epochs,
-                 "layers": args.layers, "features": args.features, "n_boot": args.n_boot}
+                 "layers": args.n_layers, "features": args.n_features, "n_boot": args.n_boot}
     settings = dataclasses.replace(StudySettings.for_mode(fast),
                                    **{name: value for name, value in overrides.items() if value is not None})
     settings.check()
-    readme = None if args.no_readme else args.readme
-    if readme is None and not (fast or args.no_readme):
-        readme = project_root() / "README.md"
+    readme = args.update_readme
     if readme is not None and not Path(readme).is_file():
-        raise ParameterError(f"{readme}: no such README to write the study's table into; give --readme or --no-readme")
+        raise ParameterError(f"{readme}: no such README to write the study's table into; give --update-readme PATH")
     if readme is not None:
         replace_block(Path(readme).read_text(encoding="utf-8"), "")  # its markers checked before an hour of work
     if not args.data.exists():
         if os.environ.get("AURALISATION_DATA"):
             raise DatasetError(f"AURALISATION_DATA points at {args.data}, which does not exist")
         sizes = {"tracks_per_style": 4, "seconds": 8.0} if fast else {}
-        synth.generate_default(args.data, progress=args.progress, **sizes)
+        synth.generate_default(args.data, progress=not args.quiet, **sizes)
     if not (args.stimuli / "manifest.json").exists():
-        synth.generate_stimuli(args.stimuli, progress=args.progress)
+        synth.generate_stimuli(args.stimuli, progress=not args.quiet)
     started = time.perf_counter()
     runs, rows = study(settings, data=args.data, stimuli=synth.load_stimuli(args.stimuli), models=args.models,
-                       results=args.out, cache=project_paths().cache, progress=args.progress,
+                       results=args.out, cache=project_paths().cache, progress=not args.quiet,
                        earlier=args.earlier)
     written = write_reports(args.out, runs, rows, readme=readme, settings=settings)
     print(written["markdown"].read_text(encoding="utf-8"))

@@ -9,22 +9,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..evaluate import format_scores
-from ..io import load_model
-from ..models import ARCHITECTURES
+from ..choices import ARCHITECTURE_NAMES, STRATEGIES
 from ..paths import project_paths
-from ..training import (
-    ARCH_CONFIGS,
-    STRATEGIES,
-    TrainSettings,
-    evaluate_trained,
-    enable_determinism,
-    make_strategy,
-    prepare_data,
-    train_and_evaluate,
-)
+from .options import add_quiet_argument
 
 __all__: list[str] = []
+
+EXAMPLE = "auralisation train --data data/generated --out models/choi2016 --arch choi2016"
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +23,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="dataset folder: one sub-folder of audio per class")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write, e.g. models/choi2016")
     parser.add_argument(
-        "--arch", choices=sorted(ARCHITECTURES), default="choi2016",
+        "--arch", choices=ARCHITECTURE_NAMES, default="choi2016",
         help="choi2016: the paper's network on the linear STFT; choi2017: the compact convnet on 96 log-mel bands",
     )
     parser.add_argument("--epochs", type=int, help="most epochs (early stopping may end sooner)")
@@ -48,14 +39,27 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--evaluate-only", action="store_true", help="score the model already in --out on the data's test split"
     )
     parser.add_argument("--deterministic", action="store_true",
-                        help="make TensorFlow's ops deterministic (slower): the same seed gives the same weights")
+                        help="make TensorFlow's ops deterministic (can be slower): the same seed gives the same weights")
     parser.add_argument("--strategy", choices=STRATEGIES, default="none",
                         help="tf.distribute: mirrored trains one replica per local device (every GPU), gradients "
                              "all-reduced at each step")
+    add_quiet_argument(parser)
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``auralisation train``: train, save and score a model, printing its accuracy and the baseline's."""
+    from ..evaluate import format_scores
+    from ..io import load_model
+    from ..training import (
+        ARCH_CONFIGS,
+        TrainSettings,
+        enable_determinism,
+        evaluate_trained,
+        make_strategy,
+        prepare_data,
+        train_and_evaluate,
+    )
+
     if args.deterministic:
         enable_determinism(args.seed)
     strategy = make_strategy(args.strategy)
@@ -73,7 +77,7 @@ def run_train(args: argparse.Namespace) -> int:
     if trained is not None:
         scores = {"model": evaluate_trained(trained, data, batch_size=settings.batch_size)}
     else:
-        result = train_and_evaluate(data, args.out, settings, verbose=1, strategy=strategy)
+        result = train_and_evaluate(data, args.out, settings, verbose=0 if args.quiet else 1, strategy=strategy)
         print(f"saved the model to {result.folder}")
         scores = {"CNN": result.evaluation, "baseline": result.baseline}
     test = next(iter(scores.values()))

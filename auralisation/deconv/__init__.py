@@ -27,11 +27,8 @@ Examples
 
 from __future__ import annotations
 
-from .._compat import deprecated_names
 from .core import Deconvolver, check_spectrograms, deconvolve
 from .network import Network
 from .rules import RULES, SEEDINGS
 
 __all__ = ["RULES", "SEEDINGS", "Deconvolver", "Network", "check_spectrograms", "deconvolve"]
-
-__getattr__ = deprecated_names(__name__, {"SEEDS": "auralisation.deconv.rules:SEEDINGS"})

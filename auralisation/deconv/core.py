@@ -10,7 +10,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .._compat import renamed
 from ..errors import ModelError, ParameterError
 from ..lru import LRU
 from .fast import Unsupported, fast_deconvolve
@@ -225,8 +224,6 @@ class Deconvolver:
         *,
         seeding: Literal["map", "max"] = "map",
         engine: Literal["auto", "fast", "tape"] = "auto",
-        method: str | None = None,
-        seed: str | None = None,
     ) -> np.ndarray:
         """Deconvolved spectrograms of ``features`` at ``layer``.
 
@@ -248,10 +245,6 @@ class Deconvolver:
             ``"tape"`` is the definition (one GradientTape pass per feature, the forward pass repeated);
             ``"fast"`` shares one forward pass across the features; ``"auto"`` takes ``"fast"`` where the model
             allows it.
-        method : str, optional
-            The old name of ``engine`` (deprecated: it means the attribution method elsewhere).
-        seed : {"map", "max"}, optional
-            The old name of ``seeding`` (deprecated: ``seed`` is a random seed elsewhere).
 
         Returns
         -------
@@ -267,9 +260,7 @@ class Deconvolver:
         ParameterError
             An unknown ``seeding`` or ``engine``.
         """
-        seeding = renamed("seed", "seeding", seed, seeding, where="Deconvolver.deconvolve", default="map")
         check_seeding(seeding)
-        engine = renamed("method", "engine", method, engine, where="Deconvolver.deconvolve", default="auto")
         if engine not in ("auto", "fast", "tape"):
             raise ParameterError(f"engine must be 'auto', 'fast' or 'tape', got {engine!r}")
         name = self.layer_name(layer)
@@ -339,7 +330,6 @@ def deconvolve(
     rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
     at: str | None = None,
     compression: Literal["identity", "gradient"] = "identity",
-    seed: str | None = None,
 ) -> np.ndarray:
     """Deconvolve ``features`` of ``layer`` of ``model`` for one spectrogram or a batch.
 
@@ -366,8 +356,6 @@ def deconvolve(
         The layer whose output is the spectrogram (default: the model's input).
     compression : {"identity", "gradient"}
         How compression layers (``identity_backward``) pass the signal.
-    seed : {"map", "max"}, optional
-        The old name of ``seeding`` (deprecated).
 
     Returns
     -------
@@ -385,5 +373,4 @@ def deconvolve(
     (1, 257, 173)
     """
     check_rule(rule)
-    seeding = renamed("seed", "seeding", seed, seeding, where="deconvolve", default="map")
     return _cached(model, rule, at, compression).deconvolve(spectrograms, layer, features, seeding=seeding)

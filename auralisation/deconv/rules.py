@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import tensorflow as tf
 
-from .._compat import deprecated_names
+from ..choices import RULES, SEEDINGS
 from ..errors import ParameterError
 
 __all__ = ["RECTIFIERS", "RULES", "SEEDINGS", "Rule", "Seeding", "check_rule", "check_seeding", "ruled_activation"]
@@ -55,12 +55,6 @@ __all__ = ["RECTIFIERS", "RULES", "SEEDINGS", "Rule", "Seeding", "check_rule", "
 Rule = Literal["deconvnet", "guided", "gradient"]
 Seeding = Literal["map", "max"]
 
-#: The rules, in the order of the table above.
-RULES: tuple[str, ...] = ("deconvnet", "guided", "gradient")
-
-#: Seedings (where the backward signal starts): the whole activation map of the feature (the authors), or its single strongest activation (Zeiler &
-#: Fergus).
-SEEDINGS: tuple[str, ...] = ("map", "max")
 
 #: Keras activation names of the rectifier family (the rules apply to them; every other activation keeps its
 #: ordinary gradient).
@@ -157,14 +151,3 @@ def starting_signal(a: tf.Tensor, seeding: str) -> tf.Tensor:
     if seeding == "map":
         return a
     return a * first_max_mask(a)
-
-
-__getattr__ = deprecated_names(
-    __name__,
-    {
-        "SEEDS": f"{__name__}:SEEDINGS",
-        "Seed": f"{__name__}:Seeding",
-        "check_seed": f"{__name__}:check_seeding",
-        "seed_maps": f"{__name__}:starting_signal",
-    },
-)

@@ -7,7 +7,6 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from .._compat import renamed
 from ..audio import AudioConfig
 from ..deconv.rules import RECTIFIERS, activation_name
 from ..errors import ModelError, ParameterError
@@ -206,18 +205,16 @@ class LinearDeconvolver:
         return self.deconvolver.activations(inputs, layer)
 
     def deconvolve(
-        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seeding: str = "map",
-        seed: str | None = None,
+        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seeding: str = "map"
     ) -> np.ndarray:
         """Deconvolved maps on the linear STFT: float32 ``(n_features, n_bins, n_frames)`` (a batch axis first for a
-        batch of inputs). ``seeding`` is :meth:`Deconvolver.deconvolve`'s; ``seed`` its old, deprecated name.
+        batch of inputs). ``seeding`` is :meth:`Deconvolver.deconvolve`'s.
 
         Raises
         ------
         ModelError
             As :meth:`Deconvolver.deconvolve`, or maps whose shape is not the spectrogram's.
         """
-        seeding = renamed("seed", "seeding", seed, seeding, where="LinearDeconvolver.deconvolve", default="map")
         maps = np.asarray(self.deconvolver.deconvolve(inputs, layer, features, seeding=seeding))
         rows = self.config.n_bins if self.matrix is None else self.matrix.shape[0]
         if maps.shape[-2:] == (self.config.n_frames, rows) and rows != self.config.n_frames:

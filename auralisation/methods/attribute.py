@@ -36,8 +36,8 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from ..deconv import RULES, Deconvolver
-from .._compat import renamed
+from ..choices import METHODS, RULES
+from ..deconv import Deconvolver
 from ..errors import ParameterError
 from ..lru import LRU
 from .gradcam import gradcam
@@ -48,8 +48,6 @@ __all__ = ["METHODS", "Attributor", "Method", "attribute", "attributor_for"]
 
 Method = Literal["deconvnet", "guided", "gradient", "gradcam", "occlusion"]
 
-#: Every method, the paper's first.
-METHODS: tuple[str, ...] = (*RULES, "gradcam", "occlusion")
 
 #: Options each method accepts besides the target.
 _OPTIONS: dict[str, tuple[str, ...]] = {
@@ -108,14 +106,9 @@ class Attributor:
 
         ``options``: ``seeding`` ("map" or "max") for the rules on a feature; ``cam_layer`` (the layer whose maps
         Grad-CAM weights) for Grad-CAM; ``patch``, ``stride``, ``fill`` for occlusion. An option the method does
-        not take raises :class:`ParameterError`. ``seed`` and ``gradcam_layer`` are the old, deprecated names of
-        ``seeding`` and ``cam_layer``.
+        not take raises :class:`ParameterError`.
         """
         check_method(method)
-        for old, new, default in (("seed", "seeding", "map"), ("gradcam_layer", "cam_layer", None)):
-            if old in options:
-                options[new] = renamed(old, new, options.pop(old), options.get(new, default), where="attribute",
-                                       default=default)
         unknown = sorted(set(options) - set(_OPTIONS[method]))
         if unknown:
             raise ParameterError(

@@ -30,8 +30,8 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import deprecated_names
 from ..analysis.correlation import Interval, bootstrap_ci
+from ..choices import LISTENABLE_METHODS
 from ..audio import AudioConfig, load_clip, stft
 from ..data import Excerpt
 from ..errors import ModelError, ParameterError
@@ -48,8 +48,6 @@ __all__ = [
 #: In distribution, then the two out-of-distribution conditions.
 CONDITIONS: tuple[str, ...] = ("clean", "mixture", "noise")
 
-#: The attribution methods, and L-MAC.
-LISTENABLE_METHODS: tuple[str, ...] = (*METHODS, "lmac")
 
 #: Weight of the clip in a mixture (the recipe's 0.8; the other clip or the noise gets 0.2).
 CLIP_WEIGHT = 0.8
@@ -419,8 +417,3 @@ def summarise_benchmark(result: Benchmark, *, masking: str = "normalised") -> st
             line += " Deconvolution ranks " + ", ".join(ranks) + "."
         lines.append(line)
     return "\n".join(lines)
-
-
-__getattr__ = deprecated_names(
-    __name__, {name: f"auralisation.cli.benchmark:{name}" for name in ("add_benchmark_arguments", "run_benchmark")}
-)

@@ -47,7 +47,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .._compat import deprecated_names
 from ..data import Excerpt, SpectrogramCache, make_dataset
 from ..deconv import check_spectrograms
 from ..errors import ModelError, ParameterError
@@ -444,8 +443,3 @@ def load_or_train_lmac(
     if folder is not None and (Path(folder) / MODEL_FILE).is_file():
         note += f"; saved to {save_lmac(folder, lmac, settings, history)}"
     return lmac, note
-
-
-__getattr__ = deprecated_names(
-    __name__, {name: f"auralisation.cli.lmac:{name}" for name in ("add_lmac_arguments", "run_lmac")}
-)

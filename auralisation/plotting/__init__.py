@@ -7,7 +7,7 @@ panels returns its :class:`~matplotlib.figure.Figure`.
 =================================  ========================================================================
 :mod:`~.style`                     colour maps, the signed-level scale, colour bars, :func:`save_figure`
 :mod:`~.spectrograms`              :func:`spectrogram`, :func:`signed_map`, :func:`thumbnail_png`,
-                                   :class:`FeaturePanels` (the explorer's figure)
+                                   :class:`FeaturePanels` (the explorer's figure), :func:`export_pictures`
 :mod:`~.grids`                     :func:`map_grid`, the one grid of maps, and its layouts
                                    (:func:`feature_grid`, :func:`compare_maps`, :func:`method_grid`,
                                    :func:`randomisation_maps`), :func:`spectrogram_grid`
@@ -36,7 +36,8 @@ from typing import Any
 #: Where each public name lives.
 _HOMES = {
     **dict.fromkeys(["TOP_DB", "PERCENTILE", "save_figure", "signed_colorbar", "signed_level"], "style"),
-    **dict.fromkeys(["FeaturePanels", "feature_panels", "signed_map", "spectrogram", "thumbnail_png"], "spectrograms"),
+    **dict.fromkeys(["FeaturePanels", "export_pictures", "feature_panels", "signed_map", "spectrogram",
+                     "thumbnail_png"], "spectrograms"),
     **dict.fromkeys(["compare_maps", "feature_grid", "map_grid", "method_grid", "randomisation_maps",
                      "spectrogram_grid"], "grids"),
     **dict.fromkeys(["confusion_matrix", "training_curves"], "training"),

@@ -23,6 +23,9 @@ b'\\x89PNG'
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -33,12 +36,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..audio import AudioConfig
+from ..auralise import LayerMaps, export_layout
 from ..errors import ParameterError
+from ..fileio import atomic_write_bytes
 from .style import (
     MAGNITUDE_CMAP, SIGNED_CMAP, TOP_DB, Scale, magnitude_db, new_axes, signed_colorbar, signed_level, specshow,
 )
 
-__all__ = ["FeaturePanels", "feature_panels", "signed_map", "spectrogram", "thumbnail_png"]
+__all__ = ["FeaturePanels", "export_pictures", "feature_panels", "signed_map", "spectrogram", "thumbnail_png"]
 
 
 def spectrogram(
@@ -254,3 +259,35 @@ def thumbnail_png(D: np.ndarray, *, rows: int = 64, columns: int = 86, top_db: f
     buffer = io.BytesIO()
     matplotlib.image.imsave(buffer, rgba[::-1], format="png")
     return buffer.getvalue()
+
+
+def export_pictures(
+    out: str | os.PathLike[str],
+    clip_name: str,
+    X: np.ndarray,
+    maps_by_layer: Mapping[str, LayerMaps],
+    config: AudioConfig,
+) -> list[Path]:
+    """Write the picture of each feature's map beside its auralisation (:func:`auralisation.auralise.export`):
+    ``<layer folder>/feature_017.png``, the :class:`FeaturePanels` of the clip's ``|X|`` in dB, ``D`` and
+    ``|X| * D``. Returns the files written (atomically).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from auralisation.audio import AudioConfig
+    >>> config = AudioConfig()
+    >>> X = np.ones((config.n_bins, config.n_frames), np.complex64)
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     [path.name for path in export_pictures(out, "clip", X, {"pool1": ([4], np.ones((1, *X.shape)))}, config)]
+    ['feature_004.png']
+    """
+    _, layers = export_layout(out, clip_name, maps_by_layer, config)
+    panels = FeaturePanels(config)
+    S = np.abs(np.asarray(X))
+    written = []
+    for layer_folder, (features, D) in layers.items():
+        for feature, d in zip(features, D):
+            panels.update(S, d)
+            written.append(atomic_write_bytes(layer_folder / f"feature_{feature:03d}.png", panels.png()))
+    return written

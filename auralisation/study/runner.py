@@ -244,7 +244,7 @@ def _responses(model: Any, config: Any, stimuli: Sequence[StimulusLike], setting
         return cached, float(json.loads(timing.read_text(encoding="utf-8"))["seconds"])
     started = time.perf_counter()
     layers = None if settings.layers is None else list(range(1, settings.layers + 1))
-    responses = compute_responses(model, stimuli, config, label=label, layers=layers, features=settings.features,
+    responses = compute_responses(model, stimuli, config, label=label, layers=layers, n_features=settings.features,
                                   progress=progress)
     seconds = time.perf_counter() - started
     save_responses(path, responses, meta)

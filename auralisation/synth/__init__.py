@@ -10,15 +10,13 @@ from a seed, at 11,025 Hz mono.
 - :func:`generate_stimuli` writes the 124 stimuli and ``manifest.json``; :func:`load_stimuli` reads them back as
   :class:`Stimulus` records.
 - :func:`render` plays any list of pretty_midi instruments; :func:`demo_clips` renders three example clips.
-- ``auralisation generate default|stimuli`` on the command line (:func:`add_generate_arguments`,
-  :func:`run_generate`).
+- ``auralisation generate default|stimuli`` on the command line (:mod:`auralisation.cli.generate`).
 
 Importing this package loads neither TensorFlow nor pretty_midi nor FluidSynth; they load when something is rendered.
 """
 
 from __future__ import annotations
 
-from .command import add_generate_arguments, run_generate
 from .compose import compose_track
 from .dataset import generate_default, load_stems, render_stems, render_track, stems_folder, track_path
 from .examples import demo_clips
@@ -46,7 +44,6 @@ __all__ = [
     "STYLES",
     "Stimulus",
     "Style",
-    "add_generate_arguments",
     "compose_track",
     "demo_clips",
     "find_soundfont",
@@ -58,7 +55,6 @@ __all__ = [
     "render",
     "render_stems",
     "render_track",
-    "run_generate",
     "stems_folder",
     "track_path",
 ]

@@ -9,8 +9,6 @@ the rest of each track.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import warnings
 from collections.abc import Mapping
 
 from ..errors import SynthError
@@ -414,17 +412,3 @@ def get_style(style: Style | str) -> Style:
     if style not in STYLES:
         raise SynthError(f"unknown style {style!r}; the styles are {', '.join(STYLES)}")
     return STYLES[style]
-
-
-#: Names this module held before the synthesiser was split, and the module that holds each now.
-_MOVED = {"compose_track": "compose", "render_track": "dataset", "generate_default": "dataset", "track_path": "dataset",
-          "QUALITIES": "theory", "SCALES": "theory"}
-
-
-def __getattr__(name: str) -> object:
-    """The old names keep working for one release, with a :class:`DeprecationWarning` naming their new module."""
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(f"auralisation.synth.styles.{name} moved to auralisation.synth.{_MOVED[name]}; import it from "
-                  "there", DeprecationWarning, stacklevel=2)
-    return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)

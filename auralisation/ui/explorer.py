@@ -43,7 +43,6 @@ from ..frontends import require_magnitude_input
 from ..methods import METHODS, check_method
 from ..plotting.spectrograms import FeaturePanels
 from ..io import TrainedModel
-from .._compat import renamed
 from .view import Loudness, View, audio_html, image_html, render, static_view
 
 __all__ = ["Explorer"]
@@ -381,13 +380,8 @@ class Explorer:
     def select(
         self, *, clip: str | None = None, layer: int | None = None, feature: int | None = None,
         seeding: Seeding | None = None, loudness: Loudness | None = None, method: str | None = None,
-        seed: Seeding | None = None,
     ) -> View | None:
-        """Set several controls at once and show the result once; return :attr:`view`.
-
-        ``seed`` is the old name of ``seeding`` (deprecated).
-        """
-        seeding = renamed("seed", "seeding", seed, seeding, where="Explorer.select")
+        """Set several controls at once and show the result once; return :attr:`view`."""
         with self._hold():
             for control, value in ((self.clip, clip), (self.layer, layer), (self.seeding, seeding),
                                    (self.loudness, loudness), (self.method, method)):

@@ -7,9 +7,9 @@ first and the page last, so a page never points at a file that is not there yet.
 script that checks, in the browser, that every player's audio decodes and every image loads, and writes the
 result into the page (``<body data-selfcheck="ok">`` and a line at the bottom); it fetches nothing.
 
-On the command line::
+On the command line (:mod:`auralisation.cli.report`)::
 
-    auralisation report --model models/choi2016 --audio a.wav b.wav --out results/report --features 4
+    auralisation report --model models/choi2016 --audio a.wav b.wav --out results/report --n-features 4
 
 Examples
 --------
@@ -20,7 +20,6 @@ PosixPath('results/report/index.html')
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime
 import os
@@ -34,12 +33,11 @@ from urllib.parse import quote
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import add_seeding_argument, renamed
 from ..audio import write_wav
 from ..auralise import loudness_gains, synthesise
 from ..clip import Clip
 from ..deconv import RULES
-from ..errors import ParameterError
+from ..errors import ModelError, ParameterError
 from ..deconv.rules import Seeding
 from ..features import feature_activations, strongest_first
 from ..fileio import atomic_write_text
@@ -47,11 +45,10 @@ from ..frontends import LinearDeconvolver, require_magnitude_input
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import spectrogram
 from ..plotting.style import save_figure
-from ..cli.options import add_model_arguments, model_from_arguments
 from ..io import TrainedModel
 from .page import PAGE_STYLE, SELF_CHECK_SCRIPT
 
-__all__ = ["PAGE", "add_report_arguments", "build_report", "run_report"]
+__all__ = ["PAGE", "build_report"]
 
 #: File name of the page in the output folder.
 PAGE = "index.html"
@@ -202,14 +199,13 @@ def build_report(
     audio: Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
-    layers: Sequence[int] | None = None,
+    layers: Sequence[int | str] | None = None,
     features: int = 4,
     seeding: Seeding = "map",
     loudness: Literal["comparable", "peak"] = "comparable",
     rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
     title: str = "Listening to a network's features",
     progress: bool = True,
-    seed: Seeding | None = None,
 ) -> Path:
     """Write the report on ``audio`` into ``out``; return the page's path (``out/index.html``).
 
@@ -221,13 +217,12 @@ def build_report(
         Audio files; the first ``config.duration`` seconds of each are used.
     out : path-like
         Output folder (created); the page is ``index.html``, each clip's files are in a subfolder.
-    layers : sequence of int, optional
-        Block numbers (1-based); all blocks by default.
+    layers : sequence of int or str, optional
+        Block numbers (1-based) or their layer names; all blocks by default.
     features : int
         Features per layer: the most active ones on each clip (largest value of the map).
     seeding, rule
-        Deconvolution seeding and rule (:func:`auralisation.deconv.deconvolve`); ``seed`` is the old
-        name of ``seeding`` (deprecated)..
+        Deconvolution seeding and rule (:func:`auralisation.deconv.deconvolve`).
     loudness : {"comparable", "peak"}
         ``"comparable"``: the features shown of a layer share one gain that brings the loudest to a peak of 0.99
         (as :func:`auralisation.auralise.export` does), so a weak feature sounds weak, and the original plays at its
@@ -242,11 +237,10 @@ def build_report(
     AudioError
         A file is missing or unreadable (nothing is written).
     ParameterError
-        No audio, an unknown rule or loudness, fewer than one feature per layer, or both ``seed`` and ``seeding``.
+        No audio, an unknown rule or loudness, or fewer than one feature per layer.
     ModelError
         An unknown layer.
     """
-    seeding = renamed("seed", "seeding", seed, seeding, where="build_report", default="map")
     if not audio:
         raise ParameterError("no audio files given; pass at least one with --audio FILE")
     if features < 1:
@@ -255,10 +249,13 @@ def build_report(
         raise ParameterError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
     require_magnitude_input(trained.config, "the report")
     deconvolver = LinearDeconvolver(trained.model, trained.config, rule)
-    n_blocks = len(deconvolver.layer_names)
-    layers = list(range(1, n_blocks + 1)) if layers is None else [int(layer) for layer in layers]
-    for layer in layers:
-        deconvolver.layer_name(layer)
+    blocks = deconvolver.layer_names
+    n_blocks = len(blocks)
+    names = blocks if layers is None else [deconvolver.layer_name(layer) for layer in layers]
+    outside = [name for name in names if name not in blocks]
+    if outside:
+        raise ModelError(f"the report shows blocks ({', '.join(blocks)}); {', '.join(outside)} is not one of them")
+    layers = [blocks.index(name) + 1 for name in names]
     clips = [Clip.load(path, trained.config) for path in audio]
     out = Path(out)
     taken: set[str] = set()
@@ -276,33 +273,3 @@ def build_report(
     page = out / PAGE
     atomic_write_text(page, _page(sections, title, meta))
     return page
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``auralisation report``."""
-    add_model_arguments(parser)
-    parser.add_argument("--audio", required=True, nargs="+", type=Path, metavar="FILE", help="audio files")
-    parser.add_argument("--out", required=True, type=Path, help="output folder; the page is OUT/index.html")
-    parser.add_argument("--layers", nargs="+", type=int, metavar="L", help="block numbers (default: all)")
-    parser.add_argument("--features", type=int, default=4, metavar="N",
-                        help="features per layer, the most active on each clip (default: 4)")
-    add_seeding_argument(parser)
-    parser.add_argument("--loudness", choices=("comparable", "peak"), default="comparable",
-                        help="keep features' relative loudness (default) or normalize each file")
-    parser.add_argument("--rule", choices=RULES, default="deconvnet", help="backward rule (default: deconvnet)")
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """Run ``auralisation report``: build the page and print its path."""
-    page = build_report(
-        model_from_arguments(args),
-        args.audio,
-        args.out,
-        layers=args.layers,
-        features=args.features,
-        seeding=args.seeding,
-        loudness=args.loudness,
-        rule=args.rule,
-    )
-    print(f"report: {page}")
-    return 0

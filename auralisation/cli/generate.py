@@ -1,13 +1,16 @@
-"""The ``auralisation generate`` subcommand: render the default dataset or the paper's stimuli."""
+"""``auralisation generate``: render the default dataset or the paper's stimuli (:mod:`auralisation.synth`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .styles import DEFAULT_STYLES, STYLES
+from ..synth.styles import DEFAULT_STYLES, STYLES
+from .options import add_quiet_argument
 
-__all__ = ["add_generate_arguments", "run_generate"]
+__all__: list[str] = []
+
+EXAMPLE = "auralisation generate default --out data/generated --stems --workers 2"
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,11 +19,11 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'default': the bundled genre dataset (GTZAN layout); 'stimuli': the paper's 124 clips")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: the project's data folder, or its stimuli folder)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--tracks-per-style", type=int, default=40, metavar="N",
-                        help="default dataset: tracks per style (default 40)")
+                        help="default dataset: tracks per style")
     parser.add_argument("--seconds", type=float, default=12.0, metavar="S",
-                        help="default dataset: length of each track in seconds (default 12)")
+                        help="default dataset: length of each track in seconds")
     parser.add_argument("--styles", nargs="+", choices=tuple(STYLES), default=list(DEFAULT_STYLES), metavar="STYLE",
                         help=f"default dataset: the styles to render (default all: {' '.join(DEFAULT_STYLES)})")
     parser.add_argument("--stems", action="store_true",
@@ -28,17 +31,16 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
                              "OUT-stems/<style>/<track>/<stem>.wav (they add up to the track); a rerun keeps "
                              "tracks already written")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="default dataset: processes rendering at once (default 1; the files are the same)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+                        help="default dataset: processes rendering at once (the files are the same)")
+    add_quiet_argument(parser)
 
 
 def run_generate(args: argparse.Namespace) -> int:
     """Run ``generate``; print where the files went and return 0."""
     from ..paths import project_paths
-    from .stimuli import generate_stimuli
-    from .dataset import generate_default, stems_folder
+    from ..synth import generate_default, generate_stimuli, stems_folder
 
-    progress = getattr(args, "progress", True)
+    progress = not args.quiet
     if args.what == "stimuli":
         out = args.out if args.out is not None else project_paths().stimuli
         manifest = generate_stimuli(out, seed=args.seed, progress=progress)

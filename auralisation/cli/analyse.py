@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .._compat import RenamedOption
 from ..fileio import atomic_write_text
 from ..paths import project_paths
+from .options import add_quiet_argument
 
-__all__ = ["add_analyse_arguments", "run_analyse"]
+__all__: list[str] = []
+
+EXAMPLE = "auralisation analyse --model models/choi2016 --stimuli data/stimuli --out results/analysis --n-features 8"
 
 
 def add_analyse_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,26 +26,24 @@ def add_analyse_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stimuli", type=Path, default=paths.stimuli,
                         help="stimulus folder (rendered there first if it has no manifest)")
     parser.add_argument("--out", type=Path, default=paths.results / "analysis", help="folder for the tables")
-    parser.add_argument("--n-layers", type=int, default=None, help="first N blocks (default all)")
-    parser.add_argument("--n-features", type=int, default=None, help="first N features of each layer (default all)")
-    for old, new in (("--layers", "--n-layers"), ("--features", "--n-features")):
-        parser.add_argument(old, dest=new[2:].replace("-", "_"), type=int, action=RenamedOption, new=new,
-                            help=argparse.SUPPRESS)
+    parser.add_argument("--n-layers", type=int, default=None, metavar="N", help="the first N blocks (default: all)")
+    parser.add_argument("--n-features", type=int, default=None, metavar="N",
+                        help="the first N features of each layer (default: all)")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--no-control", action="store_true", help="skip the untrained control")
+    add_quiet_argument(parser)
 
 
 def run_analyse(args: argparse.Namespace) -> int:
     """Run the analysis as the options say; return 0."""
     from .. import synth
+    from ..analysis import analyse, compute_responses, summarise_findings, untrained_copy
     from ..io import load_model
-    from .findings import analyse, summarise_findings
-    from .responses import compute_responses, untrained_copy
 
     trained = load_model(args.model)
     if not (args.stimuli / "manifest.json").exists():
-        synth.generate_stimuli(args.stimuli)
+        synth.generate_stimuli(args.stimuli, progress=not args.quiet)
     stimuli = synth.load_stimuli(args.stimuli)
     models = {"trained": trained.model}
     if not args.no_control:
@@ -52,7 +52,7 @@ def run_analyse(args: argparse.Namespace) -> int:
     results = {
         label: analyse(
             compute_responses(model, stimuli, trained.config, label=label, layers=layers,
-                              n_features=args.n_features),
+                              n_features=args.n_features, progress=not args.quiet),
             n_boot=args.n_boot,
             seed=args.seed,
         )
