@@ -442,5 +442,13 @@ def test_a_model_folder_or_cache_another_process_writes_is_refused(data, tmp_pat
         holder.wait(timeout=30)
     from auralisation.fileio import exclusive
 
-    with exclusive(data.cache.directory), pytest.raises(AuralisationError, match="spectrogram cache .* is being written"):
+    with exclusive(data.cache.directory), pytest.raises(AuralisationError, match="spectrogram cache .* being written"):
         train_and_evaluate(data, tmp_path / "other", SETTINGS, verbose=0)
+
+
+def test_a_resume_file_of_other_settings_is_refused(data, tmp_path):
+    other = dataclasses.replace(SETTINGS, learning_rate=0.1)
+    np.savez(tmp_path / RESUME_FILE, state=np.array(json.dumps(
+        {"settings": json.dumps(dataclasses.asdict(other), sort_keys=True), "epoch": 2, "stopped": False})))
+    with pytest.raises(ModelError, match=r"resume.npz holds an interrupted run with other settings .*rate\": 0.1"):
+        fit(choi2016(TINY, 3, width=2, seed=0), data, SETTINGS, out=tmp_path, verbose=0)

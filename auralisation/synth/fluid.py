@@ -120,8 +120,9 @@ def describe_soundfont(soundfont: str | os.PathLike[str]) -> dict[str, object]:
     --------
     >>> describe_soundfont("/usr/share/sounds/sf2/FluidR3_GM.sf2")["default"]
     True
-    >>> describe_soundfont("/somewhere/TimGM6mb.sf2")["note"]
-    'rendered with TimGM6mb.sf2, not FluidR3_GM.sf2 (fluid-soundfont-gm): the instruments sound different from the bundled data'
+    >>> print(describe_soundfont("/somewhere/TimGM6mb.sf2")["note"])  # doctest: +NORMALIZE_WHITESPACE
+    rendered with TimGM6mb.sf2, not FluidR3_GM.sf2 (fluid-soundfont-gm): the instruments sound different
+    from the bundled data
     """
     path = Path(soundfont)
     record: dict[str, object] = {"path": str(path), "name": path.name, "default": path.name == FLUIDR3_PATH.name}
