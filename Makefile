@@ -1,13 +1,14 @@
 # Two commands matter (see README.md):
 #   make reproduce   set up, generate the bundled data, train, execute the notebooks into results/
-#   make test        set up, then the test suite (notebooks included, in fast mode)
+#   make test        set up, then the test suite (notebooks included, in fast mode; the docs site built strictly)
+#   make docs        the documentation site (MkDocs) into site/; open site/index.html
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data stimuli reproduce notebooks test bench clean study lock
+.PHONY: setup data stimuli reproduce notebooks test bench clean study docs lock
 
 setup: $(VENV)/.installed
 
@@ -47,8 +48,13 @@ STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
 study: setup $(if $(STUDY_FAST),,data)
 	$(if $(STUDY_FAST),AURALISATION_FAST=1 ,)$(BIN)/auralisation study $(if $(STUDY_FAST),,--update-readme)
 
+# The documentation site from docs/, the docstrings (API reference) and the notebooks (executed copies from
+# results/notebooks when `make reproduce` has made them). tests/test_docs.py builds it with --strict.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build
+
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python "$$b" || exit 1; done
 
 clean:
-	rm -rf results data/cache
+	rm -rf results data/cache site

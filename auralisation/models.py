@@ -15,7 +15,7 @@ Examples
 >>> [tuple(model.get_layer(f"pool{i}").output.shape[1:3]) for i in range(1, 6)]
 [(128, 86), (64, 43), (32, 21), (16, 10), (8, 5)]
 
-Choices where the paper and its code are silent (documented in the README):
+Choices where the paper and its code are silent (documented in docs/choices.md):
 
 * weights start from Keras's Glorot-uniform initialiser (the default of Keras 0.3, which the authors used) and
   biases from zero; with ``seed`` set, every layer's initialiser and every dropout layer gets its own seed derived

@@ -2,11 +2,11 @@
 
 Measures, for the checkout given by ``--root`` (default: this one) in fresh interpreters: ``import auralisation``
 (the cumulative microseconds ``python -X importtime`` reports for it), ``import auralisation.io`` (what loading a
-model costs before TensorFlow's own start-up), ``auralisation --help`` and ``auralisation auralise --help``
-(wall times of the command line's main parser and of a subcommand's) and the number of public names (the sum of every module's ``__all__`` read from the source without
-importing it, and those names counted once, where they are defined). Pass ``--root`` twice to compare two
-checkouts side by side in one run, e.g. the commit before a change (``git archive REV | tar -x -C /tmp/before``)
-and the working tree::
+model costs before TensorFlow's own start-up), the wall times of ``auralisation --help``, of ``auralisation
+auralise --help`` and of the slowest subcommand's ``--help``, and the number of public names (the sum of every
+module's ``__all__`` read from the source without importing it, and those names counted once, where they are
+defined). Pass ``--root`` twice to compare two checkouts side by side in one run, e.g. the commit before a change
+(``git archive REV | tar -x -C /tmp/before``) and the working tree::
 
     python benchmarks/bench_imports.py --root /tmp/before --root .
 """
@@ -50,6 +50,15 @@ def help_seconds(root: Path, repeats: int, *words: str) -> float:
     return statistics.median(times)
 
 
+def slowest_help(root: Path, repeats: int) -> tuple[str, float]:
+    """The subcommand whose ``--help`` takes longest, and its median wall time."""
+    names = subprocess.run([sys.executable, "-c", "from auralisation.cli import SUBCOMMANDS; print(*SUBCOMMANDS)"],
+                           env=_env(root), cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    times = {name: help_seconds(root, repeats, name) for name in names}
+    name = max(times, key=times.__getitem__)
+    return name, times[name]
+
+
 def public_names(root: Path) -> int:
     """The sum over the package's modules of the length of their literal ``__all__``."""
     total = 0
@@ -65,7 +74,7 @@ def public_names(root: Path) -> int:
 
 def defined_public_names(root: Path) -> int:
     """Public names counted once, where they are defined: ``__all__`` entries a module defines itself (a function,
-    class or constant), not those a package or a deprecated module re-exports from elsewhere."""
+    class or constant), not those a package re-exports from elsewhere."""
     total = 0
     for path in sorted((root / "auralisation").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -98,15 +107,15 @@ def main() -> None:
     args = parser.parse_args()
     roots = args.root or [Path(__file__).resolve().parents[1]]
     print(f"{'checkout':40s} {'import (ms)':>12s} {'io (ms)':>9s} {'--help (s)':>11s} {'auralise --help':>16s} "
-          f"{'public names':>13s} "
+          f"{'slowest --help':>22s} {'public names':>13s} "
           f"{'defined':>8s}  largest")
     for root in roots:
         root = root.resolve()
         name, lines = largest_module(root)
-        loader = "auralisation.io" if (root / "auralisation/io.py").exists() else "auralisation.train"
         print(f"{str(root)[-40:]:40s} {import_ms(root, 'auralisation', args.repeats):12.1f} "
-              f"{import_ms(root, loader, 1):9.0f} "
+              f"{import_ms(root, 'auralisation.io', 1):9.0f} "
               f"{help_seconds(root, args.repeats):11.2f} {help_seconds(root, args.repeats, 'auralise'):16.2f} "
+              f"{'{} {:.2f}'.format(*slowest_help(root, args.repeats)):>22s} "
               f"{public_names(root):13d} {defined_public_names(root):8d}  "
               f"{name} ({lines} lines)")
 

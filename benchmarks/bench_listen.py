@@ -24,13 +24,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-import sys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the Playwright harness, tests/browser.py
 from browser import ExplorerPage, explore_app, find_chromium, jupyterlab, launch  # noqa: E402
@@ -184,7 +183,7 @@ def main() -> None:
         audio = write_wav(Path(tmp) / "clip.wav", next(iter(clips.values())), trained.config.sr, normalize="none")
         for layers, label in ((None, "all 5 layers"), ([1], "layer 1 only")):
             start = time.perf_counter()
-            build_report(trained, [audio], Path(tmp) / "report", layers=layers, features=4, progress=False)
+            build_report(trained, [audio], Path(tmp) / "report", layers=layers, n_features=4, progress=False)
             print(f"report, one clip, {label}, 4 features per layer (includes compiling): "
                   f"{time.perf_counter() - start:6.1f} s")
 

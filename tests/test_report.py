@@ -154,7 +154,7 @@ def test_page_is_written_last(model_folder: Path, clips: list[Path], tmp_path: P
 
     monkeypatch.setattr(report, "write_wav", failing)
     with pytest.raises(OSError, match="disk full"):
-        report.build_report(load_model(model_folder), clips, out, layers=[1], features=2, progress=False)
+        report.build_report(load_model(model_folder), clips, out, layers=[1], n_features=2, progress=False)
     assert (out / report.PAGE).read_text() == "earlier page"
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
 
@@ -167,7 +167,7 @@ def test_bad_input_names_the_problem_and_writes_nothing(model_folder: Path, clip
     with pytest.raises(ModelError, match="block 7 does not exist"):
         report.build_report(trained, clips, out, layers=[1, 7], progress=False)
     with pytest.raises(ParameterError, match="at least 1"):
-        report.build_report(trained, clips, out, features=0, progress=False)
+        report.build_report(trained, clips, out, n_features=0, progress=False)
     with pytest.raises(ParameterError, match="no audio"):
         report.build_report(trained, [], out, progress=False)
     assert not out.exists()

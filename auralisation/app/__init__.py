@@ -25,7 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from ..audio import AudioConfig, load_clip
+from ..audio import AudioConfig
 from ..errors import AuralisationError, ModelError
 from ..io import load_model
 from ..ui.explorer import Explorer

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..choices import STATISTICS
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..provenance import record_environment
@@ -45,7 +46,7 @@ from .corpus import Corpus, scan_corpus
 from .engines import ENGINES, open_engine
 from .site import INDEX, write_site
 from .topk import Histogram, TopK
-from .worker import STATISTICS, FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
+from .worker import FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
 
 __all__ = ["ATLAS_FILE", "build_atlas"]
 

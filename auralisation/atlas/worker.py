@@ -25,7 +25,6 @@ import numpy as np
 
 from ..audio import AudioWarning, load_clip, magnitude, stft, write_wav
 from ..auralise import loudness_gains, synthesise
-from ..choices import STATISTICS
 from ..data import DatasetWarning, Excerpt, SpectrogramCache
 from ..errors import AudioError, AuralisationError
 from ..fileio import atomic_write_bytes, atomic_write_text

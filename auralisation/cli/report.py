@@ -44,7 +44,7 @@ def run_report(args: argparse.Namespace) -> int:
         args.audio,
         args.out,
         layers=args.layers,
-        features=args.n_features,
+        n_features=args.n_features,
         seeding=args.seeding,
         loudness=args.loudness,
         rule=args.method,

@@ -16,7 +16,8 @@ panels returns its :class:`~matplotlib.figure.Figure`.
 :mod:`~.comparisons`               attribution methods' curves, a filterbank's routes back to the STFT
 =================================  ========================================================================
 
-The names are imported on first use, so ``import auralisation.plotting`` stays light.
+The names are imported on first use (``lazy_loader``, as in librosa), so ``import auralisation.plotting`` stays
+light.
 
 Examples
 --------
@@ -30,30 +31,18 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import lazy_loader
 
-#: Where each public name lives.
-_HOMES = {
-    **dict.fromkeys(["TOP_DB", "PERCENTILE", "save_figure", "signed_colorbar", "signed_level"], "style"),
-    **dict.fromkeys(["FeaturePanels", "export_pictures", "feature_panels", "signed_map", "spectrogram",
-                     "thumbnail_png"], "spectrograms"),
-    **dict.fromkeys(["compare_maps", "feature_grid", "map_grid", "method_grid", "randomisation_maps",
-                     "spectrogram_grid"], "grids"),
-    **dict.fromkeys(["confusion_matrix", "training_curves"], "training"),
-    **dict.fromkeys(["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer",
-                     "onset_sensitivity", "stem_share_bars"], "analysis"),
-    **dict.fromkeys(["compare_routes", "deletion_insertion", "randomisation"], "comparisons"),
-}
-
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "style": ["TOP_DB", "PERCENTILE", "save_figure", "signed_colorbar", "signed_level"],
+        "spectrograms": ["FeaturePanels", "export_pictures", "feature_panels", "signed_map", "spectrogram",
+                         "thumbnail_png"],
+        "grids": ["compare_maps", "feature_grid", "map_grid", "method_grid", "randomisation_maps", "spectrogram_grid"],
+        "training": ["confusion_matrix", "training_curves"],
+        "analysis": ["correlation_by_layer", "invariance_grid", "invariance_heatmap", "line_share_by_layer",
+                     "onset_sensitivity", "stem_share_bars"],
+        "comparisons": ["compare_routes", "deletion_insertion", "randomisation"],
+    },
+)

@@ -36,7 +36,6 @@ from tqdm.auto import tqdm
 from ..audio import write_wav
 from ..auralise import loudness_gains, synthesise
 from ..clip import Clip
-from ..deconv import RULES
 from ..errors import ModelError, ParameterError
 from ..deconv.rules import Seeding
 from ..features import feature_activations, strongest_first
@@ -115,7 +114,7 @@ def _clip_section(
     folder: Path,
     root: Path,
     layers: Sequence[int],
-    features: int,
+    n_features: int,
     seeding: Seeding,
     loudness: str,
 ) -> _ClipSection:
@@ -127,7 +126,7 @@ def _clip_section(
     for layer in layers:
         name = deconvolver.layer_name(layer)
         activations = feature_activations(deconvolver, clip, layer)
-        chosen = strongest_first(activations)[:features]
+        chosen = strongest_first(activations)[:n_features]
         D = deconvolver.deconvolve(clip.S, layer, chosen, seeding=seeding)
         figure = folder / f"layer{layer}.png"
         title = f"{clip.name}, layer {layer} ({name}): the {len(chosen)} most active of {len(activations)} features"
@@ -200,7 +199,7 @@ def build_report(
     out: str | os.PathLike[str],
     *,
     layers: Sequence[int | str] | None = None,
-    features: int = 4,
+    n_features: int = 4,
     seeding: Seeding = "map",
     loudness: Literal["comparable", "peak"] = "comparable",
     rule: Literal["deconvnet", "guided", "gradient"] = "deconvnet",
@@ -219,7 +218,7 @@ def build_report(
         Output folder (created); the page is ``index.html``, each clip's files are in a subfolder.
     layers : sequence of int or str, optional
         Block numbers (1-based) or their layer names; all blocks by default.
-    features : int
+    n_features : int
         Features per layer: the most active ones on each clip (largest value of the map).
     seeding, rule
         Deconvolution seeding and rule (:func:`auralisation.deconv.deconvolve`).
@@ -243,8 +242,8 @@ def build_report(
     """
     if not audio:
         raise ParameterError("no audio files given; pass at least one with --audio FILE")
-    if features < 1:
-        raise ParameterError(f"features per layer must be at least 1, got {features}")
+    if n_features < 1:
+        raise ParameterError(f"n_features per layer must be at least 1, got {n_features}")
     if loudness not in ("comparable", "peak"):
         raise ParameterError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
     require_magnitude_input(trained.config, "the report")
@@ -262,7 +261,7 @@ def build_report(
     sections = []
     for clip in tqdm(clips, desc="report", unit="clip", disable=not progress):
         folder = out / _slug(clip.name, taken)
-        sections.append(_clip_section(trained, deconvolver, clip, folder, out, layers, features, seeding, loudness))
+        sections.append(_clip_section(trained, deconvolver, clip, folder, out, layers, n_features, seeding, loudness))
     config = trained.config
     meta = escape(
         f"{trained.model.name}: {n_blocks} blocks; rule {rule}, seeding {seeding}, loudness {loudness}; "
