@@ -221,7 +221,9 @@ def generate_default(
     on ``seed``, the style and the track number, not on what else is generated. Without ``stems`` a rerun over the
     same folder overwrites each track with identical content; with ``stems``, tracks whose stems folder records the
     same settings and whose stems add up to them are kept (an interrupted run resumes). Tracks left over from an
-    earlier run with more tracks per style are kept, with a warning.
+    earlier run with more tracks per style are kept, with a warning. ``out/manifest.json``, written last, records the
+    settings and the soundfont (:func:`~auralisation.synth.fluid.describe_soundfont`: a note where it is not
+    FluidR3 GM).
 
     Parameters
     ----------
@@ -238,8 +240,6 @@ def generate_default(
     stems : bool
         Also write each track's stems to :func:`stems_folder` (``out-stems/<style>/<style>.000NN/<stem>.wav``)
         with a ``track.json`` recording the settings.
-
-    ``out/manifest.json`` records the settings and the soundfont, with a note where it is not FluidR3 GM.
     workers : int
         Processes rendering at once (each track depends only on its own arguments, so the files are the same).
     progress : bool
