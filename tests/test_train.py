@@ -452,3 +452,15 @@ def test_a_resume_file_of_other_settings_is_refused(data, tmp_path):
         {"settings": json.dumps(dataclasses.asdict(other), sort_keys=True), "epoch": 2, "stopped": False})))
     with pytest.raises(ModelError, match=r"resume.npz holds an interrupted run with other settings .*rate\": 0.1"):
         fit(choi2016(TINY, 3, width=2, seed=0), data, SETTINGS, out=tmp_path, verbose=0)
+
+
+def test_a_run_killed_after_its_last_epoch_resumes_to_the_same_model_without_training(data, tmp_path, capsys):
+    settings = dataclasses.replace(SETTINGS, epochs=2)
+    first = choi2016(TINY, 3, width=2, seed=0)
+    history = fit(first, data, settings, out=tmp_path, verbose=0)  # fit leaves resume.npz, as a kill before saving
+    assert (tmp_path / RESUME_FILE).is_file()
+    again = choi2016(TINY, 3, width=2, seed=5)
+    assert fit(again, data, settings, out=tmp_path, verbose=0) == history
+    assert "its training had ended" in capsys.readouterr().out
+    for expected, restored in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(restored, expected)
