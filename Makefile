@@ -12,7 +12,7 @@ export PYTHONHASHSEED ?= 0
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock pyproject.toml scripts/setup.sh
+$(VENV)/.installed: requirements.lock requirements-nodeps.txt pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
 
 # requirements.lock pins every package for Linux x86_64 and CPython 3.11; refresh it after changing

@@ -8,7 +8,8 @@ The functions a user calls are here; each is imported on first use (``lazy_loade
 ``import auralisation`` loads neither NumPy nor TensorFlow. The rest lives in its module: :mod:`audio` (config, loading, STFT), :mod:`data`
 (GTZAN-style datasets), :mod:`synth` (generated default data and the paper's stimuli), :mod:`models`, :mod:`io`
 (the saved-model format), :mod:`training`, :mod:`deconv`, :mod:`methods`, :mod:`auralise` (a map to sound:
-``from auralisation.auralise import auralise``), :mod:`analysis`, :mod:`atlas`, :mod:`cli` (the command line).
+``from auralisation.auralise import auralise``), :mod:`analysis`, :mod:`atlas`, :mod:`pretrained` (the musicnn
+taggers, ``load_model("musicnn:NAME")``), :mod:`tagging` (:func:`predict`), :mod:`cli` (the command line).
 
 Examples
 --------
@@ -33,6 +34,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "deconv": ["Deconvolver", "deconvolve"],
         "methods": ["attribute"],
         "atlas": ["build_atlas"],
+        "tagging": ["predict"],
         "errors": ["AtlasError", "AudioError", "AuralisationError", "ConfigError", "DatasetError", "ModelError",
                    "ParameterError", "SynthError"],
     },

@@ -47,7 +47,7 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".au", ".flac", ".ogg", ".mp3")
 SILENCE_PEAK = 1e-6
 
 #: The magnitude compressions a model may apply (:attr:`AudioConfig.scaling`).
-SCALINGS: tuple[str, ...] = ("linear", "log", "db")
+SCALINGS: tuple[str, ...] = ("linear", "log", "db", "log10k")
 
 #: Smallest magnitude the ``"db"`` scaling distinguishes (-100 dB), librosa's ``amplitude_to_db`` ``amin``.
 DB_FLOOR = 1e-5
@@ -86,6 +86,10 @@ class FrontEnd:
         Mel bands (96 in Choi et al. 2017).
     fmin, fmax : float
         Lowest and highest frequency of the mel filterbank in Hz; ``fmax`` ``None`` means ``sr / 2``.
+    power : float
+        Exponent of the magnitude the filterbank takes: 1 (the magnitude, the default) or 2 (the power, as
+        librosa's ``melspectrogram`` and the musicnn taggers); a :class:`auralisation.models.Power` layer inside the
+        model applies it.
 
     Examples
     --------
@@ -100,6 +104,7 @@ class FrontEnd:
     n_mels: int = 96
     fmin: float = 0.0
     fmax: float | None = None
+    power: float = 1.0
 
     def problems(self, sr: int) -> list[str]:
         """What is wrong with this front end at sample rate ``sr`` (empty when nothing is)."""
@@ -110,6 +115,8 @@ class FrontEnd:
             problems.append(f"frontend.filterbank must be one of {FILTERBANKS}, got {self.filterbank!r}")
         if self.input == "filterbank" and self.filterbank == "none":
             problems.append("frontend.input 'filterbank' needs a filterbank (frontend.filterbank='mel')")
+        if not self.power > 0:
+            problems.append(f"frontend.power must be positive, got {self.power}")
         if self.n_mels < 1:
             problems.append(f"frontend.n_mels must be at least 1, got {self.n_mels}")
         top = sr / 2 if self.fmax is None else self.fmax
@@ -156,10 +163,10 @@ class AudioConfig:
         Whether frames are centred (the signal is padded by ``n_fft // 2`` on both sides).
     duration : float
         Length of one clip (an excerpt) in seconds.
-    scaling : {"log", "linear", "db"}
+    scaling : {"log", "linear", "db", "log10k"}
         Compression of the magnitude (or of the filterbank's output) before the first convolution: ``"log"`` is
         ``log(1 + |X|)``, ``"db"`` is ``20 log10(max(|X|, 1e-5))`` (librosa's ``amplitude_to_db`` without
-        ``top_db``), ``"linear"`` is ``|X|`` itself. Models apply it as a layer so that deconvolution reaches the
+        ``top_db``), ``"log10k"`` is ``log10(1 + 10000 x)`` (the musicnn taggers'), ``"linear"`` is ``|X|`` itself. Models apply it as a layer so that deconvolution reaches the
         magnitude. The paper is silent on which one training used; linear is the default because it trained
         better on the bundled default dataset (100% of test excerpts against 94.4% for log, same seed and 14
         epochs), and it is what the authors' code fed to the deconvolution.
@@ -183,7 +190,7 @@ class AudioConfig:
     window: str = "hann"
     center: bool = True
     duration: float = 4.0
-    scaling: Literal["log", "linear", "db"] = "linear"
+    scaling: Literal["log", "linear", "db", "log10k"] = "linear"
     frontend: FrontEnd = FrontEnd()
 
     def __post_init__(self) -> None:
@@ -407,11 +414,13 @@ def magnitude(y: np.ndarray, config: AudioConfig) -> np.ndarray:
     return np.abs(stft(y, config)).astype(np.float32)
 
 
-def compress(S: np.ndarray, scaling: Literal["log", "linear", "db"]) -> np.ndarray:
-    """Apply a config's magnitude ``scaling`` to a magnitude spectrogram: ``log(1 + S)``, ``S``, or
-    ``20 log10(max(S, DB_FLOOR))``."""
+def compress(S: np.ndarray, scaling: Literal["log", "linear", "db", "log10k"]) -> np.ndarray:
+    """Apply a config's magnitude ``scaling`` to a magnitude spectrogram: ``log(1 + S)``, ``S``,
+    ``20 log10(max(S, DB_FLOOR))``, or ``log10(1 + 10000 S)``."""
     if scaling == "log":
         return np.log1p(S)
+    if scaling == "log10k":
+        return np.log10(1.0 + 10000.0 * np.asarray(S, dtype=np.float32))
     if scaling == "linear":
         return S
     if scaling == "db":

@@ -39,7 +39,7 @@ from .audio import AudioConfig
 from .errors import ModelError
 from .fileio import atomic_path, atomic_write_text, fsync_folder, temporary_folder
 from .frontends import Filterbank, check_front_end, front_end_of
-from .models import MagnitudeScaling
+from .models import MagnitudeScaling, Power
 
 __all__ = ["CLASSES_FILE", "CONFIG_FILE", "MODEL_FILE", "TrainedModel", "check_compatible", "load_model", "save_model"]
 
@@ -117,8 +117,8 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     Parameters
     ----------
     path : path-like
-        A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, or any
-        ``.keras`` file. A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
+        A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, any
+        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
         defaults; its class names are a ``classes.json`` beside it, else ``class 0``, ``class 1``...
     config : AudioConfig, optional
         The audio settings a lone ``.keras`` file's inputs were made with (ignored for a model folder, which
@@ -128,8 +128,13 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     ------
     ModelError
         The folder or one of its files is missing, the file is not a Keras archive, or the model, config and
-        classes disagree with one another (for a lone file: which audio settings would fit its input).
+        classes disagree with one another (for a lone file: which audio settings would fit its input); an unknown
+        ``musicnn:`` name, or the ``musicnn`` package missing.
     """
+    if os.fspath(path).startswith("musicnn:"):
+        from .pretrained import load_pretrained
+
+        return load_pretrained(os.fspath(path))
     path = Path(path)
     if path.suffix == ".keras" and path.is_file():
         beside = path.parent
@@ -164,7 +169,7 @@ def _read_keras(path: Path) -> keras.Model:
         raise ModelError(f"{path}: not a Keras .keras archive (not a zip file); save the model again")
     try:
         return keras.saving.load_model(
-            path, custom_objects={"MagnitudeScaling": MagnitudeScaling, "Filterbank": Filterbank}, safe_mode=True
+            path, custom_objects={"MagnitudeScaling": MagnitudeScaling, "Filterbank": Filterbank, "Power": Power}, safe_mode=True
         )
     except Exception as error:  # Keras raises many types for a damaged archive or an unknown layer.
         raise ModelError(
@@ -227,6 +232,12 @@ def _check_model(model: keras.Model, config: AudioConfig, classes: list[str], *,
         raise ModelError(
             f"{source}: the model's scaling layer applies {scaling[0]!r} but its config says {config.scaling!r}; "
             "save the model with the config it was trained with"
+        )
+    powers = [layer.power for layer in model.layers if isinstance(layer, Power)]
+    if (powers[0] if powers else 1.0) != config.frontend.power and config.frontend.input != "filterbank":
+        raise ModelError(
+            f"{source}: the model raises the magnitude to the power {powers[0] if powers else 1.0:g} but its config "
+            f"says frontend.power={config.frontend.power:g}; save the model with the config it was trained with"
         )
     check_front_end(model, config, source=source)
 

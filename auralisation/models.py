@@ -38,7 +38,7 @@ from .choices import ARCHITECTURE_NAMES
 from .errors import ModelError, ParameterError
 from .frontends import Filterbank, mel_filterbank, mel_parameters, stft_layers
 
-__all__ = ["ARCHITECTURES", "MagnitudeScaling", "choi2016", "choi2017"]
+__all__ = ["ARCHITECTURES", "MagnitudeScaling", "Power", "choi2016", "choi2017"]
 
 #: Number of convolutional blocks in :func:`choi2016`.
 BLOCKS = 5
@@ -58,7 +58,7 @@ CHOI2017_POOLS: tuple[tuple[int, int], ...] = ((2, 4), (4, 4), (4, 5), (2, 4), (
 
 @keras.saving.register_keras_serializable(package="auralisation")
 class MagnitudeScaling(keras.layers.Layer):
-    """Compress a magnitude spectrogram inside the model: ``log(1 + S)``, decibels, or ``S`` itself.
+    """Compress a magnitude spectrogram inside the model: ``log(1 + S)``, decibels, ``log10(1 + 10000 S)``, or ``S``.
 
     Keeping the compression in the model (rather than in the data pipeline) means the model's input is the linear
     magnitude ``|X|``, which is what deconvolution projects back onto and what auralisation multiplies with the
@@ -68,7 +68,7 @@ class MagnitudeScaling(keras.layers.Layer):
 
     Parameters
     ----------
-    scaling : {"log", "linear", "db"}
+    scaling : {"log", "linear", "db", "log10k"}
         The :attr:`AudioConfig.scaling <auralisation.audio.AudioConfig.scaling>` of the model's config.
     **kwargs
         Passed to :class:`keras.layers.Layer` (``name``, ``dtype``...).
@@ -81,23 +81,27 @@ class MagnitudeScaling(keras.layers.Layer):
     1.0
     >>> round(float(MagnitudeScaling("db")(np.array([[10.0]], dtype="float32"))[0, 0]), 4)
     20.0
+    >>> round(float(MagnitudeScaling("log10k")(np.array([[0.0999]], dtype="float32"))[0, 0]), 4)
+    3.0
     """
 
     #: A monotone element-wise map: deconvolution passes the backward signal through it unchanged (as the authors
     #: did), so maps come out in the units of the linear magnitude (see :class:`auralisation.deconv.Deconvolver`).
     identity_backward = True
 
-    def __init__(self, scaling: Literal["log", "linear", "db"] = "log", **kwargs: Any) -> None:
+    def __init__(self, scaling: Literal["log", "linear", "db", "log10k"] = "log", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if scaling not in SCALINGS:
             raise ModelError(f"MagnitudeScaling: scaling must be one of {SCALINGS}, got {scaling!r}")
         self.scaling = scaling
 
     def call(self, inputs: Any) -> Any:
-        """Return ``log1p(inputs)`` for ``"log"``, ``20 log10(max(inputs, 1e-5))`` for ``"db"``, ``inputs``
-        unchanged for ``"linear"``."""
+        """Return ``log1p(inputs)`` for ``"log"``, ``20 log10(max(inputs, 1e-5))`` for ``"db"``,
+        ``log10(1 + 10000 inputs)`` for ``"log10k"``, ``inputs`` unchanged for ``"linear"``."""
         if self.scaling == "log":
             return keras.ops.log1p(inputs)
+        if self.scaling == "log10k":
+            return keras.ops.log1p(10000.0 * inputs) / np.log(10.0)
         if self.scaling == "db":
             return (20.0 / np.log(10.0)) * keras.ops.log(keras.ops.maximum(inputs, DB_FLOOR))
         return inputs
@@ -109,6 +113,50 @@ class MagnitudeScaling(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         """The layer's configuration, for saving."""
         return {**super().get_config(), "scaling": self.scaling}
+
+
+@keras.saving.register_keras_serializable(package="auralisation")
+class Power(keras.layers.Layer):
+    """Raise the magnitude to a power inside the model (``S ** 2``: the power spectrogram a mel filterbank takes in
+    librosa's ``melspectrogram`` and the musicnn taggers).
+
+    A monotone element-wise map on the non-negative magnitude: like :class:`MagnitudeScaling` it declares
+    ``identity_backward = True``, so deconvolution passes the backward signal through it unchanged unless asked for
+    its true gradient.
+
+    Parameters
+    ----------
+    power : float
+        The exponent (the config's ``frontend.power``).
+    **kwargs
+        Passed to :class:`keras.layers.Layer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Power(2.0)(np.array([[3.0]], dtype="float32")).numpy().tolist()
+    [[9.0]]
+    """
+
+    identity_backward = True
+
+    def __init__(self, power: float = 2.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not power > 0:
+            raise ModelError(f"Power: the exponent must be positive, got {power}")
+        self.power = float(power)
+
+    def call(self, inputs: Any) -> Any:
+        """``inputs ** power``."""
+        return keras.ops.square(inputs) if self.power == 2.0 else keras.ops.power(inputs, self.power)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """The output has the input's shape."""
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        """The layer's configuration, for saving."""
+        return {**super().get_config(), "power": self.power}
 
 
 def map_sizes(config: AudioConfig, pools: Sequence[tuple[int, int]] = ((2, 2),) * BLOCKS) -> list[tuple[int, int]]:
@@ -134,7 +182,7 @@ def front_end(config: AudioConfig) -> tuple[Any, Any]:
 
     Layers, by name: the input (``spectrogram``: the linear magnitude or, for ``frontend.input="filterbank"``, the
     bands; or ``waveform``, followed by :func:`auralisation.frontends.stft_layers`, whose last layer is named
-    ``spectrogram``) -> ``filterbank`` (:class:`auralisation.frontends.Filterbank` holding librosa's mel
+    ``spectrogram``) -> ``power`` (:class:`Power`, when ``frontend.power`` is not 1) -> ``filterbank`` (:class:`auralisation.frontends.Filterbank` holding librosa's mel
     filterbank, when the config has one and computes it inside the model) -> ``scaling`` (:class:`MagnitudeScaling`).
 
     Returns
@@ -151,6 +199,8 @@ def front_end(config: AudioConfig) -> tuple[Any, Any]:
     else:
         inputs = keras.Input(shape=config.input_shape, name="spectrogram")
         x = inputs
+    if front.power != 1.0 and front.input != "filterbank":
+        x = Power(front.power, name="power")(x)
     if front.filterbank != "none" and front.input != "filterbank":
         mel_filterbank(config)  # refuses a filterbank that does not cover the STFT
         x = Filterbank(mel=mel_parameters(config), name="filterbank")(x)

@@ -7,7 +7,8 @@ Every run that writes results records :func:`environment` beside them in ``envir
 
 - ``packages``: the version of every distribution whose modules the process has imported (so a record made after
   training lists TensorFlow, Keras, NumPy... as they really ran), and ``unlocked``: those whose version differs
-  from ``requirements.lock`` (empty on a machine set up from the lock; absent where the lock is not shipped);
+  from ``requirements.lock`` and ``requirements-nodeps.txt`` (empty on a machine set up from them; ``None``
+  where the lock is not shipped);
 - ``fluidsynth``: the FluidSynth library's version (``None`` where it cannot be loaded) and the soundfont that
   rendering would use (:func:`~auralisation.synth.fluid.find_soundfont`, described by
   :func:`~auralisation.synth.fluid.describe_soundfont`: ``default`` is true only for FluidR3 GM, the soundfont the
@@ -41,6 +42,7 @@ from .fileio import atomic_write_text
 __all__ = [
     "ENVIRONMENT_FILE",
     "LOCK_FILE",
+    "NODEPS_FILE",
     "cpu",
     "environment",
     "fluidsynth",
@@ -53,6 +55,8 @@ __all__ = [
 ENVIRONMENT_FILE = "environment.json"
 #: The lock file of a checkout (not shipped in a wheel: a wheel's install records no ``unlocked``).
 LOCK_FILE = Path(__file__).resolve().parents[1] / "requirements.lock"
+#: The pins installed with ``--no-deps``, outside the lock's resolver (``musicnn``).
+NODEPS_FILE = LOCK_FILE.with_name("requirements-nodeps.txt")
 
 
 def _normalise(name: str) -> str:
@@ -150,6 +154,8 @@ def environment() -> dict[str, Any]:
     synthesis = fluidsynth()  # first: it imports pyfluidsynth, whose version the packages then list
     packages = imported_packages()
     locked = locked_versions()
+    if locked is not None:
+        locked.update(locked_versions(NODEPS_FILE) or {})
     return {
         "auralisation": importlib.metadata.version("auralisation") if _is_installed("auralisation") else None,
         "python": f"{platform.python_implementation()} {platform.python_version()}",

@@ -60,10 +60,15 @@ def slowest_help(root: Path, repeats: int) -> tuple[str, float]:
 
 
 def public_names(root: Path) -> int:
-    """The sum over the package's modules of the length of their literal ``__all__``."""
+    """The sum over the package's modules of the length of their literal ``__all__`` (or of the names a package
+    attaches with ``lazy_loader.attach``)."""
     total = 0
     for path in sorted((root / "auralisation").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "lazy_loader.attach":
+                attrs = next((k.value for k in node.keywords if k.arg == "submod_attrs"), None)
+                if isinstance(attrs, ast.Dict):
+                    total += sum(len(v.elts) for v in attrs.values if isinstance(v, (ast.List, ast.Tuple)))
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and node.value is not None:

@@ -69,6 +69,8 @@ else
     echo "setup: warning: requirements.lock is for Linux x86_64 and CPython 3.11; installing the unpinned ranges of requirements.txt" >&2
     .venv/bin/python -m pip install -q -r requirements.txt
 fi
+# Outside the resolver (their metadata pins versions nothing else can meet): see requirements-nodeps.txt.
+.venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install -q --no-deps -e .
 touch .venv/.installed
 echo "setup: done (.venv ready)"

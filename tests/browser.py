@@ -181,12 +181,13 @@ def jupyterlab(root: str | os.PathLike[str], notebook: str, *, env: Mapping[str,
 
 
 def explore_app(model: str | os.PathLike[str], audio: Sequence[str | os.PathLike[str]] = (), *,
-                env: Mapping[str, str], log: str | os.PathLike[str], timeout: float = 90.0) -> Server:
-    """``auralisation explore --model MODEL --audio ... --port N --no-browser``; :attr:`Server.url` is the URL it
-    prints (with its token), once it listens."""
+                env: Mapping[str, str], log: str | os.PathLike[str], timeout: float = 90.0,
+                options: Sequence[str] = ()) -> Server:
+    """``auralisation explore --model MODEL --audio ... --port N --no-browser OPTIONS``; :attr:`Server.url` is the
+    URL it prints (with its token), once it listens."""
     port = free_port()
     argv = [sys.executable, "-m", "auralisation.cli", "explore", "--model", str(model), "--port", str(port),
-            "--no-browser"]
+            "--no-browser", *options]
     if audio:
         argv += ["--audio", *map(str, audio)]
     log = Path(log)

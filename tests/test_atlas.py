@@ -1,5 +1,6 @@
 """Tests of auralisation.atlas: streaming top-k, the two passes against an independent reference, resuming, the
-folder rules, bad corpora, the site in headless Chromium, and the Ray engine against the local one.
+folder rules, bad corpora, the site in headless Chromium, and the Ray engine: a two-node cluster on this machine
+against the local engine, and a worker's failure.
 
 The model is a narrow random ``choi2016`` on a tiny front end (0.25 s clips), saved like a real one; the corpus is a
 GTZAN-style folder of 1 s tracks (four excerpts each), some at 22,050 Hz (resampled), with a corrupt file.
@@ -10,10 +11,17 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Ray on the loopback only: every Ray node and driver of these tests (and their subprocesses) takes 127.0.0.1 as its
+# address, where Ray would otherwise rewrite "127.0.0.1" to the machine's outward address, on which nothing listens.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 import keras  # noqa: E402
 import librosa  # noqa: E402
@@ -36,6 +44,7 @@ from auralisation.io import save_model  # noqa: E402
 TINY = AudioConfig(duration=0.25, n_fft=64, hop_length=32)
 LAYERS = (1, 3)
 TOP = 3
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _track(frequency: float, seed: int, sr: int) -> np.ndarray:
@@ -246,7 +255,8 @@ def test_bad_corpora(model_folder: Path, corpus_folder: Path, tmp_path: Path) ->
     assert corpus.excerpts[-1].path == short and "padded with silence" in corpus.notes()[-1]
 
 
-def test_command_line(model_folder: Path, corpus_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line(model_folder: Path, corpus_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]) -> None:
     from auralisation import cli
 
     out = tmp_path / "cli"
@@ -256,6 +266,10 @@ def test_command_line(model_folder: Path, corpus_folder: Path, tmp_path: Path, m
     written = json.loads((out / atlas_package.ATLAS_FILE).read_text())
     assert written["statistic"] == "mean" and written["corpus"]["labels"] == ["blues", "jazz"]
     assert cli.main(["atlas", "--model", str(model_folder), "--data", str(corpus_folder), "--out", str(out)]) == 1
+    for option in (["--workers", "3"], ["--threads", "2"]):  # the local engine refuses what it cannot honour
+        assert cli.main(["atlas", "--model", str(model_folder), "--data", str(corpus_folder), "--out",
+                         str(tmp_path / "refused"), *option]) == 1
+        assert f"{' '.join(option)}: " in capsys.readouterr().err and not (tmp_path / "refused").exists()
     real_import = builtins.__import__
 
     def no_ray(name: str, *args, **kwargs):
@@ -278,14 +292,61 @@ def test_pages_load_in_chromium_with_every_player_decoding(built: Path, tmp_path
     assert [line for line in done.stderr.splitlines() if ":CONSOLE" in line] == []
 
 
-def test_ray_engine_gives_the_same_atlas(built: Path, model_folder: Path, corpus_folder: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two Ray nodes on this machine (127.0.0.1, one CPU and a small object store each), started without this
+    checkout on their Python path and in another folder, so that their workers get the package only from the
+    driver's ``runtime_env``; every process of both nodes is ended afterwards, even on failure."""
+    cluster_utils = pytest.importorskip("ray.cluster_utils", reason="Ray is an optional extra: pip install "
+                                                                      "'auralisation[ray]'")
+    cluster = cluster_utils.Cluster(shutdown_at_exit=True)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("PYTHONPATH", raising=False)
+            patch.chdir(tmp_path_factory.mktemp("nodes"))
+            for head in (True, False):
+                cluster.add_node(num_cpus=1, object_store_memory=80 * 2**20, node_ip_address="127.0.0.1",
+                                 **({"include_dashboard": False} if head else {}))
+        yield cluster.address
+    finally:
+        cluster.shutdown()
+
+
+def test_a_two_node_ray_cluster_gives_the_local_site_from_relative_paths(
+    ray_cluster: str, model_folder: Path, corpus_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    model, corpus = os.path.relpath(model_folder, elsewhere), os.path.relpath(corpus_folder, elsewhere)
+    command = [sys.executable, "-m", "auralisation.cli", "atlas", "--model", model, "--data", corpus, "--top",
+               str(TOP), "--layers", "1,3"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ran = subprocess.run([*command, "--out", "ray-site", "--engine", "ray", "--address", ray_cluster], cwd=elsewhere,
+                         env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    monkeypatch.chdir(elsewhere)
+    build_atlas(model, corpus, "local-site", top=TOP, layers=LAYERS, progress=False)
+    site, local = elsewhere / "ray-site", elsewhere / "local-site"
+    assert _tree(site) == _tree(local)
+    assert json.loads((site / atlas_package.ATLAS_FILE).read_text())["model"]["folder"] == str(model_folder)
+    actors = json.loads((site / "state" / build_module.TIMINGS).read_text())["actors"]
+    assert len({actor["node"] for actor in actors}) == 2  # one actor per node: the cluster's two CPUs
+    for actor in actors:  # the driver's package, shipped by runtime_env; one thread each
+        assert "runtime_resources" in actor["package"] and not actor["package"].startswith(str(REPO))
+        assert (actor["intra_op_threads"], actor["inter_op_threads"], actor["omp_num_threads"]) == (1, 1, "1")
+
+
+def test_a_unit_failing_on_a_worker_is_one_line_naming_it(model_folder: Path, corpus_folder: Path, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'auralisation[ray]'")
-    out = tmp_path / "ray"
-    build_atlas(model_folder, corpus_folder, out, top=TOP, layers=LAYERS, shard_size=5, batch_size=4,
-                engine="ray", workers=2, progress=False)
-    assert not ray.is_initialized()  # the local Ray it started is shut down
-    assert (out / atlas_package.ATLAS_FILE).read_bytes() == (built / atlas_package.ATLAS_FILE).read_bytes()
-    assert _tree(out) == _tree(built)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the workers' spectrogram cache should be a folder")
+    with pytest.raises(AtlasError) as failed:
+        build_atlas(model_folder, corpus_folder, tmp_path / "site", top=TOP, layers=LAYERS, engine="ray", workers=1,
+                    cache=blocked, progress=False)
+    message = str(failed.value)
+    assert re.fullmatch(r"shard \d+ \(excerpts \d+-\d+, from \S+\.wav at [0-9.]+ s\) failed on a Ray worker: "
+                        r"(NotADirectoryError|FileExistsError): .*--resume\)", message), message
+    assert "\n" not in message and not ray.is_initialized()  # the local Ray it started is shut down
 
 
 def test_label_selectivity_on_a_hand_worked_atlas() -> None:

@@ -201,3 +201,44 @@ def test_standalone_app_serves_the_explorer_alone(home: Path, env: dict[str, str
                 assert urlsplit(response.geturl()).path == "/login"
         except urllib.error.HTTPError as refused:
             assert refused.code == 403
+
+
+def test_the_app_holds_two_visitors_and_tells_the_third_it_is_busy(home: Path, env: dict[str, str], browser: object,
+                                                                   tmp_path: Path) -> None:
+    from auralisation.ui.explorer import UPLOAD_LIMIT
+
+    with explore_app(home / "models" / "fast" / "choi2016", env=env, log=home / "visitors.log",
+                     timeout=SERVER_TIMEOUT, options=["--max-visitors", "2"]) as server:
+        # Each page's first bytes come once its visitor's kernel is started: two seats taken when the third comes.
+        visitors = [ExplorerPage.open(browser, server.url) for _ in range(2)]
+        third = browser.new_page()
+        try:
+            answer = third.goto(server.url, timeout=30_000)
+            assert answer.status == 503
+            sync_api.expect(third.locator("#busy")).to_have_text("The explorer is busy")
+            assert "2 visitors are exploring now" in third.content()
+            for page in visitors:  # each of the two has working sliders and audio
+                page.wait_for_explorer(NOTEBOOK_TIMEOUT)
+                check_change(page.change("feature", lambda: page.press("feature", "ArrowRight")), None)
+            # Uploads: one over the stated limit is refused in the page before it is sent; one that is not audio is
+            # refused by the kernel; either way one line, and the explorer as it was.
+            page = visitors[0]
+            note = page.page.locator("[data-upload-limit]")
+            sync_api.expect(note).to_contain_text("at most 8 MB")
+            big, noise = tmp_path / "long.wav", tmp_path / "noise.wav"
+            big.write_bytes(bytes(UPLOAD_LIMIT + 1))
+            noise.write_bytes(np.random.default_rng(0).bytes(300_000))
+            shown = page.page.locator(AURALISED).get_attribute("aria-label")
+            for path, where, said in ((big, note, "long.wav is 8.0 MB, over the 8 MB limit"),
+                                      (noise, page.page.locator(".auralisation-explorer .widget-html-content",
+                                                                has_text="\u26a0"), "noise.wav is not audio")):
+                with page.page.expect_file_chooser() as chooser:
+                    page.control("upload").click()
+                chooser.value.set_files(path)
+                sync_api.expect(where).to_contain_text(said)
+                assert page.value("clip") != path.stem and page.page.locator(AURALISED).get_attribute("aria-label") == shown
+            assert [page.errors for page in visitors] == [[], []]
+        finally:
+            for page in visitors:
+                page.page.close()
+            third.close()

@@ -179,7 +179,8 @@ def test_a_saved_mel_model_loads_and_keeps_its_front_end(tmp_path):
     model = choi2017(SMALL_MEL, n_classes=2, width=4, seed=0)
     save_model(tmp_path / "m", model, SMALL_MEL, ["a", "b"])
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert saved["frontend"] == {"input": "magnitude", "filterbank": "mel", "n_mels": 32, "fmin": 0.0, "fmax": None}
+    assert saved["frontend"] == {"input": "magnitude", "filterbank": "mel", "n_mels": 32, "fmin": 0.0, "fmax": None,
+                                 "power": 1.0}
     trained = load_model(tmp_path / "m")
     assert trained.config == SMALL_MEL
     np.testing.assert_allclose(filterbank_of(trained.model, trained.config), mel_filterbank(SMALL_MEL), rtol=1e-6)

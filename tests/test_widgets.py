@@ -32,7 +32,7 @@ from auralisation.plotting import FeaturePanels, signed_level, thumbnail_png  # 
 from auralisation.io import TrainedModel  # noqa: E402
 from auralisation.clip import Clip  # noqa: E402
 from auralisation.features import LayerFeatures, layer_features, single_feature  # noqa: E402
-from auralisation.ui.explorer import Explorer  # noqa: E402
+from auralisation.ui.explorer import UPLOAD_LIMIT, Explorer  # noqa: E402
 from auralisation.ui.view import audio_html, render, residual_mask  # noqa: E402
 
 #: 0.25 s clips: 33 bins x 87 frames, enough for five 2x2 poolings (maps down to 1 x 2); hop n_fft / 2 so that
@@ -340,6 +340,17 @@ def test_explorer_loads_typed_and_uploaded_files_and_reports_bad_ones(
     assert isinstance(explorer.error, AudioError)
     assert "missing.wav" in explorer.status.value and "no such file" in explorer.status.value
     assert explorer.clip.value == "typed (2)"
+    # Over the size limit, or not audio: one line in the status, and the explorer as it was.
+    view, options = explorer.view, explorer.clip.options
+    for name, payload, said in (("long.wav", bytes(UPLOAD_LIMIT + 1), "over the 8 MB limit"),
+                                ("noise.wav", np.random.default_rng(0).bytes(300_000), "is not audio the explorer can read")):
+        explorer.upload.value = ({"name": name, "type": "audio/wav", "size": len(payload),
+                                  "content": memoryview(payload),
+                                  "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+        assert isinstance(explorer.error, AudioError) and said in explorer.status.value and name in explorer.status.value
+        assert "\n" not in str(explorer.error) and "/" not in str(explorer.error)  # no path of the server's
+        assert explorer.view is view and explorer.clip.options == options and explorer.upload.value == ()
+    assert f"data-upload-limit='{UPLOAD_LIMIT}'" in explorer.upload_note.value and "at most 8 MB" in explorer.upload_note.value
 
 
 def test_explorer_takes_waveforms_and_asks_for_a_clip_when_it_has_none(trained: TrainedModel) -> None:

@@ -6,11 +6,13 @@ Voilà strips the code cells, serves one notebook (no file browser, no terminal,
 kernel message but the widgets' own (no code can be run from the page) and exposes no file of the app's folder.
 The server listens on 127.0.0.1 by default and asks for a random token (in the URL it prints and opens). Clips are
 the files given, else notebook 2's demo clips; a visitor adds their own with the explorer's *upload* button (the
-box for a path on the server's disk is hidden).
+box for a path on the server's disk is hidden). Each visitor has a kernel of their own; at most ``--max-visitors``
+at once, idle ones shut down after ``--idle-timeout`` seconds, the next visitor told the explorer is busy
+(:mod:`.visitors`).
 
 On the command line::
 
-    auralisation explore --model models/choi2016 --audio song.wav other.flac --port 8866
+    auralisation explore --model models/choi2016 --audio song.wav other.flac --port 8866 --max-visitors 4
 
 Examples
 --------
@@ -29,6 +31,7 @@ from ..audio import AudioConfig
 from ..errors import AuralisationError, ModelError
 from ..io import load_model
 from ..ui.explorer import Explorer
+from .visitors import default_max_visitors
 
 __all__ = ["NOTEBOOK", "explorer_from_environment", "voila_argv"]
 
@@ -41,8 +44,14 @@ ENV_MODEL = "AURALISATION_EXPLORE_MODEL"
 ENV_AUDIO = "AURALISATION_EXPLORE_AUDIO"
 #: The audio settings of a lone ``.keras`` file, as AudioConfig JSON (unset for a model folder).
 ENV_CONFIG = "AURALISATION_EXPLORE_CONFIG"
-#: JupyterLab extensions Voila must not load into the page (they are JupyterLab's, and fail in Voila's page).
-JUPYTERLAB_EXTENSIONS = ("@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview")
+#: JupyterLab extensions Voila must not load into the page: they are JupyterLab's, and fail in Voila's page (jupytext's
+#: where it is installed).
+JUPYTERLAB_EXTENSIONS = (
+    "@jupyter-notebook/lab-extension", "@voila-dashboards/jupyterlab-preview", "jupyterlab-jupytext",
+)
+#: Seconds a visitor's kernel may stay idle before it is shut down (``--idle-timeout``), and how often to look.
+IDLE_TIMEOUT = 600
+CULL_INTERVAL = 30
 
 
 def explorer_from_environment() -> Explorer:
@@ -72,8 +81,13 @@ def explorer_from_environment() -> Explorer:
     return Explorer(trained, clips, local_files=False)
 
 
-def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
-    """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself)."""
+def voila_argv(
+    *, port: int, token: str, ip: str = "127.0.0.1", max_visitors: int | None = None, idle_timeout: int = IDLE_TIMEOUT
+) -> list[str]:
+    """Voilà's command line for serving :data:`NOTEBOOK` (it does not open a browser itself) to at most
+    ``max_visitors`` at once (default: :func:`~.visitors.default_max_visitors`), each visitor's kernel shut down
+    after ``idle_timeout`` seconds idle (:mod:`.visitors`)."""
+    max_visitors = max_visitors or default_max_visitors()
     return [
         str(NOTEBOOK),
         "--no-browser",
@@ -87,6 +101,11 @@ def voila_argv(*, port: int, token: str, ip: str = "127.0.0.1") -> list[str]:
         "--Voila.port_retries=0",
         f"--port={port}",
         f"--Voila.token={token}",
+        "--VoilaConfiguration.multi_kernel_manager_class=auralisation.app.visitors.VisitorKernelManager",
+        f"--VisitorKernelManager.max_kernels={max_visitors}",
+        f"--VisitorKernelManager.cull_idle_timeout={idle_timeout}",
+        f"--VisitorKernelManager.cull_interval={min(CULL_INTERVAL, idle_timeout)}",
+        "--VisitorKernelManager.cull_connected=True",  # an abandoned tab holds a seat as much as a closed one
         "--Voila.log_level=WARN",
         # Voila's lab template without its links to a CDN (jupyter/voila/templates/explorer beside this file).
         "--template=explorer",

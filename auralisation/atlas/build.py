@@ -42,8 +42,9 @@ from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
 from ..provenance import record_environment
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
+from ..tagging import is_tagger
 from .corpus import Corpus, scan_corpus
-from .engines import ENGINES, open_engine
+from .engines import check_engine, open_engine
 from .site import INDEX, write_site
 from .topk import Histogram, TopK
 from .worker import FeatureUnit, RenderUnit, ScoreResult, ScoreUnit, WorkerSpec
@@ -69,11 +70,29 @@ _JOB = "job.json"
 TIMINGS = "timings.json"
 
 
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute against the working folder (``..`` folded, symbolic links kept), as a worker on
+    another node or in another folder must be given it.
+
+    Examples
+    --------
+    >>> _absolute("/srv/models/../models/choi2016")
+    PosixPath('/srv/models/choi2016')
+    """
+    return Path(os.path.abspath(path))
+
+
 def _model_digest(folder: Path) -> str:
-    """A hash of a saved model's files: another model, or the same one retrained, is another atlas."""
+    """A hash of a saved model's files (a pretrained model's checkpoint): another model, or the same one
+    retrained, is another atlas."""
+    from ..pretrained import checkpoint_files, is_pretrained
+
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE):
-        digest.update((folder / name).read_bytes())
+    files = checkpoint_files(str(folder)) if is_pretrained(folder) else [
+        folder / name for name in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE)
+    ]
+    for path in files:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -193,6 +212,27 @@ def _atlas_json(
     }
 
 
+#: Tags shown per feature when the model is a tagger.
+TAGS_SHOWN = 5
+
+
+def _add_tags(atlas: dict[str, Any], corpus: Corpus, trained: Any) -> None:
+    """With a tagger: each feature's ``tags``, the tagger's mean tags over its top excerpts (the strongest
+    :data:`TAGS_SHOWN`, as ``[tag, probability]``), shown beside the label mix."""
+    from ..audio import load_clip
+    from ..tagging import predict_clips, top_classes
+
+    entries = [entry for layer in atlas["layers"] for entry in layer["features"]]
+    wanted = sorted({top["excerpt"] for entry in entries for top in entry["top"]})
+    clips = [load_clip(corpus.excerpts[i].path, trained.config, corpus.excerpts[i].offset, silence="allow")
+             for i in wanted]
+    tags = dict(zip(wanted, predict_clips(trained, np.stack(clips)))) if clips else {}
+    for entry in entries:
+        if entry["top"]:
+            mean = np.mean([tags[top["excerpt"]] for top in entry["top"]], axis=0)
+            entry["tags"] = [[tag, round(p, 4)] for tag, p in top_classes(mean, trained.classes, TAGS_SHOWN)]
+
+
 def _render_units(atlas: dict[str, Any], out: Path) -> list[RenderUnit]:
     units = []
     labels = tuple(atlas["corpus"]["labels"])
@@ -222,6 +262,7 @@ def build_atlas(
     engine: Literal["local", "ray"] = "local",
     address: str | None = None,
     workers: int | None = None,
+    threads: int | None = None,
     hop: float | None = None,
     cache: str | os.PathLike[str] | None = None,
     shard_size: int = 64,
@@ -235,7 +276,7 @@ def build_atlas(
     Parameters
     ----------
     model : path-like
-        A saved model folder (``auralisation train --out``).
+        A saved model folder (``auralisation train --out``), or a pretrained tagger ``musicnn:NAME``.
     data : path-like or sequence of path-like
         A GTZAN-style folder (``root/<label>/<track>``), or folders and audio files (:func:`~.corpus.scan_corpus`).
         Audio at another sample rate is resampled, and tracks are cut into excerpts of the model's duration every
@@ -257,7 +298,10 @@ def build_atlas(
     address : str, optional
         With ``engine="ray"``, an existing Ray cluster to join; None starts a local one for the run.
     workers : int, optional
-        Ray actors (default: 2 locally, every CPU of a cluster).
+        Ray actors (default: 2 locally, as many as a cluster's CPUs hold); the local engine runs one, and refuses
+        another number.
+    threads : int, optional
+        With ``engine="ray"``: the CPUs each actor reserves and TensorFlow's threads in it (default 1).
     hop : float, optional
         Seconds between excerpt starts (default: the model's duration, no overlap).
     cache : path-like, optional
@@ -284,7 +328,16 @@ def build_atlas(
     AtlasError
         ``out`` holds another atlas (or other files), or Ray is asked for and not installed.
     ParameterError
-        ``top``, ``statistic``, ``seeding``, ``engine``, ``shard_size`` or ``batch_size`` out of range.
+        ``top``, ``statistic``, ``seeding``, ``engine``, ``workers``, ``threads``, ``shard_size`` or ``batch_size``
+        out of range.
+    AtlasError
+        ``workers`` or ``threads`` given to the local engine, ``address`` without the Ray engine, or a unit failed on
+        a Ray worker (the message names it).
+
+    Notes
+    -----
+    The model, corpus, cache and site paths are made absolute here, before any is sent to a worker: on a cluster
+    they must name the same files on every node (shared storage).
     """
     started = time.perf_counter()
     if top < 1:
@@ -293,14 +346,13 @@ def build_atlas(
         raise ParameterError(f"statistic must be one of {', '.join(STATISTICS)}, got {statistic!r}")
     if shard_size < 1 or batch_size < 1:
         raise ParameterError(f"shard_size and batch_size must be at least 1, got {shard_size} and {batch_size}")
-    if engine not in ENGINES:
-        raise ParameterError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    check_engine(engine, address=address, workers=workers, threads=threads)
     from ..deconv import Deconvolver
     from ..deconv.rules import check_seeding
 
     check_seeding(seeding)
 
-    model_folder = Path(model)
+    model_folder = _absolute(model)
     trained = load_model(model_folder)
     deconvolver = Deconvolver(trained.model)
     blocks = deconvolver.layer_names
@@ -308,7 +360,7 @@ def build_atlas(
     names = list(dict.fromkeys(deconvolver.layer_name(layer) for layer in wanted))
     if not names:
         raise ModelError("no layers chosen; pass block numbers like 1-5 or layer names")
-    sources = [str(data)] if isinstance(data, (str, os.PathLike)) else [str(item) for item in data]
+    sources = [str(_absolute(item)) for item in ([data] if isinstance(data, (str, os.PathLike)) else data)]
     corpus = scan_corpus(sources, trained.config, hop=hop)
     settings = {"top": top, "layers": names, "statistic": statistic, "seeding": seeding, "hop": corpus.hop,
                 "shard_size": shard_size, "batch_size": batch_size, "format": _FORMAT}
@@ -316,22 +368,23 @@ def build_atlas(
     key_payload = json.dumps([model_info["sha256"], corpus.fingerprint(), settings], sort_keys=True)
     job = {"key": hashlib.sha256(key_payload.encode()).hexdigest()[:16], "model": model_info, "sources": sources,
            **settings}
-    out = Path(out)
+    out = _absolute(out)
     _check_folder(out, job, resume=resume, force=force)
     atomic_write_text(out / _STATE / _JOB, json.dumps(job, indent=1, sort_keys=True) + "\n")
     (out / _STATE / "complete").unlink(missing_ok=True)
 
-    spec = WorkerSpec(str(model_folder), tuple(names), statistic, seeding, batch_size, None if cache is None else str(cache))
+    spec = WorkerSpec(str(model_folder), tuple(names), statistic, seeding, batch_size,
+                      None if cache is None else str(_absolute(cache)), threads)
     shards = _shards(corpus, shard_size)
     with open_engine(engine, spec, address=address, workers=workers) as runner:
         pending = [unit for unit in shards if not _shard_file(out, unit.shard).is_file()]
         done = len(corpus.excerpts) - sum(len(unit.excerpts) for unit in pending)
-        timings: dict[str, Any] = {"engine": runner.name, "workers": runner.workers,
+        timings: dict[str, Any] = {"engine": runner.name, "workers": runner.workers, "actors": runner.describe(),
                                    "start": time.perf_counter() - started}
         tic = time.perf_counter()
         with tqdm(total=len(corpus.excerpts), initial=done, desc=f"atlas pass 1 ({runner.name})", unit="excerpt",
                   disable=not progress) as bar:
-            for unit, result in zip(pending, runner.map("score", pending)):
+            for unit, result in runner.map("score", pending):  # as they complete; merged below in shard order
                 _save_shard(out, result)
                 bar.update(len(unit.excerpts))
         timings["pass1"] = {"seconds": time.perf_counter() - tic, "excerpts": len(corpus.excerpts) - done}
@@ -340,6 +393,8 @@ def build_atlas(
             raise AtlasError(f"none of the {len(corpus.excerpts)} excerpts could be decoded; the first: "
                              f"{merged['failed'][0][1]}")
         atlas = _atlas_json(job, corpus, merged, blocks, trained.model.name)
+        if is_tagger(trained):
+            _add_tags(atlas, corpus, trained)
         atomic_write_text(out / ATLAS_FILE, json.dumps(atlas, indent=1, sort_keys=True) + "\n")
         units = _render_units(atlas, out)
         marker = out / _STATE / "pass2"
@@ -348,7 +403,7 @@ def build_atlas(
         tic = time.perf_counter()
         with tqdm(total=total, initial=total - sum(len(unit.features) for unit in pending_render),
                   desc=f"atlas pass 2 ({runner.name})", unit="feature", disable=not progress) as bar:
-            for unit, count in zip(pending_render, runner.map("render", pending_render)):
+            for unit, count in runner.map("render", pending_render):
                 atomic_write_text(marker / f"chunk-{unit.chunk:05d}.done", f"{count}\n")
                 bar.update(count)
         timings["pass2"] = {"seconds": time.perf_counter() - tic,

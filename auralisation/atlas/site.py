@@ -100,6 +100,14 @@ def _stem_table(record: dict[str, Any], layer: str, feature: int) -> str:
     )
 
 
+def _tags_line(entry: dict[str, Any]) -> str:
+    """The tagger's mean tags over the feature's top excerpts (an atlas of a tagger), beside the label mix."""
+    if not entry.get("tags"):
+        return ""
+    tags = ", ".join(f"{tag} {p:.2f}" for tag, p in entry["tags"])
+    return f"<p>The tagger's mean tags over these {len(entry['top'])} excerpts: <b>{escape(tags)}</b>.</p>"
+
+
 def feature_page(atlas: dict[str, Any], layer: dict[str, Any], position: int) -> str:
     """The HTML of one feature: its histogram and label mix, and each top excerpt with its players and picture."""
     entry = layer["features"][position]
@@ -129,6 +137,7 @@ def feature_page(atlas: dict[str, Any], layer: dict[str, Any], position: int) ->
         f"{len(labels)}: <b>{escape(_mix(labels))}</b>. The histogram shows the activation over all "
         f"{atlas['corpus']['excerpts']} excerpts, stacked by label; right, the top excerpts per label against what "
         "the labels' shares of the corpus would give.</p>",
+        _tags_line(entry),
         f'<img src="{_src(files["hist"], 1)}" alt="activation histogram of feature {feature}" style="width:640px">',
     ]
     for rank, top in enumerate(entry["top"]):

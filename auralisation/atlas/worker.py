@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -56,6 +58,9 @@ class WorkerSpec:
         Excerpts per forward pass in pass 1.
     cache : str or None
         A spectrogram cache folder (:class:`~auralisation.data.SpectrogramCache`), or None to decode every time.
+    threads : int or None
+        TensorFlow's threads in the worker's process (intra-op; inter-op 1), set before TensorFlow starts; None
+        leaves TensorFlow's own choice (every core), as in this process for the local engine.
     """
 
     model: str
@@ -64,6 +69,7 @@ class WorkerSpec:
     seeding: Literal["map", "max"] = "map"
     batch_size: int = 16
     cache: str | None = None
+    threads: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +78,12 @@ class ScoreUnit:
 
     shard: int
     excerpts: tuple[tuple[int, str, str, float], ...]
+
+    @property
+    def name(self) -> str:
+        """The unit as a message names it: its shard and first excerpt."""
+        index, path, _, offset = self.excerpts[0]
+        return f"shard {self.shard} (excerpts {index}-{index + len(self.excerpts) - 1}, from {path} at {offset:g} s)"
 
 
 @dataclasses.dataclass
@@ -108,6 +120,11 @@ class RenderUnit:
     labels: tuple[str, ...]
     out: str
 
+    @property
+    def name(self) -> str:
+        """The unit as a message names it: its chunk, layer and features."""
+        return f"chunk {self.chunk} (layer {self.layer}, features {', '.join(str(f.feature) for f in self.features)})"
+
 
 def excerpt_asset(index: int) -> str:
     """The site-relative path of an excerpt's player."""
@@ -136,6 +153,11 @@ class AtlasWorker:
     """
 
     def __init__(self, spec: WorkerSpec) -> None:
+        if spec.threads is not None:  # before the first TensorFlow op of this process, or TensorFlow refuses
+            import tensorflow as tf
+
+            tf.config.threading.set_intra_op_parallelism_threads(spec.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
         import keras
 
         from ..deconv import Deconvolver
@@ -151,6 +173,17 @@ class AtlasWorker:
         # Warm up once, so that no unit pays for it: compile the forward pass for its batch shape, and librosa's STFT.
         self.maps.predict_on_batch(np.zeros((spec.batch_size, *self.config.input_shape), np.float32))
         magnitude(np.zeros(self.config.n_samples, np.float32), self.config)
+
+    def describe(self) -> dict[str, object]:
+        """Where this worker runs and how: host, process, the package it imported, TensorFlow's and OpenMP's threads."""
+        import tensorflow as tf
+
+        from .. import __file__ as package
+
+        return {"host": socket.gethostname(), "pid": os.getpid(), "package": str(Path(package).parent),
+                "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
 
     def _spectrogram(self, path: str, label: str, offset: float) -> np.ndarray:
         """The excerpt's linear magnitude (from the cache when there is one)."""

@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, str] = {
     "benchmark": "score every method's masks: AI, AD, AG, FF, Fid-In, SPS, COMP",
     "study": "the paper's findings across architectures and seeds, by fixed criteria",
     "atlas": "for every feature, the excerpts of a corpus that excite it most, as a static site",
+    "predict": "the top classes (tags) of an audio file, whole and clip by clip",
 }
 
 

@@ -28,7 +28,8 @@ __all__: list[str] = []
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` (a model folder or a ``.keras`` file) and the audio settings of a lone ``.keras`` file."""
     parser.add_argument("--model", required=True, type=Path,
-                        help="a saved model folder (train --out), or your own .keras file")
+                        help="a saved model folder (train --out), your own .keras file, or a pretrained tagger "
+                             "musicnn:NAME (MSD_vgg, MTT_vgg, MSD_musicnn, MTT_musicnn)")
     settings = parser.add_argument_group("audio settings of a lone .keras file (a model folder carries its own)")
     settings.add_argument("--config", type=Path, help="an AudioConfig JSON file")
     settings.add_argument("--sr", type=int, help=f"sample rate, Hz (default {AudioConfig.sr})")

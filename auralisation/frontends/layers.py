@@ -16,7 +16,8 @@ def model_input(y: np.ndarray, config: AudioConfig) -> np.ndarray:
     """What a model with ``config``'s front end takes, computed from waveforms ``y`` ``(..., n_samples)``.
 
     The linear magnitude ``(..., n_bins, n_frames)`` for a magnitude input; the filterbank's output
-    ``(..., n_bands, n_frames)`` for a filterbank computed outside the model; the waveform with a channel axis
+    ``(..., n_bands, n_frames)`` (of the magnitude raised to ``frontend.power``) for a filterbank computed outside
+    the model; the waveform with a channel axis
     ``(..., n_samples, 1)`` for a waveform input. All float32.
     """
     y = np.asarray(y, dtype=np.float32)
@@ -24,6 +25,7 @@ def model_input(y: np.ndarray, config: AudioConfig) -> np.ndarray:
         return y[..., np.newaxis]
     S = magnitude(y, config)
     if config.frontend.input == "filterbank":
+        S = S if config.frontend.power == 1.0 else S**config.frontend.power
         return np.einsum("mb,...bt->...mt", mel_filterbank(config), S).astype(np.float32)
     return S
 

@@ -45,7 +45,12 @@ from ..plotting.spectrograms import FeaturePanels
 from ..io import TrainedModel
 from .view import Loudness, View, audio_html, image_html, render, static_view
 
-__all__ = ["Explorer"]
+__all__ = ["UPLOAD_LIMIT", "Explorer"]
+
+#: The largest file a visitor may upload, in bytes: 8 MB (about 45 s of CD-quality WAV, minutes of MP3 or FLAC; the
+#: explorer hears the clip's first ``duration`` seconds). Jupyter's websocket takes at most 10 MiB in one message;
+#: the page says the limit beside the button and refuses a larger file before sending it (the app's template).
+UPLOAD_LIMIT = 8_000_000
 
 
 @dataclasses.dataclass
@@ -148,6 +153,9 @@ class Explorer:
         self.load = widgets.Button(description="load", tooltip="load the file typed in", icon="folder-open")
         self.upload = widgets.FileUpload(accept=",".join(AUDIO_EXTENSIONS), multiple=False, description="upload",
                                          tooltip="upload an audio file from this computer")
+        self.upload_note = widgets.HTML(
+            f"<span class='auralisation-upload-note' data-upload-limit='{UPLOAD_LIMIT}'>audio file "
+            f"({', '.join(e.lstrip('.') for e in AUDIO_EXTENSIONS)}), at most {UPLOAD_LIMIT / 1e6:g} MB</span>")
         self.layer = widgets.IntSlider(value=1, min=1, max=n_layers, description="layer", style=wide,
                                        continuous_update=False, tooltip="the layer (block) to listen to")
         self.feature = widgets.IntSlider(value=0, min=0, max=self.cache.deconvolver.n_features(1) - 1,
@@ -186,7 +194,8 @@ class Explorer:
         self.upload.observe(self._on_upload, "value")
         players = [widgets.VBox([self.player_labels[n], self.players[n]]) for n in self.players]
         self.widget = widgets.VBox([
-            widgets.HBox([self.clip, self.path, self.load, self.upload] if local_files else [self.clip, self.upload]),
+            widgets.HBox([self.clip, self.path, self.load, self.upload, self.upload_note] if local_files
+                         else [self.clip, self.upload, self.upload_note]),
             widgets.HBox([self.layer, self.feature, self.feature_info]),
             widgets.HBox([self.method, self.seeding, self.loudness]),
             self.status,
@@ -221,16 +230,35 @@ class Explorer:
         return key
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        """Write an uploaded file to a temporary folder and add it as a clip."""
+        """Write an uploaded file to a temporary folder and add it as a clip; a file over :data:`UPLOAD_LIMIT` or
+        not audio leaves the explorer as it was, with one line in the status saying why."""
         if not change["new"]:
             return
         item = change["new"][0]
+        self.upload.value = ()
+        self._guard(lambda: self.add_upload(Path(item["name"]).name, bytes(item["content"])))
+
+    def add_upload(self, name: str, content: bytes) -> str:
+        """Add the uploaded file ``name`` with bytes ``content`` as a clip and show it; return its name there.
+
+        Raises
+        ------
+        AudioError
+            Over :data:`UPLOAD_LIMIT`, or not audio (nothing is added, nothing kept).
+        """
+        if len(content) > UPLOAD_LIMIT:
+            raise AudioError(f"{name} is {len(content) / 1e6:.1f} MB, over the {UPLOAD_LIMIT / 1e6:g} MB limit: upload "
+                             f"an excerpt (the explorer hears {self.config.duration:g} s of it)")
         if self._uploads is None:
             self._uploads = tempfile.TemporaryDirectory(prefix="auralisation-upload-")
-        target = Path(self._uploads.name) / Path(item["name"]).name
-        target.write_bytes(bytes(item["content"]))
-        self._guard(lambda: self.add_clip(target))
-        self.upload.value = ()
+        target = Path(self._uploads.name) / name
+        target.write_bytes(content)
+        try:
+            return self.add_clip(target)
+        except AudioError:
+            target.unlink()
+            raise AudioError(f"{name} is not audio the explorer can read: upload a "
+                             f"{', '.join(e.lstrip('.').upper() for e in AUDIO_EXTENSIONS)} file") from None
 
     def _clip(self, name: str) -> Clip:
         """The loaded clip ``name`` (loaded on first use)."""
