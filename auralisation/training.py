@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -282,22 +283,34 @@ class Resume(keras.callbacks.Callback):
 
     The file (:data:`RESUME_FILE`) holds the model's variables (the dropout's seed state included), the
     optimiser's, and the state of the other callbacks: early stopping's count, best loss and best weights, the best
-    checkpoint's loss and the history. A run started again with the same settings restores them and continues at
-    the next epoch (:attr:`initial_epoch`); the training data's shuffle is advanced to that epoch by :func:`fit`.
+    checkpoint's loss and the history. A run started again with the same settings on the same data restores them
+    and continues at the next epoch (:attr:`initial_epoch`), where :func:`fit` gives it that epoch's shuffle.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    settings : TrainSettings
+    data : str
+        What identifies the training data (:func:`fit` gives a digest of the classes, the audio config and the
+        splits).
+    early_stopping, checkpoint, history
+        The run's other callbacks, whose state is saved and restored.
 
     Raises
     ------
     ModelError
-        The file was written by a run with other settings.
+        The file was written by a run with other settings or on other data.
     """
 
-    def __init__(self, path: Path, settings: TrainSettings, early_stopping: keras.callbacks.EarlyStopping,
+    def __init__(self, path: Path, settings: TrainSettings, data: str, early_stopping: keras.callbacks.EarlyStopping,
                  checkpoint: BestCheckpoint | None, history: HistoryWriter) -> None:
         super().__init__()
         self.path = Path(path)
         self.settings = settings
         self.early_stopping, self.checkpoint, self.history = early_stopping, checkpoint, history
         self._key = json.dumps(dataclasses.asdict(settings), sort_keys=True)
+        self._data = data
         self.saved = self._read()
 
     def _read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
@@ -310,6 +323,11 @@ class Resume(keras.callbacks.Callback):
             raise ModelError(
                 f"{self.path} holds an interrupted run with other settings ({state['settings']}); train with those "
                 "settings to resume it, or delete the file to start again"
+            )
+        if state.get("data") != self._data:
+            raise ModelError(
+                f"{self.path} holds an interrupted run on other data (other classes, audio config or split); train "
+                "on that data to resume it, or delete the file to start again"
             )
         return state, arrays
 
@@ -348,6 +366,7 @@ class Resume(keras.callbacks.Callback):
         stopping = self.early_stopping
         state = {
             "settings": self._key,
+            "data": self._data,
             "epoch": epoch + 1,
             "stopped": bool(self.model.stop_training),
             "history": self.history.history,
@@ -416,7 +435,9 @@ def fit(
     initial_epoch = 0
     if out is not None:
         checkpoint = BestCheckpoint(Path(out) / CHECKPOINT_FILE)
-        resume = Resume(Path(out) / RESUME_FILE, settings, stopping, checkpoint, history)
+        identity = json.dumps([data.classes, data.config.to_json(), splits_record(data.splits)], sort_keys=True)
+        resume = Resume(Path(out) / RESUME_FILE, settings, hashlib.sha256(identity.encode()).hexdigest(), stopping,
+                        checkpoint, history)
         callbacks += [checkpoint, resume]
         initial_epoch = resume.initial_epoch
         if initial_epoch >= settings.epochs:

@@ -86,7 +86,7 @@ def state_write_seconds() -> tuple[float, int]:
     stopping.set_model(model)
     stopping.on_train_begin()
     stopping.best_weights = model.get_weights()
-    resume = Resume(folder / "resume.npz", settings, stopping, None, HistoryWriter(None))
+    resume = Resume(folder / "resume.npz", settings, "data", stopping, None, HistoryWriter(None))
     resume.set_model(model)
     times = []
     for epoch in range(3):

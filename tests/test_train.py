@@ -464,3 +464,11 @@ def test_a_run_killed_after_its_last_epoch_resumes_to_the_same_model_without_tra
     assert "its training had ended" in capsys.readouterr().out
     for expected, restored in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(restored, expected)
+
+
+def test_a_resume_file_of_other_data_is_refused(data, tmp_path):
+    settings = dataclasses.replace(SETTINGS, epochs=1)
+    fit(choi2016(TINY, 3, width=2, seed=0), data, settings, out=tmp_path, verbose=0)
+    other = prepare_data(data.root, TINY, data.cache.directory.parent, seed=1)  # another split of the same folder
+    with pytest.raises(ModelError, match="resume.npz holds an interrupted run on other data"):
+        fit(choi2016(TINY, 3, width=2, seed=0), other, settings, out=tmp_path, verbose=0)
