@@ -167,6 +167,7 @@ class AtlasWorker:
         trained = load_model(spec.model)
         self.config = trained.config
         self.attributor = Attributor(trained.model, trained.config)
+        self.n_features = {name: self.attributor.deconvolver("deconvnet").n_features(name) for name in spec.layers}
         outputs = [trained.model.get_layer(name).output for name in spec.layers]
         self.maps = keras.Model(trained.model.inputs, outputs, name="atlas_maps")
         self.cache = SpectrogramCache(spec.cache, self.config) if spec.cache else None
@@ -234,7 +235,7 @@ class AtlasWorker:
                 else:
                     parts[name].append(maps.mean(axis=axes, dtype=np.float64).astype(np.float32))
         stats = {
-            name: np.concatenate(chunks) if chunks else np.zeros((0, self.attributor.deconvolver("deconvnet").n_features(name)), np.float32)
+            name: np.concatenate(chunks) if chunks else np.zeros((0, self.n_features[name]), np.float32)
             for name, chunks in parts.items()
         }
         return ScoreResult(unit.shard, np.asarray(good, dtype=np.int64), stats, failed)

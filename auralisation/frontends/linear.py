@@ -156,6 +156,6 @@ def require_magnitude_input(config: AudioConfig, what: str) -> None:
     if config.frontend.input != "magnitude":
         raise ModelError(
             f"{what} explains models that take the linear magnitude; this one takes the {config.frontend.input}: "
-            "use `auralisation auralise` or auralisation.methods.Attributor(model, config).maps with a deconvolution rule "
-            "(deconvnet, guided, gradient)"
+            "use `auralisation auralise` or auralisation.methods.Attributor(model, config).maps with a "
+            "deconvolution rule (deconvnet, guided, gradient)"
         )

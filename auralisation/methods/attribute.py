@@ -44,7 +44,14 @@ from ..choices import METHODS, RULES
 from ..deconv import Deconvolver
 from ..deconv.rules import Seeding
 from ..errors import ModelError, ParameterError
-from ..frontends import apply_back, back_projection, describe, filterbank_of, require_magnitude_input, spectrogram_target
+from ..frontends import (
+    apply_back,
+    back_projection,
+    describe,
+    filterbank_of,
+    require_magnitude_input,
+    spectrogram_target,
+)
 from ..lru import LRU
 from .gradcam import gradcam
 from .occlusion import occlusion
@@ -244,7 +251,8 @@ class Attributor:
                 f"{', '.join(_OPTIONS[method]) or 'none'}"
             )
         if method in RULES and not target.is_class:
-            return self.maps(spectrogram, target.layer, [target.index], method, seeding=options.get("seeding", "map"))[0]
+            seeding = options.get("seeding", "map")
+            return self.maps(spectrogram, target.layer, [target.index], method, seeding=seeding)[0]
         scorer = self.scorer(target)
         s = scorer.check(spectrogram)
         if method == "gradcam":

@@ -265,7 +265,9 @@ def build_report(
     sections = []
     for clip in tqdm(clips, desc="report", unit="clip", disable=not progress):
         folder = out / _slug(clip.name, taken)
-        sections.append(_clip_section(trained, attributor, rule, clip, folder, out, layers, n_features, seeding, loudness))
+        sections.append(
+            _clip_section(trained, attributor, rule, clip, folder, out, layers, n_features, seeding, loudness)
+        )
     config = trained.config
     meta = escape(
         f"{trained.model.name}: {n_blocks} blocks; rule {rule}, seeding {seeding}, loudness {loudness}; "
