@@ -8,12 +8,17 @@ BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup data stimuli reproduce notebooks test bench clean study docs
+.PHONY: setup data stimuli reproduce notebooks test bench clean study docs lock
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml scripts/setup.sh
+$(VENV)/.installed: requirements.lock requirements-nodeps.txt pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
+
+# requirements.lock pins every package for Linux x86_64 and CPython 3.11; refresh it after changing
+# requirements.txt (pip resolves it with this machine's configuration; nothing is installed).
+lock:
+	$${PYTHON:-python3} scripts/lock.py
 
 # With AURALISATION_DATA set (GTZAN, say), the default dataset is not rendered: the notebooks read that folder.
 data: setup
@@ -25,6 +30,7 @@ data: setup
 # no TensorFlow start-up lines and no absolute paths (scripts/run_notebooks.py).
 notebooks: setup
 	$(BIN)/python scripts/run_notebooks.py --out results/notebooks notebooks/[0-9]*.ipynb
+	$(BIN)/python -m auralisation.provenance results/notebooks
 
 reproduce: setup data notebooks
 

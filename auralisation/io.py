@@ -28,7 +28,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import uuid
 import zipfile
 from collections.abc import Sequence
@@ -38,7 +37,7 @@ import keras
 
 from .audio import AudioConfig
 from .errors import ModelError
-from .fileio import atomic_write_text
+from .fileio import atomic_path, atomic_write_text, fsync_folder, temporary_folder
 from .frontends import Filterbank, check_front_end, front_end_of
 from .models import MagnitudeScaling, Power, TrainedModel
 
@@ -76,13 +75,14 @@ def save_model(
     _check_model(model, config, list(classes), source="the model to save")
     if folder.exists() and not folder.is_dir():
         raise ModelError(f"{folder}: exists and is not a folder; choose another place to save the model")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    staging = temporary_folder(folder)
     try:
-        model.save(staging / MODEL_FILE)
+        with atomic_path(staging / MODEL_FILE) as tmp:
+            model.save(tmp)
         config.save(staging / CONFIG_FILE)
         atomic_write_text(staging / CLASSES_FILE, json.dumps(list(classes), indent=2) + "\n")
         _swap_folder(staging, folder)
+        fsync_folder(folder.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
@@ -109,8 +109,9 @@ def load_model(path: str | os.PathLike[str], *, config: AudioConfig | None = Non
     ----------
     path : path-like
         A model folder (``model.keras``, ``config.json``, ``classes.json``), ``model.keras`` inside one, any
-        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are ``config``, else a ``config.json`` beside it, else the
-        defaults; its class names are a ``classes.json`` beside it, else ``class 0``, ``class 1``...
+        ``.keras`` file, or a pretrained tagger ``musicnn:NAME`` (:func:`auralisation.pretrained.load_pretrained`). A lone file's audio settings are
+        ``config``, else a ``config.json`` beside it, else the defaults; its class names are a ``classes.json``
+        beside it, else ``class 0``, ``class 1``...
     config : AudioConfig, optional
         The audio settings a lone ``.keras`` file's inputs were made with (ignored for a model folder, which
         carries its own).

@@ -9,6 +9,7 @@ MFCC + logistic-regression baseline. The run adds to the model folder::
         history.json     the training history, one entry per epoch
         metrics.json     test scores of the model and of the baseline
         splits.json      the excerpts of each split
+        environment.json what it ran with (:func:`auralisation.provenance.environment`)
 
 Examples
 --------
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import keras
+import numpy as np
 
 from .audio import AudioConfig, FrontEnd
 from .baseline import baseline
@@ -37,16 +40,19 @@ from .choices import STRATEGIES
 from .data import Excerpt, SpectrogramCache, Splits, make_dataset, scan_folder, split_by_track
 from .errors import DatasetError, ModelError, ParameterError
 from .evaluate import Evaluation, evaluate_model
-from .fileio import atomic_path, atomic_write_text
+from .fileio import atomic_path, atomic_write_text, exclusive
 from .io import check_compatible, save_model
 from .models import ARCHITECTURES, TrainedModel
+from .provenance import record_environment
 
 __all__ = [
     "ARCH_CONFIGS",
     "PreparedData",
     "TrainResult",
     "TrainSettings",
+    "Resume",
     "build_model",
+    "enable_determinism",
     "evaluate_trained",
     "fit",
     "prepare_data",
@@ -57,6 +63,8 @@ HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"
 SPLITS_FILE = "splits.json"
 CHECKPOINT_FILE = "checkpoint.keras"
+#: Written after every epoch while a run trains, removed once the model is saved: what a killed run resumes from.
+RESUME_FILE = "resume.npz"
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -269,6 +277,109 @@ class HistoryWriter(keras.callbacks.Callback):
             atomic_write_text(self.path, json.dumps(self.history, indent=2) + "\n")
 
 
+class Resume(keras.callbacks.Callback):
+    """After every epoch, save all a killed run needs to go on to one file, atomically; restore it at the start.
+
+    The file (:data:`RESUME_FILE`) holds the model's variables (the dropout's seed state included), the
+    optimiser's, and the state of the other callbacks: early stopping's count, best loss and best weights, the best
+    checkpoint's loss and the history. A run started again with the same settings on the same data restores them
+    and continues at the next epoch (:attr:`initial_epoch`), where :func:`fit` gives it that epoch's shuffle.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    settings : TrainSettings
+    data : str
+        What identifies the training data (:func:`fit` gives a digest of the classes, the audio config and the
+        splits).
+    early_stopping, checkpoint, history
+        The run's other callbacks, whose state is saved and restored.
+
+    Raises
+    ------
+    ModelError
+        The file was written by a run with other settings or on other data.
+    """
+
+    def __init__(self, path: Path, settings: TrainSettings, data: str, early_stopping: keras.callbacks.EarlyStopping,
+                 checkpoint: BestCheckpoint | None, history: HistoryWriter) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.settings = settings
+        self.early_stopping, self.checkpoint, self.history = early_stopping, checkpoint, history
+        self._key = json.dumps(dataclasses.asdict(settings), sort_keys=True)
+        self._data = data
+        self.saved = self._read()
+
+    def _read(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        if not self.path.is_file():
+            return None
+        with np.load(self.path) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        state = json.loads(str(arrays.pop("state")))
+        if state["settings"] != self._key:
+            raise ModelError(
+                f"{self.path} holds an interrupted run with other settings ({state['settings']}); train with those "
+                "settings to resume it, or delete the file to start again"
+            )
+        if state.get("data") != self._data:
+            raise ModelError(
+                f"{self.path} holds an interrupted run on other data (other classes, audio config or split); train "
+                "on that data to resume it, or delete the file to start again"
+            )
+        return state, arrays
+
+    @property
+    def initial_epoch(self) -> int:
+        """The epoch to start at: 0 for a new run, else the epoch after the last saved one (none left if stopped)."""
+        if self.saved is None:
+            return 0
+        state = self.saved[0]
+        return self.settings.epochs if state["stopped"] else int(state["epoch"])
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Restore the saved state (after the other callbacks have reset theirs)."""
+        if self.saved is None:
+            return
+        state, arrays = self.saved
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        for prefix, variables in (("model", self.model.variables), ("optimizer", optimizer.variables)):
+            for index, variable in enumerate(variables):
+                variable.assign(arrays[f"{prefix}_{index:04d}"])
+        stopping = state["early_stopping"]
+        self.early_stopping.wait = stopping["wait"]
+        self.early_stopping.best = stopping["best"]
+        self.early_stopping.best_epoch = stopping["best_epoch"]
+        self.early_stopping.stopped_epoch = stopping["stopped_epoch"]
+        best = sorted(name for name in arrays if name.startswith("best_"))
+        self.early_stopping.best_weights = [arrays[name] for name in best] if best else None
+        if self.checkpoint is not None:
+            self.checkpoint.best = state["checkpoint_best"]
+        self.history.history = state["history"]
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Save the state after this epoch (the other callbacks have done theirs)."""
+        stopping = self.early_stopping
+        state = {
+            "settings": self._key,
+            "data": self._data,
+            "epoch": epoch + 1,
+            "stopped": bool(self.model.stop_training),
+            "history": self.history.history,
+            "early_stopping": {"wait": stopping.wait, "best": stopping.best, "best_epoch": stopping.best_epoch,
+                               "stopped_epoch": stopping.stopped_epoch},
+            "checkpoint_best": None if self.checkpoint is None else self.checkpoint.best,
+        }
+        arrays = {f"model_{i:04d}": np.asarray(v) for i, v in enumerate(self.model.variables)}
+        arrays.update({f"optimizer_{i:04d}": np.asarray(v) for i, v in enumerate(self.model.optimizer.variables)})
+        arrays.update({f"best_{i:04d}": w for i, w in enumerate(stopping.best_weights or [])})
+        with atomic_path(self.path) as tmp:
+            np.savez(tmp, state=np.array(json.dumps(state)), **arrays)
+
+
 def _scope(strategy: Any) -> contextlib.AbstractContextManager[Any]:
     """The scope of a ``tf.distribute`` strategy, or a context that does nothing for None."""
     return contextlib.nullcontext() if strategy is None else strategy.scope()
@@ -286,8 +397,11 @@ def fit(
     """Compile and train ``model`` on ``data``'s training split, validating on its validation split.
 
     Training stops after ``settings.patience`` epochs without a lower validation loss, and the weights of the
-    best epoch are restored. With ``out``, the best model is checkpointed to ``out/checkpoint.keras`` and the
-    history written to ``out/history.json`` after every epoch.
+    best epoch are restored. With ``out``, the best model is checkpointed to ``out/checkpoint.keras``, the
+    history written to ``out/history.json``, and the whole state to ``out/resume.npz`` (:class:`Resume`) after
+    every epoch: a run killed and started again with the same settings goes on from its last epoch, and ends
+    with the history and weights the uninterrupted run would have had (where TensorFlow is deterministic: see
+    :func:`enable_determinism`).
 
     Parameters
     ----------
@@ -315,17 +429,30 @@ def fit(
     with _scope(strategy):
         compile_model(model, settings)
     history = HistoryWriter(None if out is None else Path(out) / HISTORY_FILE)
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True),
-        history,
-    ]
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN(), stopping, history]
+    initial_epoch = 0
     if out is not None:
-        callbacks.append(BestCheckpoint(Path(out) / CHECKPOINT_FILE))
+        checkpoint = BestCheckpoint(Path(out) / CHECKPOINT_FILE)
+        identity = json.dumps([data.classes, data.config.to_json(), splits_record(data.splits)], sort_keys=True)
+        resume = Resume(Path(out) / RESUME_FILE, settings, hashlib.sha256(identity.encode()).hexdigest(), stopping,
+                        checkpoint, history)
+        callbacks += [checkpoint, resume]
+        initial_epoch = resume.initial_epoch
+        if initial_epoch >= settings.epochs:
+            print(f"resuming the interrupted run in {out}: its training had ended; saving and scoring it")
+        elif initial_epoch:
+            print(f"resuming the interrupted run in {out} at epoch {initial_epoch + 1} of {settings.epochs}")
+    # Epoch e's shuffle depends on (seed, e) only, so a resumed run sees the batches of the uninterrupted one. A run
+    # stopped before it was killed trains no epoch (initial_epoch = epochs): the dataset just has to be valid.
+    epochs = range(min(initial_epoch, settings.epochs - 1), settings.epochs)
+    train = data.dataset("train", batch_size=settings.batch_size, shuffle=True, seed=settings.seed, epochs=epochs)
     model.fit(
-        data.dataset("train", batch_size=settings.batch_size, shuffle=True, seed=settings.seed),
+        train,
         validation_data=data.dataset("validation", batch_size=settings.batch_size),
         epochs=settings.epochs,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=math.ceil(len(data.splits.train) / settings.batch_size),
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself, with settings.seed
         verbose=verbose,
@@ -391,7 +518,9 @@ def train_and_evaluate(
     ----------
     data : PreparedData
     out : path-like
-        The model folder to write (see the module's docstring); the checkpoint is removed once the model is saved.
+        The model folder to write (see the module's docstring); the checkpoint is removed once the model is saved,
+        the resume file (:class:`Resume`) once the run is complete. A run killed part-way and started again with
+        the same settings resumes from its last epoch.
     settings : TrainSettings
     model : keras.Model, optional
         The model to train; :func:`build_model` by default.
@@ -399,8 +528,21 @@ def train_and_evaluate(
         Keras's progress output.
     strategy : tf.distribute.Strategy, optional
         Train under this strategy (:func:`make_strategy`): the model is built and compiled in its scope.
+
+    Raises
+    ------
+    AuralisationError
+        Another process is writing the model folder or the spectrogram cache
+        (:func:`auralisation.fileio.exclusive`).
     """
     out = Path(out)
+    with exclusive(out, "model folder"), exclusive(data.cache.directory, "spectrogram cache"):
+        return _train_and_evaluate(data, out, settings, model=model, verbose=verbose, strategy=strategy)
+
+
+def _train_and_evaluate(data: PreparedData, out: Path, settings: TrainSettings, *, model: keras.Model | None,
+                        verbose: int | str, strategy: Any) -> TrainResult:
+    """:func:`train_and_evaluate` once it holds the model folder and the cache."""
     if model is None:
         with _scope(strategy):
             model = build_model(data, settings)
@@ -416,6 +558,8 @@ def train_and_evaluate(
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(out / SPLITS_FILE, json.dumps(splits_record(data.splits), indent=2) + "\n")
+    record_environment(out)
+    (out / RESUME_FILE).unlink(missing_ok=True)
     return TrainResult(TrainedModel(model, data.config, data.classes), history, evaluation, reference, out)
 
 
@@ -433,6 +577,16 @@ def evaluate_trained(trained: TrainedModel, data: PreparedData, *, batch_size: i
     return evaluate_model(trained.model, data.splits.test, data.classes, data.cache, batch_size=batch_size)
 
 
+def enable_determinism(seed: int) -> None:
+    """Make this process's training repeatable: seed Python, NumPy and TensorFlow, and make TF's ops deterministic.
+
+    ``tf.config.experimental.enable_op_determinism`` holds for the rest of the process (it cannot be undone) and
+    makes some ops slower; without it, TensorFlow on a multi-core CPU may sum in a different order from run to run.
+    """
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def make_strategy(name: Literal["none", "mirrored"]) -> Any:

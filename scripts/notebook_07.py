@@ -19,7 +19,8 @@ installed package's checkpoint, held equal to an independent forward pass in `te
 
 Here the two VGG-like taggers (five blocks of 3x3 convolutions, 128 filters each, as the 2016 paper's network)
 tag the bundled data and, if you give one, a folder of your own music; we listen to a few of their features layer
-by layer; we check their instrument tags against the instruments the bundled tracks are known to play; and we run
+by layer; we check their instrument tags against the instruments the bundled tracks are known to play, and measure
+which stems its features pass; and we run
 the paper's correlation analysis on its 124 stimuli for these networks next to untrained copies of them."""),
     ("md", """## Parameters
 
@@ -44,6 +45,7 @@ CHECK_TRACKS = 2 if FAST else 10  # tracks per style in the instrument check (No
 TOP = 3  # tags shown per tagger
 SHOWN_LAYERS = [1, 5] if FAST else [1, 2, 3, 4, 5]  # blocks auralised
 SHOWN_FEATURES = 2 if FAST else 4  # strongest features shown per block
+STEM_FEATURES = 2 if FAST else 16  # first N features of each shown block in the stem measure
 # taggers in the correlation analysis: each, with its untrained copy, takes about 4 min on 2 cores over the 124
 # stimuli (measured: 2 CPU-seconds a clip); add "MSD_vgg" to run it too
 ANALYSED = ["MTT_vgg"]
@@ -134,6 +136,30 @@ lines = ["| MTT tag | tracks with | without | mean tag with | without | AUC |", 
 lines += [f"| {r['tag']} | {r['with']} | {r['without']} | {r['mean_with']:.3f} | {r['mean_without']:.3f} | {r['auc']:.2f} |"
           for r in agreement]
 display(Markdown(f"{len(checked)} tracks of `{PATHS.data}`\\n\\n" + "\\n".join(lines)))"""),
+    ("md", """## What the deep features hear: the stem measure
+
+The bundled tracks are sums of four stems (drums, bass, harmony, melody), so what each feature of the MTT tagger
+passes can be measured as in notebook 04 (`auralisation.analysis.stems`): the share of a feature's auralised
+magnitude each stem receives, over one excerpt per style, and the label the fixed rule gives it."""),
+    ("code", """from collections import Counter
+
+from auralisation.analysis import stem_labels
+from auralisation.analysis import stems as stem_measure
+from auralisation.notebook import example_excerpts
+
+excerpts, stem_clips = stem_measure.excerpts_with_stems(example_excerpts(PATHS.data, config, per_label=1), config)
+if not stem_clips:
+    display(Markdown(f"No stems beside the tracks of `{PATHS.data}`: `auralisation generate default --stems` writes them."))
+else:
+    stem_result = stem_measure.stem_responses(Deconvolver(taggers["MTT_vgg"].model), stem_clips, config,
+                                              layers=SHOWN_LAYERS, n_features=STEM_FEATURES, progress=False)
+    labelled = stem_labels.feature_labels(stem_measure.stem_table(stem_result, n_boot=N_BOOT, seed=SEED))
+    display(Markdown(f"{len(stem_clips)} excerpts with stems. **Label rule**: {stem_labels.SELECTOR_RULE.text}."))
+    display(Markdown(stem_labels.labels_markdown(stem_labels.clearest_labels(labelled, 3))))
+    counts = {layer: Counter(item.label for item in labelled if item.layer == layer) for layer in stem_result.shares}
+    display(Markdown("Features per label, by block:\\n\\n" + "\\n".join(
+        f"- **{layer}**: " + ", ".join(f"{n} {label}" for label, n in count.most_common())
+        for layer, count in counts.items())))"""),
     ("md", """## The paper's correlation analysis, for the taggers and their untrained copies
 
 As in notebook 04: every stimulus goes through the network; each feature's response (its map averaged over time)
@@ -173,6 +199,11 @@ if piano and piano["auc"] == piano["auc"]:
 best = max(scored, key=lambda r: r["auc"], default=None)
 if best:
     text.append(f"- The clearest instrument tag here is `{best['tag']}` (AUC {best['auc']:.2f}).")
+if stem_clips:
+    selectors = Counter(item.label for item in labelled if item.label.endswith("selector"))
+    text.append(f"- The stem measure labels {sum(selectors.values())} of the {len(labelled)} MTT features measured "
+                f"(blocks {SHOWN_LAYERS}) as stem selectors"
+                + (f" ({', '.join(f'{n} {label}' for label, n in selectors.most_common())})." if selectors else "."))
 text.append("- The correlation analysis's verdicts for each tagger and its untrained copy are printed above; a finding "
             "the untrained copy shows as well belongs to the architecture, not to what the tagger learned from music.")
 if FAST:

@@ -32,12 +32,20 @@ have_fluidsynth() {
     ls /opt/homebrew/lib/libfluidsynth* /usr/local/lib/libfluidsynth* >/dev/null 2>&1
 }
 
-if ! have_fluidsynth; then
-    echo "setup: FluidSynth library not found; installing it (and the FluidR3 General MIDI soundfont)"
+# The default data is rendered with the FluidR3 General MIDI soundfont (the path auralisation.synth.fluid reads);
+# data rendered with another one says so in its manifest.
+SOUNDFONT=/usr/share/sounds/sf2/FluidR3_GM.sf2
+missing=()
+have_fluidsynth || missing+=(libfluidsynth3)
+[ -f "$SOUNDFONT" ] || missing+=(fluid-soundfont-gm)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]} (FluidSynth and the FluidR3 General MIDI soundfont the default data needs)"
     if command -v apt-get >/dev/null 2>&1; then
-        apt_install libfluidsynth3 fluid-soundfont-gm
+        apt_install "${missing[@]}"
     elif command -v brew >/dev/null 2>&1; then
-        brew install fluid-synth
+        have_fluidsynth || brew install fluid-synth
+        [ -f "$SOUNDFONT" ] || echo "setup: warning: no FluidR3_GM soundfont on this system; the default data will be" \
+            "rendered with pretty_midi's TimGM6mb (its manifest says so): set AURALISATION_SOUNDFONT to FluidR3_GM.sf2" >&2
     else
         echo "setup: error: cannot install FluidSynth on this system automatically." >&2
         echo "       Install the FluidSynth library (libfluidsynth) with your package manager, then run again." >&2
@@ -53,7 +61,15 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -r requirements.txt
+# requirements.lock pins every package for the supported platform (Linux x86_64, CPython 3.11; `make lock`
+# refreshes it); elsewhere the ranges of requirements.txt are resolved afresh.
+if .venv/bin/python -c 'import platform, sys; sys.exit(not (platform.system(), platform.machine(), sys.version_info[:2]) == ("Linux", "x86_64", (3, 11)))'; then
+    .venv/bin/python -m pip install -q -r requirements.lock
+else
+    echo "setup: warning: requirements.lock is for Linux x86_64 and CPython 3.11; installing the unpinned ranges of requirements.txt" >&2
+    .venv/bin/python -m pip install -q -r requirements.txt
+fi
+# Outside the resolver (their metadata pins versions nothing else can meet): see requirements-nodeps.txt.
 .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install -q --no-deps -e .
 touch .venv/.installed

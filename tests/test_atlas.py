@@ -208,6 +208,7 @@ def test_an_interrupted_run_resumes_to_the_same_site(
     assert [p.name for p in (out / "state" / "pass2").iterdir()] == ["chunk-00000.done"]
     build_atlas(model_folder, corpus_folder, out, resume=True, **settings)
     assert _tree(out) == _tree(built)
+    assert json.loads((out / "state" / "environment.json").read_text())["packages"]["keras"]  # what it ran with
 
 
 def test_folder_rules(built: Path, model_folder: Path, corpus_folder: Path, tmp_path: Path) -> None:

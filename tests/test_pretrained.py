@@ -263,3 +263,25 @@ def test_power_front_end_outside_the_model_is_librosas_mel_power_spectrogram() -
     expected = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=256, n_mels=96, pad_mode="constant")
     np.testing.assert_allclose(model_input(y, outside), expected, rtol=1e-4, atol=1e-6 * expected.max())
     np.testing.assert_allclose(compress(expected, "log10k"), np.log10(10000 * expected + 1), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("style", "index", "expected"), [
+    ("classical", 0, {"harp", "strings"}),  # GM 46 harp, 48 string ensemble, 56 trumpet, 43 contrabass
+    ("classical", 1, {"piano", "strings"}),  # 0 acoustic grand, 48, 68 oboe, 43
+    ("rock", 0, {"guitar", "drums"}),  # 27 clean electric guitar, 35 fretless bass, the kit
+    ("jazz", 2, {"piano", "drums"}),  # 4 electric piano, 33 finger bass, the kit
+])
+def test_track_instruments_reads_the_generated_tracks_parts(tmp_path: Path, style: str, index: int,
+                                                             expected: set[str]) -> None:
+    import json
+
+    from auralisation.synth.dataset import stems_folder
+    from auralisation.tagging import track_instruments
+
+    track = tmp_path / style / f"{style}.{index:05d}.wav"
+    stems_folder(track).mkdir(parents=True)
+    (stems_folder(track) / "track.json").write_text(json.dumps({"style": style, "index": index, "seed": 0,
+                                                                "seconds": 6.0}))
+    assert track_instruments(track) == expected
+    with pytest.raises(auralisation.DatasetError, match="--stems"):
+        track_instruments(tmp_path / "elsewhere.wav")

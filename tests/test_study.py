@@ -261,7 +261,8 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path):
     assert readme.read_text() == text  # idempotent
     assert json.loads(written["json"].read_text())["runs"][0]["train_seconds"] == 300.0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "effects.png", "runs.csv", "study.json", "study.md", "table.csv", "verdicts.csv"]
+        "effects.png", "environment.json", "runs.csv", "study.json", "study.md", "table.csv", "verdicts.csv"]
+    assert json.loads((tmp_path / "out" / "environment.json").read_text())["cpu"].endswith(" cores")
     for broken in ("no markers\n", f"{END}\n{BEGIN}\n", f"{BEGIN}\n{BEGIN}\n{END}\n"):
         with pytest.raises(ParameterError, match="exactly one"):
             replace_block(broken, "x")

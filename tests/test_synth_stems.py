@@ -141,3 +141,18 @@ def test_cli_writes_stems_beside_the_dataset(tmp_path, capsys):
     assert f"their stems under {tmp_path / 'data-stems'}" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "data-stems" / "latin" / "latin.00000").iterdir()) == [
         "bass.wav", "drums.wav", "harmony.wav", "melody.wav", "track.json"]
+
+
+def test_the_manifest_says_which_soundfont_rendered_the_data(dataset, tmp_path, monkeypatch):
+    from auralisation.synth.fluid import FLUIDR3_PATH, SOUNDFONT_ENV, find_soundfont, soundfont_candidates
+
+    out, _ = dataset
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["soundfont"]["path"] == str(find_soundfont())
+    assert manifest["soundfont"]["default"] == (find_soundfont().name == FLUIDR3_PATH.name)
+    bundled = soundfont_candidates()[-1]  # pretty_midi's small TimGM6mb, not the default data's FluidR3
+    monkeypatch.setenv(SOUNDFONT_ENV, str(bundled))
+    generate_default(tmp_path / "other", tracks_per_style=1, seconds=1.0, styles=["rock"], progress=False)
+    other = json.loads((tmp_path / "other" / "manifest.json").read_text())["soundfont"]
+    assert (other["name"], other["default"]) == ("TimGM6mb.sf2", False)
+    assert other["note"].startswith("rendered with TimGM6mb.sf2, not FluidR3_GM.sf2")

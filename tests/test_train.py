@@ -20,7 +20,7 @@ import soundfile as sf
 
 from auralisation.audio import AudioConfig, magnitude
 from auralisation.baseline import mfcc_statistics
-from auralisation.errors import DatasetError, ModelError
+from auralisation.errors import AuralisationError, DatasetError, ModelError
 from auralisation.evaluate import evaluate_predictions, format_scores
 from auralisation import plotting
 from auralisation.models import choi2016
@@ -31,6 +31,7 @@ from auralisation.training import (
     DEFAULT_SCALING,
     HISTORY_FILE,
     METRICS_FILE,
+    RESUME_FILE,
     TrainSettings,
     compile_model,
     evaluate_trained,
@@ -105,9 +106,10 @@ def test_training_lowers_the_loss_and_learns_the_classes(data, result):
 def test_run_writes_model_history_metrics_and_removes_checkpoint(result):
     folder = result.folder
     assert {p.name for p in folder.iterdir()} == {
-        "model.keras", "config.json", "classes.json", "history.json", "metrics.json", "splits.json"
+        "model.keras", "config.json", "classes.json", "history.json", "metrics.json", "splits.json", "environment.json"
     }
     assert not (folder / CHECKPOINT_FILE).exists()
+    assert json.loads((folder / "environment.json").read_text())["packages"]["keras"] == keras.__version__
     history = json.loads((folder / HISTORY_FILE).read_text())
     assert history.keys() == result.history.keys()
     for key, values in history.items():
@@ -356,3 +358,117 @@ def test_figures_show_the_values_they_are_given():
     ax = plotting.spectrogram(S, TINY, title="x")
     values = ax.collections[0].get_array().reshape(TINY.n_bins, TINY.n_frames)
     np.testing.assert_allclose(values[[4, 10, 0], 0], [0.0, -20.0, -80.0], atol=1e-4)  # dB below the peak
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Resuming a killed run, and the lock on a model folder
+
+#: Trains SETTINGS on TINY data deterministically; with a stop epoch, waits (to be killed) once that epoch is saved.
+_TRAIN_SCRIPT = """
+import sys, time
+from auralisation import training
+from auralisation.audio import AudioConfig
+
+root, out, cache, stop = sys.argv[1:5]
+training.enable_determinism(0)
+if stop != "none":
+    save = training.Resume.on_epoch_end
+
+    def save_then_wait(self, epoch, logs=None):
+        save(self, epoch, logs)
+        if epoch + 1 == int(stop):
+            print("saved epoch", epoch + 1, flush=True)
+            time.sleep(300)
+
+    training.Resume.on_epoch_end = save_then_wait
+settings = training.TrainSettings(epochs=6, batch_size=8, width=6, learning_rate=1e-3, patience=10, seed=0)
+data = training.prepare_data(root, AudioConfig(duration=0.5, n_fft=64, hop_length=64), cache, seed=0)
+training.train_and_evaluate(data, out, settings, verbose=0)
+print("done", flush=True)
+"""
+
+
+def _train_process(root: Path, out: Path, cache: Path, stop: int | None):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-c", _TRAIN_SCRIPT, str(root), str(out), str(cache), str(stop or "none")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+
+
+def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_history_and_weights(tmp_path):
+    import signal
+
+    root = write_tracks(tmp_path / "tones", tracks=5, seconds=2.0, sr=11025)
+    whole = _train_process(root, tmp_path / "whole", tmp_path / "cache-whole", None)
+    killed = _train_process(root, tmp_path / "resumed", tmp_path / "cache", stop=3)
+    try:
+        assert killed.stdout.readline().strip() == "saved epoch 3"
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL and not (tmp_path / "resumed" / "model.keras").exists()
+    assert len(json.loads((tmp_path / "resumed" / HISTORY_FILE).read_text())["loss"]) == 3
+    resumed = _train_process(root, tmp_path / "resumed", tmp_path / "cache", None)
+    out, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0 and "resuming the interrupted run" in out and "at epoch 4 of 6" in out, out
+    assert whole.communicate(timeout=600)[0].strip() == "done" and whole.returncode == 0
+
+    histories = [json.loads((tmp_path / name / HISTORY_FILE).read_text()) for name in ("whole", "resumed")]
+    for history in histories:
+        history.pop("seconds")
+    assert histories[0] == histories[1] and len(histories[0]["loss"]) == 6
+    weights = [load_model(tmp_path / name).model.get_weights() for name in ("whole", "resumed")]
+    for uninterrupted, after_resume in zip(*weights):
+        np.testing.assert_array_equal(uninterrupted, after_resume)
+    assert not (tmp_path / "resumed" / RESUME_FILE).exists()
+
+
+def test_a_model_folder_or_cache_another_process_writes_is_refused(data, tmp_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from auralisation.fileio import exclusive\n"
+         "with exclusive(sys.argv[1]):\n    print('held', flush=True); time.sleep(300)", str(tmp_path / "m")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(AuralisationError, match=rf"model folder .*m is being written by process {holder.pid}"):
+            train_and_evaluate(data, tmp_path / "m", SETTINGS, verbose=0)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    from auralisation.fileio import exclusive
+
+    with exclusive(data.cache.directory), pytest.raises(AuralisationError, match="spectrogram cache .* being written"):
+        train_and_evaluate(data, tmp_path / "other", SETTINGS, verbose=0)
+
+
+def test_a_resume_file_of_other_settings_is_refused(data, tmp_path):
+    other = dataclasses.replace(SETTINGS, learning_rate=0.1)
+    np.savez(tmp_path / RESUME_FILE, state=np.array(json.dumps(
+        {"settings": json.dumps(dataclasses.asdict(other), sort_keys=True), "epoch": 2, "stopped": False})))
+    with pytest.raises(ModelError, match=r"resume.npz holds an interrupted run with other settings .*rate\": 0.1"):
+        fit(choi2016(TINY, 3, width=2, seed=0), data, SETTINGS, out=tmp_path, verbose=0)
+
+
+def test_a_run_killed_after_its_last_epoch_resumes_to_the_same_model_without_training(data, tmp_path, capsys):
+    settings = dataclasses.replace(SETTINGS, epochs=2)
+    first = choi2016(TINY, 3, width=2, seed=0)
+    history = fit(first, data, settings, out=tmp_path, verbose=0)  # fit leaves resume.npz, as a kill before saving
+    assert (tmp_path / RESUME_FILE).is_file()
+    again = choi2016(TINY, 3, width=2, seed=5)
+    assert fit(again, data, settings, out=tmp_path, verbose=0) == history
+    assert "its training had ended" in capsys.readouterr().out
+    for expected, restored in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(restored, expected)
+
+
+def test_a_resume_file_of_other_data_is_refused(data, tmp_path):
+    settings = dataclasses.replace(SETTINGS, epochs=1)
+    fit(choi2016(TINY, 3, width=2, seed=0), data, settings, out=tmp_path, verbose=0)
+    other = prepare_data(data.root, TINY, data.cache.directory.parent, seed=1)  # another split of the same folder
+    with pytest.raises(ModelError, match="resume.npz holds an interrupted run on other data"):
+        fit(choi2016(TINY, 3, width=2, seed=0), other, settings, out=tmp_path, verbose=0)

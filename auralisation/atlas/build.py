@@ -13,7 +13,8 @@ chunk is marked done in ``OUT/state/pass2/`` when its files are written. Last co
 
 An interrupted run started again with ``resume=True`` (``--resume``) skips the shards and chunks already done and
 gives the same site, byte for byte: nothing in it depends on timing, engine or order of completion. What each
-pass of the last run took is in ``OUT/state/timings.json``.
+pass of the last run took is in ``OUT/state/timings.json``, and what it ran with (package versions, CPU) in
+``OUT/state/environment.json`` (:func:`auralisation.provenance.record_environment`).
 
 Examples
 --------
@@ -39,6 +40,7 @@ from tqdm.auto import tqdm
 from ..choices import STATISTICS
 from ..errors import AtlasError, ModelError, ParameterError
 from ..fileio import atomic_path, atomic_write_text
+from ..provenance import record_environment
 from ..io import CLASSES_FILE, CONFIG_FILE, MODEL_FILE, load_model
 from ..tagging import is_tagger
 from .corpus import Corpus, scan_corpus
@@ -409,5 +411,6 @@ def build_atlas(
     index = write_site(out, atlas)
     timings["total"] = time.perf_counter() - started
     atomic_write_text(out / _STATE / TIMINGS, json.dumps(timings, indent=1) + "\n")
+    record_environment(out / _STATE)
     atomic_write_text(out / _STATE / "complete", job["key"] + "\n")
     return index

@@ -44,6 +44,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         summarise_benchmark,
     )
     from ..methods.lmac import load_lmac
+    from ..provenance import record_environment
     from ..training import prepare_data
 
     trained = load_model(args.model)
@@ -76,5 +77,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
         + summarise_benchmark(result, masking=masking) for masking in result.scores[next(iter(result.scores))]
     ) + "\n\n### Equal sparsity\n\n" + format_sparsity(result)
     atomic_write_text(args.out / "table.md", tables)
+    record_environment(args.out)
     print(tables)
     return 0

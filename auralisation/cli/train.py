@@ -1,4 +1,7 @@
-"""``auralisation train``: train, save and score a model (:mod:`auralisation.training`)."""
+"""``auralisation train``: train, save and score a model (:mod:`auralisation.training`).
+
+A run killed part-way resumes from its last epoch when the same command is run again.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--evaluate-only", action="store_true", help="score the model already in --out on the data's test split"
     )
+    parser.add_argument("--deterministic", action="store_true",
+                        help="make TensorFlow's ops deterministic (can be slower): the same seed gives the same weights")
     parser.add_argument("--strategy", choices=STRATEGIES, default="none",
                         help="tf.distribute: mirrored trains one replica per local device (every GPU), gradients "
                              "all-reduced at each step")
@@ -48,12 +53,15 @@ def run_train(args: argparse.Namespace) -> int:
     from ..training import (
         ARCH_CONFIGS,
         TrainSettings,
+        enable_determinism,
         evaluate_trained,
         make_strategy,
         prepare_data,
         train_and_evaluate,
     )
 
+    if args.deterministic:
+        enable_determinism(args.seed)
     strategy = make_strategy(args.strategy)
     settings = TrainSettings.for_mode(args.fast, args.arch)
     overrides = {"epochs": args.epochs, "width": args.width, "seed": args.seed}

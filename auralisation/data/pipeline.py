@@ -157,6 +157,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     scaled: bool = False,
+    epochs: range | None = None,
 ) -> "tf.data.Dataset":
     """A batched, prefetching ``tf.data`` pipeline of ``(spectrogram, class index)`` read through ``cache``.
 
@@ -180,6 +181,12 @@ def make_dataset(
     scaled : bool
         Yield ``compress(S, config.scaling)`` instead of the linear magnitude ``S``; leave it False for models
         that apply the scaling themselves (:func:`auralisation.models.choi2016` does).
+    epochs : range, optional
+        With ``shuffle``: the dataset holds these epochs one after another (``ceil(len(excerpts) / batch_size)``
+        batches each, Keras's ``steps_per_epoch``), epoch ``e`` in an order that depends on ``(seed, e)`` only,
+        so a training run resumed at epoch ``k`` (``range(k, n)``) sees the batches the uninterrupted run saw.
+        Without it, each pass over the dataset is a new shuffle, in an order fixed by ``seed`` and the number of
+        passes before it.
 
     Returns
     -------
@@ -215,11 +222,25 @@ def make_dataset(
         x.set_shape(shape)
         return x, targets
 
-    dataset = tf.data.Dataset.from_tensor_slices((np.arange(len(excerpts), dtype=np.int64), labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(excerpts), seed=seed, reshuffle_each_iteration=True)
+    indices, targets = np.arange(len(excerpts), dtype=np.int64), np.asarray(labels)
+    if shuffle and epochs is not None:
+        if not len(epochs):
+            raise ParameterError("epochs is an empty range; give at least one epoch")
+
+        def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+            keys = tf.random.stateless_uniform([len(excerpts)], seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            order = tf.argsort(keys, stable=True)
+            return tf.data.Dataset.from_tensor_slices((tf.gather(indices, order), tf.gather(targets, order))).batch(
+                batch_size)
+
+        batches = tf.data.Dataset.from_tensor_slices(np.asarray(epochs, dtype=np.int64)).flat_map(one_epoch)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((indices, targets))
+        if shuffle:
+            dataset = dataset.shuffle(len(excerpts), seed=seed, reshuffle_each_iteration=True)
+        batches = dataset.batch(batch_size)
     return (
-        dataset.batch(batch_size)
+        batches
         .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )

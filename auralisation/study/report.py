@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from ..analysis.tables import records, write_csv
 from ..errors import ParameterError
 from ..fileio import atomic_write_text
+from ..provenance import cpu, record_environment
 from .criteria import CONTRADICTED, CONTROL_RULE, CRITERIA, HOLDS, UNCLEAR, Criterion, Verdict
 from .runner import CONDITIONS, CONTROL, RunRecord, VerdictRow
 
@@ -100,17 +100,6 @@ def summarise(rows: Sequence[VerdictRow], criteria: Sequence[Criterion] = CRITER
                     per_seed="; ".join(f"seed {r.seed}: {_interval(r)}" for r in chosen), learned=learned,
                 ))
     return out
-
-
-def machine() -> str:
-    """The CPU model and core count of this machine, for the timing table."""
-    name = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                  if line.startswith("model name")]
-        name = models[0] if models else name
-    return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
 
 
 def _holds_text(row: SummaryRow) -> str:
@@ -230,8 +219,8 @@ def write_reports(
     readme: str | os.PathLike[str] | None = None,
     settings: Any = None,
 ) -> dict[str, Path]:
-    """Write ``runs.csv``, ``verdicts.csv``, ``table.csv``, ``study.md``, ``study.json`` and the figure
-    ``effects.png`` to ``folder``, and the Markdown into ``readme`` between the markers when given.
+    """Write ``runs.csv``, ``verdicts.csv``, ``table.csv``, ``study.md``, ``study.json``, ``environment.json``
+    (:func:`~auralisation.provenance.record_environment`) and the figure ``effects.png`` to ``folder``, and the Markdown into ``readme`` between the markers when given.
 
     Returns
     -------
@@ -240,7 +229,7 @@ def write_reports(
     """
     folder = Path(folder)
     summary = summarise(rows)
-    where = f"{machine()}, {time.strftime('%Y-%m-%d')}"
+    where = f"{cpu()}, {time.strftime('%Y-%m-%d')}"
     text = markdown(summary, runs, where=where)
     written = {
         "runs": write_csv(runs, folder / "runs.csv"),
@@ -255,6 +244,7 @@ def write_reports(
             "runs": records(runs), "verdicts": records(rows), "table": records(summary),
         }, indent=2, allow_nan=True) + "\n"),
     }
+    written["environment"] = record_environment(folder)
     from ..plotting.style import save_figure
     from .figures import effects_by_seed
 

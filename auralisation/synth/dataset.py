@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import SynthError
 from ..fileio import atomic_path, atomic_write_text
 from .compose import compose_track, recording
-from .fluid import SAMPLE_RATE, find_soundfont, render_groups
+from .fluid import SAMPLE_RATE, describe_soundfont, find_soundfont, render_groups
 from .styles import DEFAULT_STYLES, STEMS, Style, get_style
 
 __all__ = ["STEMS", "generate_default", "load_stems", "render_stems", "render_track", "stems_folder", "track_path"]
@@ -32,6 +32,8 @@ __all__ = ["STEMS", "generate_default", "load_stems", "render_stems", "render_tr
 STEMS_SUFFIX = "-stems"
 #: What a stems folder records of the track it belongs to, so that a rerun skips tracks already written.
 _RECORD = "track.json"
+#: Written in the dataset's root after its tracks: the settings and the soundfont (:func:`describe_soundfont`).
+MANIFEST = "manifest.json"
 #: 16-bit full scale of the written files, and the peak a track is normalised to.
 _FULL_SCALE = 32767
 _PEAK = 0.99
@@ -219,7 +221,9 @@ def generate_default(
     on ``seed``, the style and the track number, not on what else is generated. Without ``stems`` a rerun over the
     same folder overwrites each track with identical content; with ``stems``, tracks whose stems folder records the
     same settings and whose stems add up to them are kept (an interrupted run resumes). Tracks left over from an
-    earlier run with more tracks per style are kept, with a warning.
+    earlier run with more tracks per style are kept, with a warning. ``out/manifest.json``, written last, records the
+    settings and the soundfont (:func:`~auralisation.synth.fluid.describe_soundfont`: a note where it is not
+    FluidR3 GM).
 
     Parameters
     ----------
@@ -277,6 +281,9 @@ def generate_default(
             bar.update()
     for name in names:
         _warn_stale(out, name, {path for path, style, _ in jobs if style == name})
+    manifest = {"seed": seed, "seconds": seconds, "sample_rate": SAMPLE_RATE, "tracks_per_style": tracks_per_style,
+                "styles": names, "stems": stems, "soundfont": describe_soundfont(soundfont)}
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return [path for path, _, _ in jobs]
 
 

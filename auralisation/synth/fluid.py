@@ -31,6 +31,7 @@ __all__ = [
     "SAMPLE_RATE",
     "SOUNDFONT_ENV",
     "fade_out",
+    "describe_soundfont",
     "find_soundfont",
     "gain_to_cc7",
     "render",
@@ -107,6 +108,28 @@ def find_soundfont() -> Path:
     raise SynthError(
         f"no General MIDI soundfont found (looked for {', '.join(str(p) for p in candidates)}); {INSTALL_HINT}"
     )
+
+
+def describe_soundfont(soundfont: str | os.PathLike[str]) -> dict[str, object]:
+    """How a manifest names the soundfont its audio was rendered with.
+
+    ``default`` says whether it is FluidR3 GM (Debian's ``fluid-soundfont-gm``, :data:`FLUIDR3_PATH`), the
+    soundfont the bundled data is made with; any other soundfont gets a ``note`` saying the data sounds different.
+
+    Examples
+    --------
+    >>> describe_soundfont("/usr/share/sounds/sf2/FluidR3_GM.sf2")["default"]
+    True
+    >>> print(describe_soundfont("/somewhere/TimGM6mb.sf2")["note"])  # doctest: +NORMALIZE_WHITESPACE
+    rendered with TimGM6mb.sf2, not FluidR3_GM.sf2 (fluid-soundfont-gm): the instruments sound different
+    from the bundled data
+    """
+    path = Path(soundfont)
+    record: dict[str, object] = {"path": str(path), "name": path.name, "default": path.name == FLUIDR3_PATH.name}
+    if not record["default"]:
+        record["note"] = (f"rendered with {path.name}, not {FLUIDR3_PATH.name} (fluid-soundfont-gm): the instruments "
+                          "sound different from the bundled data")
+    return record
 
 
 def soundfont_candidates() -> list[Path]:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import SynthError
-from .fluid import SAMPLE_RATE, fade_out, find_soundfont, render
+from .fluid import SAMPLE_RATE, describe_soundfont, fade_out, find_soundfont, render
 from .theory import QUALITIES, parse_pattern
 
 __all__ = [
@@ -323,7 +323,7 @@ def generate_stimuli(out: str | os.PathLike[str], *, seed: int = 0, progress: bo
         "n_samples": int(round(DURATION * SAMPLE_RATE)),
         "duration": DURATION,
         "seed": int(seed),
-        "soundfont": soundfont.name,
+        "soundfont": describe_soundfont(soundfont),
         "pitch_convention": "MIDI note numbers; C3 = middle C = 60, A3 = 69 = 440 Hz; GM drum notes for drums",
         "loudness": f"RMS {TARGET_RMS} over the sounding part (all 4 s, or the first 2 s of group 5); no clipping",
         "notes_times": "note-on and note-off in seconds; sampled instruments ring briefly after note-off",
