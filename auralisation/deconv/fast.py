@@ -186,31 +186,49 @@ class Overlapping:
 
         With ``taps`` ``(C, K)``, each position's channels are multiplied by it: ``(n, height, width, K)``.
         """
-        (ph, pw), (sh, sw) = self.size, self.strides
-        ka, kb = -(-ph // sh), -(-pw // sw)
         if features is None:
             masks = self.masks[:, None]
         else:
             masks = tf.transpose(tf.gather(self.masks, features, axis=-1), (0, 3, 1, 2))
-        rest = [[0, 0]] * (len(values.shape) - 3)
-        phases: list[list[tf.Tensor | None]] = [[None] * sw for _ in range(sh)]
-        for a in range(ph):
-            for b in range(pw):
-                (qa, ra), (qb, rb) = divmod(a, sh), divmod(b, sw)
-                term = tf.pad(values * masks[a * pw + b], [[0, 0], [qa, ka - 1 - qa], [qb, kb - 1 - qb], *rest])
-                phases[ra][rb] = term if phases[ra][rb] is None else phases[ra][rb] + term
-        for row in phases:
-            for i, phase in enumerate(row):
-                if phase is not None:
-                    phase = tf.nn.relu(phase) if self.rectified else phase
-                    row[i] = phase if taps is None else tf.einsum("nhwc,ck->nhwk", phase, taps)
-        zeros = tf.zeros_like(next(phase for row in phases for phase in row if phase is not None))
-        grid = tf.stack([tf.stack([zeros if p is None else p for p in row], axis=3) for row in phases], axis=2)
-        shape = tf.shape(grid)  # (n, rows, sh, cols, sw[, C])
-        rows, cols = int(grid.shape[1]) * sh, int(grid.shape[3]) * sw
-        out = tf.reshape(grid, tf.concat([[shape[0], rows, cols], shape[5:]], 0))[:, : self.height, : self.width]
-        pad = [[0, 0], [0, max(0, self.height - rows)], [0, max(0, self.width - cols)], *rest]
-        return tf.pad(out, pad) if rows < self.height or cols < self.width else out
+        return _unpool_phases(values, masks, taps, self.size, self.strides, (self.height, self.width), self.rectified)
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _unpool_phases(
+    values: tf.Tensor,
+    masks: tf.Tensor,
+    taps: tf.Tensor | None,
+    size: tuple[int, int],
+    strides: tuple[int, int],
+    shape: tuple[int, int],
+    rectified: bool,
+) -> tf.Tensor:
+    """:meth:`Overlapping.unpool` on ``masks`` laid out to multiply ``values`` at each offset.
+
+    Compiled by XLA, which runs the products, shifts, sums, rectifier and interleaving of the phases as a few
+    loops over memory instead of one pass per operation (about half the time of the plain graph on a 2-core CPU).
+    """
+    (ph, pw), (sh, sw), (height, width) = size, strides, shape
+    ka, kb = -(-ph // sh), -(-pw // sw)
+    rest = [[0, 0]] * (len(values.shape) - 3)
+    phases: list[list[tf.Tensor | None]] = [[None] * sw for _ in range(sh)]
+    for a in range(ph):
+        for b in range(pw):
+            (qa, ra), (qb, rb) = divmod(a, sh), divmod(b, sw)
+            term = tf.pad(values * masks[a * pw + b], [[0, 0], [qa, ka - 1 - qa], [qb, kb - 1 - qb], *rest])
+            phases[ra][rb] = term if phases[ra][rb] is None else phases[ra][rb] + term
+    for row in phases:
+        for i, phase in enumerate(row):
+            if phase is not None:
+                phase = tf.nn.relu(phase) if rectified else phase
+                row[i] = phase if taps is None else tf.einsum("nhwc,ck->nhwk", phase, taps)
+    zeros = tf.zeros_like(next(phase for row in phases for phase in row if phase is not None))
+    grid = tf.stack([tf.stack([zeros if p is None else p for p in row], axis=3) for row in phases], axis=2)
+    dims = tf.shape(grid)  # (n, rows, sh, cols, sw[, C])
+    rows, cols = int(grid.shape[1]) * sh, int(grid.shape[3]) * sw
+    out = tf.reshape(grid, tf.concat([[dims[0], rows, cols], dims[5:]], 0))[:, :height, :width]
+    pad = [[0, 0], [0, max(0, height - rows)], [0, max(0, width - cols)], *rest]
+    return tf.pad(out, pad) if rows < height or cols < width else out
 
 
 @dataclasses.dataclass
