@@ -7,6 +7,10 @@ backward signals (one row per feature), each layer by the rule for its type:
 * a rectifier (an activation layer, or the activation of a ``Conv2D(activation=...)``): the rule
   (:mod:`.rules`) with the activation's own local gradient ``f'(x)``, taken once from TensorFlow at the clip;
 * a non-overlapping max-pooling: upsampling times its switches, the layer's own gradient of ones at the clip;
+* an overlapping (or gapped) ``valid`` max-pooling, such as musicnn's VGG's first (1 x 4 windows, strides 2 x 2):
+  the same, its switches read from its own gradient one class of non-overlapping windows at a time, unpooled at the
+  pooled resolution phase by phase (:class:`Overlapping`), with the transposed convolution below it taken on the
+  phases where it maps to fewer taps than channels (:func:`_tapped_convolution`);
 * a batch normalisation in inference: a per-element scale, the layer's own gradient of ones at the clip;
 * a compression with ``identity_backward``: the identity (unless ``compression="gradient"``);
 * a stride-1 convolution reached by a signal that still lives in one channel per feature (the top of the walk):
