@@ -4,9 +4,9 @@
 any model (its front end read from the config), by any method.
 
 For the ReLU rules (deconvnet, guided, gradient) a layer's features are deconvolved in one batched call
-(:meth:`auralisation.deconv.Deconvolver.deconvolve` with ``features=None``, :func:`layer_features`) and kept in a
+(:meth:`auralisation.methods.Attributor.maps`, the one way to a map, through :func:`layer_features`) and kept in a
 :class:`FeatureCache` keyed by ``(clip, layer, seeding, method)``; Grad-CAM and occlusion explain one feature per
-pass, so one feature's map is computed on demand (:func:`single_feature`) and cached by
+pass, so one feature's map is computed on demand (:func:`layer_features` with one feature) and cached by
 ``(clip, layer, feature, method)``. "Most active" means one thing everywhere: the largest value of the feature's
 map at the layer (:func:`feature_activations`, :func:`strongest_first`).
 
@@ -26,22 +26,20 @@ from typing import Any, Literal
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
 
-from .auralise import OCCLUSION_PATCH, loudness_gains, synthesise
+from .auralise import loudness_gains, synthesise
 from .audio import AudioConfig
 from .clip import Clip
 from .deconv import RULES, Deconvolver
 from .deconv.rules import Seeding
 from .errors import ParameterError
-from .frontends import LinearDeconvolver, require_magnitude_input
 from .lru import LRU
 from .methods import Attributor, check_method
 from .plotting.spectrograms import thumbnail_png
 
 __all__ = [
     "FeatureCache", "LayerFeatures", "feature_activations", "feature_maps",
-    "feature_strengths", "layer_features", "single_feature", "strongest_first",
+    "feature_strengths", "layer_features", "strongest_first",
 ]
 
 
@@ -50,7 +48,7 @@ class LayerFeatures:
     """The maps of one layer's features for one clip, by one method, with the activations of all of them.
 
     The ReLU rules (deconvnet, guided, gradient) hold every feature's map (one batched deconvolution); Grad-CAM
-    and occlusion, which cost a pass per feature, hold only the feature asked for (:func:`single_feature`).
+    and occlusion, which cost a pass per feature, hold only the feature asked for (:func:`layer_features`).
 
     Attributes
     ----------
@@ -113,7 +111,7 @@ class LayerFeatures:
         if feature not in self.mapped:
             raise ParameterError(
                 f"the {self.method} maps of layer {self.layer} hold features {list(self.mapped)}, not {feature}; "
-                "compute it with single_feature or FeatureCache.get"
+                "compute it with layer_features(..., features=[feature]) or FeatureCache.get"
             )
         return self.deconvolved[self.mapped.index(feature)]
 
@@ -169,46 +167,33 @@ def _layer_gain(clip: Clip, maps: np.ndarray) -> float:
     return float(loudness_gains(waves, "comparable", normalize=True)[0])
 
 
-def layer_features(deconvolver: Deconvolver, clip: Clip, layer: int, seeding: Seeding = "map") -> LayerFeatures:
-    """Deconvolve all features of ``layer`` for ``clip`` in one batched call, with their activations and gain.
+def layer_features(
+    attributor: Attributor,
+    clip: Clip,
+    layer: int,
+    method: str = "deconvnet",
+    *,
+    seeding: Seeding = "map",
+    features: Sequence[int] | None = None,
+) -> LayerFeatures:
+    """The ``method`` maps of ``features`` of ``layer`` for ``clip`` (:meth:`Attributor.maps`), with the activations
+    of all the layer's features and the layer's gain.
 
-    The method is the deconvolver's rule.
-
-    Raises
-    ------
-    ModelError
-        No such layer, or the clip does not fit the model.
-    """
-    name = deconvolver.layer_name(layer)
-    deconvolved = deconvolver.deconvolve(clip.S, layer, None, seeding=seeding)
-    activations = feature_activations(deconvolver, clip, layer)
-    gain = _layer_gain(clip, deconvolved)
-    return LayerFeatures(clip.key, int(layer), name, seeding, deconvolved, activations, gain, deconvolver.rule)
-
-
-def _one_map(attributor: Attributor, S: np.ndarray, layer: int | str, feature: int, method: str) -> np.ndarray:
-    """The ``method`` map ``(bins, frames)`` of one feature, occlusion with the patch :data:`OCCLUSION_PATCH`."""
-    options = {"patch": OCCLUSION_PATCH} if method == "occlusion" else {}
-    return attributor.attribute(S, method, attributor.target(layer=layer, feature=feature), **options)
-
-
-def single_feature(attributor: Attributor, clip: Clip, layer: int, feature: int, method: str) -> LayerFeatures:
-    """The ``method`` map of one feature of ``layer`` for ``clip`` (:meth:`Attributor.attribute`), with the
-    activations of all the layer's features; occlusion uses the patch
+    ``features=None`` maps all of them (for the rules, one batched call); occlusion uses the patch
     :data:`~auralisation.auralise.OCCLUSION_PATCH`.
 
     Raises
     ------
     ParameterError
-        Unknown method.
+        Unknown method or seeding.
     ModelError
         No such layer or feature, or the clip does not fit the model.
     """
-    check_method(method)
     deconvolver = attributor.deconvolver("deconvnet")
-    D = _one_map(attributor, clip.S, layer, feature, method)[None]
-    return LayerFeatures(clip.key, int(layer), deconvolver.layer_name(layer), "map", D,
-                         feature_activations(deconvolver, clip, layer), _layer_gain(clip, D), method, (int(feature),))
+    chosen = None if features is None else tuple(int(k) for k in features)
+    D = attributor.maps(clip.S, layer, chosen, method, seeding=seeding)
+    return LayerFeatures(clip.key, int(layer), deconvolver.layer_name(layer), seeding, D,
+                         feature_activations(deconvolver, clip, layer), _layer_gain(clip, D), method, chosen)
 
 
 def feature_maps(
@@ -224,14 +209,9 @@ def feature_maps(
     compression: Literal["identity", "gradient"] = "identity",
     progress: bool = True,
 ) -> tuple[dict[str, tuple[list[int], np.ndarray]], str]:
-    """The ``method`` maps of the chosen features of each of ``layers`` for one clip, on its linear STFT.
-
-    The ReLU rules (deconvnet, guided, gradient) deconvolve all the features of a layer in batches through a
-    :class:`~auralisation.frontends.LinearDeconvolver`, which takes what the model takes (``inputs``:
-    :func:`~auralisation.frontends.model_input` of the clip) and brings the maps back to the linear STFT by
-    ``route`` and ``compression``; Grad-CAM and occlusion explain one feature after the other with
-    :meth:`~auralisation.methods.Attributor.attribute` (occlusion with the patch :data:`OCCLUSION_PATCH`), on a
-    model whose input is the linear magnitude.
+    """The ``method`` maps of the chosen features of each of ``layers`` for one clip, on its linear STFT
+    (:meth:`Attributor.maps` of an :class:`~auralisation.methods.Attributor` with ``config``, ``route`` and
+    ``compression``; ``inputs``: :func:`~auralisation.frontends.model_input` of the clip).
 
     Returns
     -------
@@ -248,27 +228,14 @@ def feature_maps(
         Unknown method or seeding, ``seeding="max"`` with Grad-CAM or occlusion.
     """
     check_method(method)
-    maps: dict[str, tuple[list[int], np.ndarray]] = {}
-    if method in RULES:
-        deconvolver = LinearDeconvolver(model, config, method, route=route, compression=compression)
-        for layer in layers:
-            name = deconvolver.layer_name(layer)
-            chosen = list(range(deconvolver.n_features(name))) if features is None else [int(k) for k in features]
-            maps[name] = (chosen, deconvolver.deconvolve(inputs, name, chosen, seeding=seeding))
-        return maps, deconvolver.description
-    if seeding != "map":
-        raise ParameterError(f"seeding {seeding!r} applies to the ReLU rules ({', '.join(RULES)}); {method} takes no "
-                             "seeding, leave it at 'map'")
-    require_magnitude_input(config, method)
-    attributor = Attributor(model)
+    attributor = Attributor(model, config, route=route, compression=compression)
     deconvolver = attributor.deconvolver("deconvnet")
+    maps: dict[str, tuple[list[int], np.ndarray]] = {}
     for layer in layers:
         name = deconvolver.layer_name(layer)
         chosen = list(range(deconvolver.n_features(name))) if features is None else [int(k) for k in features]
-        D = [_one_map(attributor, inputs, name, k, method)
-             for k in tqdm(chosen, desc=f"{method} {name}", unit="feature", disable=not progress)]
-        maps[name] = (chosen, np.stack(D).astype(np.float32))
-    return maps, ""
+        maps[name] = (chosen, attributor.maps(inputs, name, chosen, method, seeding=seeding, progress=progress))
+    return maps, attributor.description(method) if method in RULES else ""
 
 
 class FeatureCache:
@@ -277,12 +244,12 @@ class FeatureCache:
     For the ReLU rules a whole layer is computed at once (:func:`layer_features`, keyed by
     ``(clip, layer, seeding, method)``; one entry of the paper's network is 64 x 257 x 173 float32 values, about
     11 MB), so that moving the feature slider only reads the cache. Grad-CAM and occlusion compute the feature
-    asked for (:func:`single_feature`, keyed by ``(clip, layer, feature, method)``; one map each).
+    asked for (:func:`layer_features` with one feature, keyed by ``(clip, layer, feature, method)``; one map each).
 
     Parameters
     ----------
-    model : keras.Model or Attributor
-        The network, or its :class:`~auralisation.methods.Attributor` (which keeps one
+    attributor : Attributor
+        The network's :class:`~auralisation.methods.Attributor` (the one way to a map; it keeps one
         :class:`~auralisation.deconv.Deconvolver` per rule).
     size : int
         Layers kept; ``4 * size`` single-feature maps are kept beside them.
@@ -292,8 +259,8 @@ class FeatureCache:
     attributor : Attributor
     """
 
-    def __init__(self, model: keras.Model | Attributor, size: int = 16) -> None:
-        self.attributor = model if isinstance(model, Attributor) else Attributor(model)
+    def __init__(self, attributor: Attributor, size: int = 16) -> None:
+        self.attributor = attributor
         self._layers: LRU[tuple[Any, ...], LayerFeatures] = LRU(size)
         self._singles: LRU[tuple[Any, ...], LayerFeatures] = LRU(4 * size)
 
@@ -329,6 +296,5 @@ class FeatureCache:
         """
         key = self.key(clip, layer, seeding, method, feature)
         if method in RULES:
-            deconvolver = self.attributor.deconvolver(method)
-            return self._layers.get(key, lambda: layer_features(deconvolver, clip, layer, seeding))
-        return self._singles.get(key, lambda: single_feature(self.attributor, clip, layer, feature, method))
+            return self._layers.get(key, lambda: layer_features(self.attributor, clip, layer, method, seeding=seeding))
+        return self._singles.get(key, lambda: layer_features(self.attributor, clip, layer, method, features=[feature]))

@@ -1,7 +1,7 @@
 """How long does it take to deconvolve every feature of one clip, for each architecture and front end? One run.
 
 For one 4 s clip (notebook 2's "full band"), every feature of every block, back to the linear STFT, under the
-deconvnet rule (:class:`auralisation.frontends.LinearDeconvolver`):
+deconvnet rule (:meth:`auralisation.methods.Attributor.maps`):
 
 (a) ``choi2016`` on the linear magnitude (the paper's network: 5 x 64 features);
 (b) ``choi2017`` on the linear magnitude through its 96-band mel filterbank and dB, the transpose route (the
@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_deconv import best_time  # noqa: E402
 
 from auralisation.audio import AudioConfig, FrontEnd  # noqa: E402
-from auralisation.frontends import LinearDeconvolver, model_input  # noqa: E402
+from auralisation.frontends import model_input  # noqa: E402
+from auralisation.methods import Attributor  # noqa: E402
 from auralisation.models import ARCHITECTURES  # noqa: E402
 from auralisation.paths import project_paths  # noqa: E402
 from auralisation.synth import demo_clips  # noqa: E402
@@ -52,10 +53,10 @@ def trained_or_random(arch: str) -> tuple[keras.Model, AudioConfig, str]:
     return ARCHITECTURES[arch](config, n_classes=8, seed=0), config, "random weights (not trained yet)"
 
 
-def all_features(deconvolver: LinearDeconvolver, inputs: object) -> None:
+def all_features(attributor: Attributor, inputs: object) -> None:
     """Deconvolve every feature of every block of one clip."""
-    for layer in range(1, len(deconvolver.layer_names) + 1):
-        deconvolver.deconvolve(inputs, layer)
+    for layer in range(1, len(attributor.deconvolver("deconvnet").layer_names) + 1):
+        attributor.maps(inputs, layer)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,10 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     }
     times = {}
     for name, (model, config, route, which) in cases.items():
-        deconvolver = LinearDeconvolver(model, config, route=route)
+        attributor = Attributor(model, config, route=route)
+        deconvolver = attributor.deconvolver("deconvnet")
         inputs = model_input(y, config)
         count = sum(deconvolver.n_features(layer) for layer in range(1, len(deconvolver.layer_names) + 1))
-        times[name] = best_time(lambda: all_features(deconvolver, inputs), args.repeats)
+        times[name] = best_time(lambda: all_features(attributor, inputs), args.repeats)
         print(f"{name}: {count} features in {times[name]:.2f} s ({which})")
     first = next(iter(times.values()))
     print("relative to (a): " + ", ".join(f"{name[:3]} {value / first:.2f}x" for name, value in times.items()))

@@ -105,6 +105,7 @@ phase (each player peak-normalised)."""),
     ("code", """%matplotlib inline
 from auralisation.audio import stft
 from auralisation.auralise import auralise
+from auralisation.methods import Attributor
 from auralisation.notebook import strongest_features
 from auralisation.plotting import feature_grid
 
@@ -112,10 +113,11 @@ name, y = next(iter(shown.items()))
 X = stft(y[: config.n_samples], config)
 display(Markdown(f"**{name}**, first patch"), Audio(y[: config.n_samples], rate=config.sr))
 for tagger, trained in taggers.items():
-    deconvolver = Deconvolver(trained.model)
+    attributor = Attributor(trained.model, trained.config)  # the one way to a map; deconvnet by default
+    deconvolver = attributor.deconvolver("deconvnet")
     for layer in SHOWN_LAYERS:
         features, strengths = strongest_features(deconvolver, abs(X), layer, SHOWN_FEATURES)
-        D = deconvolver.deconvolve(abs(X), layer, features)
+        D = attributor.maps(abs(X), layer, features)
         display(Markdown(f"**{tagger}, {deconvolver.layer_name(layer)}**: features {features.tolist()}"),
                 feature_grid(abs(X), D, features, strengths, config))
         display(*[Audio(wave, rate=config.sr) for wave in auralise(X, D, config, loudness="peak")])"""),

@@ -23,7 +23,6 @@ from auralisation.errors import ConfigError, ModelError, ParameterError
 from auralisation.frontends import (
     ROUTES,
     Filterbank,
-    LinearDeconvolver,
     check_filterbank,
     filterbank_of,
     mel_filterbank,
@@ -32,6 +31,7 @@ from auralisation.frontends import (
     stft_layers,
     to_linear,
 )
+from auralisation.methods import Attributor
 from auralisation.models import MagnitudeScaling, choi2016, choi2017, choi2017_pools
 from auralisation.cli import main
 from auralisation.io import load_model, save_model
@@ -278,7 +278,7 @@ def test_an_identity_filterbank_gives_the_linear_models_maps():
     expected = deconvolve(linear, S, 2)
     assert np.abs(expected).max() > 0
     for route in ROUTES:
-        maps = LinearDeconvolver(banked, TINY_LINEAR, route=route).deconvolve(S, 2)
+        maps = Attributor(banked, TINY_LINEAR, route=route).maps(S, 2)
         np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
 
 
@@ -289,7 +289,7 @@ def test_the_transpose_route_is_the_gradient_through_the_mel_layer():
     x = MagnitudeScaling("log", name="scaling")(Filterbank(mel=mel_parameters(TINY_MEL), name="filterbank")(inputs))
     model = tiny_net(inputs, x)
     S = magnitude(clip_of(TINY_MEL), TINY_MEL)
-    maps = LinearDeconvolver(model, TINY_MEL, "gradient", compression="gradient").deconvolve(S, 2, [1])[0]
+    maps = Attributor(model, TINY_MEL, compression="gradient").maps(S, 2, [1], "gradient")[0]
     block = keras.Model(model.input, model.get_layer("pool2").output)
     s = tf.constant(S[None, ..., None])
     with tf.GradientTape() as tape:
@@ -307,7 +307,7 @@ def test_the_transpose_route_is_the_gradient_through_the_mel_layer():
         a = head(b)[..., 1]
         score = tf.reduce_sum(tf.stop_gradient(a) * a)
     on_bands = tape.gradient(score, b).numpy()[0, ..., 0]
-    pinv = LinearDeconvolver(model, TINY_MEL, "gradient", route="pinv", compression="gradient").deconvolve(S, 2, [1])[0]
+    pinv = Attributor(model, TINY_MEL, route="pinv", compression="gradient").maps(S, 2, [1], "gradient")[0]
     np.testing.assert_allclose(pinv, np.linalg.pinv(mel_filterbank(TINY_MEL)) @ on_bands, rtol=1e-3,
                                atol=1e-5 * np.abs(pinv).max())
 
@@ -318,7 +318,7 @@ def test_a_feature_that_sees_mel_bands_10_to_20_maps_back_to_their_bins():
     x = keras.layers.Cropping2D(((10, 96 - 21), (0, 0)), name="bands_10_to_20")(x)
     model = tiny_net(inputs, x)
     S = magnitude(clip_of(MEL), MEL)
-    maps = LinearDeconvolver(model, MEL).deconvolve(S, 2)
+    maps = Attributor(model, MEL).maps(S, 2)
     edges = librosa.mel_frequencies(n_mels=96 + 2, fmin=0.0, fmax=11025 / 2)
     bins = librosa.fft_frequencies(sr=11025, n_fft=512)
     covered = (bins > edges[10]) & (bins < edges[22])
@@ -332,9 +332,9 @@ def test_a_waveform_model_with_a_keras_stft_layer_auralises_end_to_end():
     on_wave = choi2016(waveform, n_classes=2, width=3, seed=0)
     on_magnitude = choi2016(TINY_LINEAR, n_classes=2, width=3, seed=0)
     y = clip_of(TINY_LINEAR)
-    deconvolver = LinearDeconvolver(on_wave, waveform)
-    D = deconvolver.deconvolve(model_input(y, waveform), 1, [0, 2])
-    assert deconvolver.at == "spectrogram"
+    attributor = Attributor(on_wave, waveform)
+    D = attributor.maps(model_input(y, waveform), 1, [0, 2])
+    assert attributor.at == "spectrogram"
     expected = deconvolve(on_magnitude, magnitude(y, TINY_LINEAR), 1, [0, 2])
     np.testing.assert_allclose(D, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
     X = stft(y, waveform)
@@ -344,11 +344,11 @@ def test_a_waveform_model_with_a_keras_stft_layer_auralises_end_to_end():
 
 def test_choi2017_deconvolves_through_bn_and_elu_and_says_how():
     model = choi2017(SMALL_MEL, n_classes=2, width=4, seed=0)
-    deconvolver = LinearDeconvolver(model, SMALL_MEL)
+    attributor = Attributor(model, SMALL_MEL)
     S = magnitude(clip_of(SMALL_MEL), SMALL_MEL)
-    D = deconvolver.deconvolve(S, 3, [0, 1])
+    D = attributor.maps(S, 3, [0, 1])
     assert D.shape == (2, SMALL_MEL.n_bins, SMALL_MEL.n_frames) and np.all(np.isfinite(D)) and np.any(D != 0)
-    assert "elu1..elu5" in deconvolver.description and "pass relu(dy)" in deconvolver.description
+    assert "elu1..elu5" in attributor.description() and "pass relu(dy)" in attributor.description()
 
 
 @pytest.mark.parametrize("front", ["mel", "waveform"])
@@ -371,7 +371,7 @@ def test_the_cli_auralises_a_saved_model_whatever_its_front_end(front, tmp_path,
     layer = model.get_layer("pool2").name
     written, _ = sf.read(tmp_path / "out" / "clip" / layer / "feature_001.wav", dtype="float32")
     y = load_clip(audio, config)
-    D = LinearDeconvolver(model, config, route=route).deconvolve(model_input(y, config), 2, [0, 1])
+    D = Attributor(model, config, route=route).maps(model_input(y, config), 2, [0, 1])
     raw = synthesise(stft(y, config), D, config)
     np.testing.assert_allclose(written, raw[1] * PEAK / np.abs(raw).max(), atol=2 / 2**15)
     if front == "waveform":
@@ -390,6 +390,6 @@ def test_a_keras_melspectrogram_model_comes_back_through_its_own_filterbank():
     model = tiny_net(inputs, keras.layers.Reshape((16, config.n_frames, 1))(x))
     reference = tf.signal.linear_to_mel_weight_matrix(16, config.n_bins, config.sr, 0.0, config.sr / 2).numpy().T
     np.testing.assert_allclose(filterbank_of(model, config), reference, rtol=0, atol=1e-3)  # Keras recomputes it
-    deconvolver = LinearDeconvolver(model, config)
-    D = deconvolver.deconvolve(model_input(clip_of(config), config), 1, [0, 1])
-    assert deconvolver.at == "mel" and D.shape == (2, config.n_bins, config.n_frames) and np.any(D != 0)
+    attributor = Attributor(model, config)
+    D = attributor.maps(model_input(clip_of(config), config), 1, [0, 1])
+    assert attributor.at == "mel" and D.shape == (2, config.n_bins, config.n_frames) and np.any(D != 0)

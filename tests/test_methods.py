@@ -303,6 +303,10 @@ def test_bad_requests_raise_model_errors() -> None:
         attribute(model, np.zeros((8, 16)), "gradient", class_index=0)
     with pytest.raises(ModelError, match="not below"):
         Attributor(model).attribute(x, "gradcam", Attributor(model).target(layer=1, feature=0), cam_layer="conv2")
+    with pytest.raises(ParameterError, match="gradcam takes no seeding"):
+        Attributor(model).maps(x, 1, [0], "gradcam", seeding="max")
+    with pytest.raises(ParameterError, match="takes no option patch"):
+        Attributor(model).maps(x, 1, [0], "guided", patch=(4, 4))
 
 
 def test_every_method_gives_a_map_and_figures_are_drawn() -> None:

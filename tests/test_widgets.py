@@ -31,7 +31,8 @@ from auralisation.synth import demo_clips  # noqa: E402
 from auralisation.plotting import FeaturePanels, signed_level, thumbnail_png  # noqa: E402
 from auralisation.models import TrainedModel  # noqa: E402
 from auralisation.clip import Clip  # noqa: E402
-from auralisation.features import LayerFeatures, layer_features, single_feature  # noqa: E402
+from auralisation.features import LayerFeatures, layer_features  # noqa: E402
+from auralisation.methods import Attributor  # noqa: E402
 from auralisation.ui.explorer import UPLOAD_LIMIT, Explorer  # noqa: E402
 from auralisation.ui.view import audio_html, render, residual_mask  # noqa: E402
 
@@ -78,8 +79,13 @@ def clip(files: dict[str, Path]) -> Clip:
 
 
 @pytest.fixture(scope="module")
-def deconvolver(trained: TrainedModel) -> Deconvolver:
-    return Deconvolver(trained.model)
+def attributor(trained: TrainedModel) -> Attributor:
+    return Attributor(trained.model, TINY)
+
+
+@pytest.fixture(scope="module")
+def deconvolver(attributor: Attributor) -> Deconvolver:
+    return attributor.deconvolver("deconvnet")
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +129,9 @@ def decode_player(html: str) -> np.ndarray:
 
 @pytest.mark.parametrize("layer", [1, 2, 3, 4, 5])
 def test_render_every_layer_gives_audible_clip_length_audio(
-    layer: int, clip: Clip, deconvolver: Deconvolver, panels: FeaturePanels
+    layer: int, clip: Clip, attributor: Attributor, panels: FeaturePanels
 ) -> None:
-    features = layer_features(deconvolver, clip, layer)
+    features = layer_features(attributor, clip, layer)
     strongest = int(features.order[0])
     assert features.activations[strongest] > 0
     view = render(clip, features, strongest, panels=panels)
@@ -150,8 +156,8 @@ def test_render_every_layer_gives_audible_clip_length_audio(
 
 
 def test_activation_is_the_maximum_of_the_keras_feature_map(clip: Clip, trained: TrainedModel,
-                                                            deconvolver: Deconvolver) -> None:
-    features = layer_features(deconvolver, clip, 2)
+                                                            attributor: Attributor) -> None:
+    features = layer_features(attributor, clip, 2)
     model = trained.model
     sub = keras.Model(model.inputs, model.get_layer("pool2").output)
     maps = np.asarray(sub([clip.S[None, ..., None]]))[0]  # (h, w, channels)
@@ -160,10 +166,10 @@ def test_activation_is_the_maximum_of_the_keras_feature_map(clip: Clip, trained:
 
 
 def test_layer_features_is_one_batched_call_equal_to_single_features(
-    clip: Clip, deconvolver: Deconvolver, monkeypatch: pytest.MonkeyPatch
+    clip: Clip, attributor: Attributor, deconvolver: Deconvolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = count_calls(monkeypatch, deconvolver)
-    features = layer_features(deconvolver, clip, 3, seeding="max")
+    features = layer_features(attributor, clip, 3, seeding="max")
     assert calls == [(3, None)]
     assert features.deconvolved.shape == (4, TINY.n_bins, TINY.n_frames)
     single = Deconvolver.deconvolve(deconvolver, clip.S, 3, [2], seeding="max", engine="tape")[0]
@@ -185,9 +191,9 @@ def test_residual_mask_values() -> None:
 
 
 def test_render_refuses_a_feature_out_of_range_and_a_foreign_clip(
-    clip: Clip, files: dict[str, Path], deconvolver: Deconvolver, panels: FeaturePanels
+    clip: Clip, files: dict[str, Path], attributor: Attributor, panels: FeaturePanels
 ) -> None:
-    features = layer_features(deconvolver, clip, 1)
+    features = layer_features(attributor, clip, 1)
     with pytest.raises(ParameterError, match=r"layer 1 \(pool1\) has features 0\.\.3; feature 4"):
         render(clip, features, 4, panels=panels)
     with pytest.raises(ParameterError, match="computed for clip"):
@@ -454,11 +460,9 @@ def test_explorer_computes_gradcam_and_occlusion_for_the_selected_feature(
     assert not explorer.seeding.disabled
 
 
-def test_single_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, trained: TrainedModel,
-                                                                    panels: FeaturePanels) -> None:
-    from auralisation.methods import Attributor
-
-    features = single_feature(Attributor(trained.model), clip, 1, 3, "gradcam")
+def test_one_feature_holds_one_map_and_render_refuses_the_others(clip: Clip, attributor: Attributor,
+                                                                 panels: FeaturePanels) -> None:
+    features = layer_features(attributor, clip, 1, "gradcam", features=[3])
     assert features.mapped == (3,) and features.method == "gradcam" and features.n_features == 4
     view = render(clip, features, 3, loudness="comparable", panels=panels)
     assert view.method == "gradcam" and np.abs(view.auralised).max() == pytest.approx(0.99, rel=1e-4)

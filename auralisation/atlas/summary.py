@@ -31,8 +31,8 @@ import numpy as np
 
 from ..analysis.measures import line_shares
 from ..audio import load_clip, stft
-from ..deconv import Deconvolver
 from ..errors import AtlasError
+from ..methods import Attributor
 from ..models import TrainedModel
 from .build import ATLAS_FILE
 from .labels import Selectivity, label_selectivity
@@ -90,7 +90,7 @@ def feature_character(
     if entries is None:
         raise AtlasError(f"the atlas has no layer {layer!r}; it has {[e['layer'] for e in atlas['layers']]}")
     config = trained.config
-    deconvolver = Deconvolver(trained.model)
+    attributor = Attributor(trained.model, config)
     low = np.fft.rfftfreq(config.n_fft, 1.0 / config.sr) < bass_hz
     spectra: dict[int, np.ndarray] = {}
     rows = []
@@ -104,7 +104,7 @@ def feature_character(
                 spectra[excerpt["excerpt"]] = np.abs(stft(load_clip(excerpt["path"], config, excerpt["offset"],
                                                                     silence="allow"), config))
             S = spectra[excerpt["excerpt"]]
-            XD = S * deconvolver.deconvolve(S, layer, [entry["feature"]])[0]
+            XD = S * attributor.maps(S, layer, [entry["feature"]])[0]
             horizontal, vertical = line_shares(np.abs(XD))
             measures.append((_low_to_high(XD, low) - _low_to_high(S, low), horizontal, vertical))
         bass, harmonic, onset = np.nanmean(np.asarray(measures, dtype=np.float64), axis=0)

@@ -9,7 +9,7 @@ Pass 1 (:meth:`AtlasWorker.score`) runs a Keras sub-model of the model, ``keras.
 outputs])``, so one forward pass per batch gives every chosen layer at once; the maps are reduced to one number per
 feature in numpy (max or mean over the map), so the result does not depend on how many threads TensorFlow has.
 Pass 2 (:meth:`AtlasWorker.render`) deconvolves each chosen excerpt once per chunk of features
-(:class:`~auralisation.deconv.Deconvolver`), auralises it with the excerpt's own phase, and draws ``|X| * D`` as an
+(:meth:`~auralisation.methods.Attributor.maps`), auralises it with the excerpt's own phase, and draws ``|X| * D`` as an
 image at the spectrogram's own resolution (:func:`~auralisation.plotting.thumbnail_png`: no figure to lay out).
 """
 
@@ -160,13 +160,14 @@ class AtlasWorker:
             tf.config.threading.set_inter_op_parallelism_threads(1)
         import keras
 
-        from ..deconv import Deconvolver
         from ..io import load_model
+        from ..methods import Attributor
 
         self.spec = spec
         trained = load_model(spec.model)
         self.config = trained.config
-        self.deconvolver = Deconvolver(trained.model)
+        self.attributor = Attributor(trained.model, trained.config)
+        self.n_features = {name: self.attributor.deconvolver("deconvnet").n_features(name) for name in spec.layers}
         outputs = [trained.model.get_layer(name).output for name in spec.layers]
         self.maps = keras.Model(trained.model.inputs, outputs, name="atlas_maps")
         self.cache = SpectrogramCache(spec.cache, self.config) if spec.cache else None
@@ -234,7 +235,7 @@ class AtlasWorker:
                 else:
                     parts[name].append(maps.mean(axis=axes, dtype=np.float64).astype(np.float32))
         stats = {
-            name: np.concatenate(chunks) if chunks else np.zeros((0, self.deconvolver.n_features(name)), np.float32)
+            name: np.concatenate(chunks) if chunks else np.zeros((0, self.n_features[name]), np.float32)
             for name, chunks in parts.items()
         }
         return ScoreResult(unit.shard, np.asarray(good, dtype=np.int64), stats, failed)
@@ -260,7 +261,7 @@ class AtlasWorker:
                 X = stft(y, self.config)
                 spectra[index] = X
                 stems[index] = self._stems(path, offset, X)
-                D = self.deconvolver.deconvolve(np.abs(X), unit.layer, features, seeding=self.spec.seeding)
+                D = self.attributor.maps(np.abs(X), unit.layer, features, seeding=self.spec.seeding)
                 for feature, d in zip(features, D):
                     maps[index, feature] = d
                 player = out / excerpt_asset(index)

@@ -58,10 +58,10 @@ from .filterbank import (
     to_linear,
 )
 from .layers import check_front_end, front_end_of, model_input, stft_layers
-from .linear import LinearDeconvolver, activation_names, describe, require_magnitude_input, spectrogram_target
+from .linear import activation_names, describe, require_magnitude_input, spectrogram_target
 
 __all__ = [
-    "ROUTES", "Filterbank", "LinearDeconvolver", "activation_names", "apply_back", "back_projection",
+    "ROUTES", "Filterbank", "activation_names", "apply_back", "back_projection",
     "check_filterbank", "check_front_end", "describe", "filterbank_of", "front_end_of", "mel_filterbank",
     "mel_parameters", "model_input", "require_magnitude_input", "spectrogram_target", "stft_layers", "to_linear",
 ]

@@ -1,18 +1,18 @@
-"""Deconvolution on the linear STFT whatever the front end: :class:`LinearDeconvolver`."""
+"""Where a model's deconvolved maps are taken and how they reach the linear STFT, whatever the front end (read by
+:class:`auralisation.methods.Attributor`, the one way to a map)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import keras
-import numpy as np
 
 from ..audio import AudioConfig
 from ..deconv.rules import RECTIFIERS, activation_name
 from ..errors import ModelError, ParameterError
-from .filterbank import ROUTES, Filterbank, _layers, apply_back, back_projection, filterbank_of
+from .filterbank import ROUTES, Filterbank, _layers
 
-__all__ = ["LinearDeconvolver", "require_magnitude_input"]
+__all__ = ["activation_names", "describe", "require_magnitude_input", "spectrogram_target"]
 
 #: How each rule passes the backward signal through a rectifier-like activation other than ReLU.
 _RECTIFIER_RULES = {
@@ -146,96 +146,16 @@ def spectrogram_target(
     return None, False
 
 
-class LinearDeconvolver:
-    """Deconvolve a model with any front end and return the maps on the clip's linear STFT bins.
-
-    The same interface as :class:`auralisation.deconv.Deconvolver` (``deconvolve``, ``activations``,
-    ``layer_names``, ``layer_name``, ``n_features``), with the front end read from the model's config: the
-    gradient is taken where :func:`spectrogram_target` says, and maps on filterbank bands come back through
-    :func:`to_linear`. Inputs are what the model takes (:func:`model_input` of the clip).
-
-    Parameters
-    ----------
-    model : keras.Model
-    config : AudioConfig
-        The model's saved config (its ``frontend`` is the description used).
-    rule : {"deconvnet", "guided", "gradient"}
-    route : {"transpose", "pinv"}
-        How maps on filterbank bands come back to the STFT bins (see the module's docstring).
-    compression : {"identity", "gradient"}
-        The backward pass of the compression layers: the identity (the authors' choice) or their true gradient.
-    **options
-        Passed to :class:`~auralisation.deconv.Deconvolver` (``batch_size``...).
-    """
-
-    def __init__(
-        self,
-        model: keras.Model,
-        config: AudioConfig,
-        rule: str = "deconvnet",
-        *,
-        route: Literal["transpose", "pinv"] = "transpose",
-        compression: Literal["identity", "gradient"] = "identity",
-        **options: Any,
-    ) -> None:
-        from ..deconv import Deconvolver
-
-        self.model, self.config, self.rule, self.route = model, config, rule, route
-        self.at, on_bands = spectrogram_target(model, config, route)
-        self.matrix = filterbank_of(model, config) if on_bands else None
-        self._back = None if self.matrix is None else back_projection(self.matrix, route)
-        self.deconvolver = Deconvolver(model, rule, at=self.at, compression=compression, **options)
-        self.description = describe(model, config, rule=rule, route=route, compression=compression)
-
-    @property
-    def layer_names(self) -> list[str]:
-        """The block outputs, in order (as :attr:`Deconvolver.layer_names`)."""
-        return self.deconvolver.layer_names
-
-    def layer_name(self, layer: int | str) -> str:
-        """The name of ``layer``, a block number (1-based) or a layer name."""
-        return self.deconvolver.layer_name(layer)
-
-    def n_features(self, layer: int | str) -> int:
-        """Number of features (channels) at ``layer``."""
-        return self.deconvolver.n_features(layer)
-
-    def activations(self, inputs: np.ndarray, layer: int | str) -> np.ndarray:
-        """The feature maps at ``layer`` for the model's inputs (as :meth:`Deconvolver.activations`)."""
-        return self.deconvolver.activations(inputs, layer)
-
-    def deconvolve(
-        self, inputs: np.ndarray, layer: int | str, features: Any = None, *, seeding: str = "map"
-    ) -> np.ndarray:
-        """Deconvolved maps on the linear STFT: float32 ``(n_features, n_bins, n_frames)`` (a batch axis first for a
-        batch of inputs). ``seeding`` is :meth:`Deconvolver.deconvolve`'s.
-
-        Raises
-        ------
-        ModelError
-            As :meth:`Deconvolver.deconvolve`, or maps whose shape is not the spectrogram's.
-        """
-        maps = np.asarray(self.deconvolver.deconvolve(inputs, layer, features, seeding=seeding))
-        rows = self.config.n_bins if self.matrix is None else self.matrix.shape[0]
-        if maps.shape[-2:] == (self.config.n_frames, rows) and rows != self.config.n_frames:
-            maps = np.swapaxes(maps, -1, -2)  # a time-first Keras spectrogram layer: frequency first, as everywhere
-        if maps.shape[-2:] != (rows, self.config.n_frames):
-            raise ModelError(
-                f"model {self.model.name!r}: the maps at {self.at or 'the input'} have shape {maps.shape[-2:]}, not "
-                f"the spectrogram's ({rows}, {self.config.n_frames}); check the model's front end against its config"
-            )
-        return maps if self._back is None else apply_back(maps, self._back)
-
-
 def require_magnitude_input(config: AudioConfig, what: str) -> None:
     """:class:`ModelError` unless the model of ``config`` takes the linear magnitude (``what`` needs it).
 
     Every model this package trains does (a filterbank and a compression are layers inside it); a model on the
-    waveform or on bands computed outside it is explained by :class:`LinearDeconvolver` and
-    ``auralisation auralise``.
+    waveform or on bands computed outside it is explained by the rules of
+    :meth:`auralisation.methods.Attributor.maps` and ``auralisation auralise``.
     """
     if config.frontend.input != "magnitude":
         raise ModelError(
             f"{what} explains models that take the linear magnitude; this one takes the {config.frontend.input}: "
-            "use `auralisation auralise` (the deconvolution rules) or auralisation.frontends.LinearDeconvolver"
+            "use `auralisation auralise` or auralisation.methods.Attributor(model, config).maps with a "
+            "deconvolution rule (deconvnet, guided, gradient)"
         )

@@ -40,7 +40,7 @@ from ..errors import AudioError, AuralisationError, ParameterError
 from ..deconv.rules import Seeding
 from ..features import FeatureCache, LayerFeatures
 from ..frontends import require_magnitude_input
-from ..methods import METHODS, check_method
+from ..methods import METHODS, Attributor, check_method
 from ..plotting.spectrograms import FeaturePanels
 from ..models import TrainedModel
 from .view import Loudness, View, audio_html, image_html, render, static_view
@@ -117,7 +117,7 @@ class Explorer:
     ) -> None:
         self.model, self.config, self.classes = _unpack_model(model, config)
         require_magnitude_input(self.config, "the explorer")
-        self.cache = FeatureCache(self.model, size=cache_size)
+        self.cache = FeatureCache(Attributor(self.model, self.config), size=cache_size)
         self.prefetch = prefetch
         self.local_files = local_files
         self.panels = FeaturePanels(self.config)

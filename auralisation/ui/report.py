@@ -40,7 +40,8 @@ from ..errors import ModelError, ParameterError
 from ..deconv.rules import Seeding
 from ..features import feature_activations, strongest_first
 from ..fileio import atomic_write_text
-from ..frontends import LinearDeconvolver, require_magnitude_input
+from ..frontends import require_magnitude_input
+from ..methods import Attributor
 from ..plotting.grids import feature_grid
 from ..plotting.spectrograms import spectrogram
 from ..plotting.style import save_figure
@@ -109,7 +110,8 @@ def _prediction(trained: TrainedModel, clip: Clip, top: int = 3) -> str:
 
 def _clip_section(
     trained: TrainedModel,
-    deconvolver: LinearDeconvolver,
+    attributor: Attributor,
+    rule: str,
     clip: Clip,
     folder: Path,
     root: Path,
@@ -123,11 +125,12 @@ def _clip_section(
     original_png = folder / "original.png"
     save_figure(spectrogram(clip.S, config, title=f"{clip.name}: |X|").figure, original_png)
     sections = []
+    deconvolver = attributor.deconvolver(rule)
     for layer in layers:
         name = deconvolver.layer_name(layer)
         activations = feature_activations(deconvolver, clip, layer)
         chosen = strongest_first(activations)[:n_features]
-        D = deconvolver.deconvolve(clip.S, layer, chosen, seeding=seeding)
+        D = attributor.maps(clip.S, layer, chosen, rule, seeding=seeding)
         figure = folder / f"layer{layer}.png"
         title = f"{clip.name}, layer {layer} ({name}): the {len(chosen)} most active of {len(activations)} features"
         save_figure(feature_grid(clip.S, D, chosen, activations[chosen], config, title=title), figure)
@@ -247,7 +250,8 @@ def build_report(
     if loudness not in ("comparable", "peak"):
         raise ParameterError(f"loudness must be 'comparable' or 'peak', got {loudness!r}")
     require_magnitude_input(trained.config, "the report")
-    deconvolver = LinearDeconvolver(trained.model, trained.config, rule)
+    attributor = Attributor(trained.model, trained.config)
+    deconvolver = attributor.deconvolver(rule)
     blocks = deconvolver.layer_names
     n_blocks = len(blocks)
     names = blocks if layers is None else [deconvolver.layer_name(layer) for layer in layers]
@@ -261,13 +265,15 @@ def build_report(
     sections = []
     for clip in tqdm(clips, desc="report", unit="clip", disable=not progress):
         folder = out / _slug(clip.name, taken)
-        sections.append(_clip_section(trained, deconvolver, clip, folder, out, layers, n_features, seeding, loudness))
+        sections.append(
+            _clip_section(trained, attributor, rule, clip, folder, out, layers, n_features, seeding, loudness)
+        )
     config = trained.config
     meta = escape(
         f"{trained.model.name}: {n_blocks} blocks; rule {rule}, seeding {seeding}, loudness {loudness}; "
         f"{config.duration:g} s at {config.sr} Hz, n_fft {config.n_fft}, hop {config.hop_length}, "
         f"{config.scaling} magnitude; written {datetime.datetime.now().isoformat(timespec='seconds')}. "
-        f"{deconvolver.description}"
+        f"{attributor.description(rule)}"
     )
     page = out / PAGE
     atomic_write_text(page, _page(sections, title, meta))

@@ -126,8 +126,8 @@ def render(
     clip : Clip
         The clip (its STFT gives the phase and the magnitude).
     features : LayerFeatures
-        The maps of one layer for this clip (:func:`~auralisation.features.layer_features`,
-        :func:`~auralisation.features.single_feature` or :class:`~auralisation.features.FeatureCache`).
+        The maps of one layer for this clip (:func:`~auralisation.features.layer_features` or
+        :class:`~auralisation.features.FeatureCache`).
     feature : int
         Feature index, ``0 .. features.n_features - 1``, one whose map ``features`` holds.
     loudness : {"comparable", "peak"}
