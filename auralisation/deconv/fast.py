@@ -390,7 +390,8 @@ def _max_pooling(call: Call, signal: Signal) -> Signal | None:
     if size == strides:
         switches = _own_gradient_of_ones(lambda t: layer.call(t), x)
         windows = Windows.of(layer, int(x.shape[1]), int(x.shape[2]))
-        return Signal(signal.values, signal.features, signal.channels, Unpooling(windows, windows.to_windows(switches[0])))
+        pending: Unpooling | Overlapping = Unpooling(windows, windows.to_windows(switches[0]))
+        return Signal(signal.values, signal.features, signal.channels, pending)
     if layer.padding != "valid":
         return None
     with tf.GradientTape(persistent=True) as tape:
