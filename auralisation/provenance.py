@@ -134,13 +134,11 @@ def _library_version(module: Any) -> str | None:
 def fluidsynth() -> dict[str, Any]:
     """The FluidSynth library's version (None where it cannot be loaded) and the soundfont rendering would use."""
     from .errors import SynthError
-    from .synth.fluid import describe_soundfont, find_soundfont
+    from .synth.fluid import describe_soundfont, find_soundfont, load_fluidsynth
 
     try:
-        import fluidsynth as module
-
-        library = _library_version(module)
-    except (ImportError, OSError):
+        library = _library_version(load_fluidsynth())
+    except SynthError:
         library = None
     try:
         soundfont: dict[str, Any] = describe_soundfont(find_soundfont())

@@ -11,8 +11,10 @@ its own parts, so the same seed always gives the same bytes, whatever else was r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import io
 import importlib.util
 import os
 from collections.abc import Sequence
@@ -34,6 +36,7 @@ __all__ = [
     "describe_soundfont",
     "find_soundfont",
     "gain_to_cc7",
+    "load_fluidsynth",
     "render",
     "render_groups",
     "soundfont_candidates",
@@ -141,10 +144,15 @@ def soundfont_candidates() -> list[Path]:
     return candidates
 
 
-def _fluidsynth() -> ModuleType:
-    """Import pyfluidsynth, turning a missing library into a :class:`SynthError`."""
+def load_fluidsynth() -> ModuleType:
+    """Import pyfluidsynth, turning a missing library into a :class:`SynthError`.
+
+    pyfluidsynth prints where it found the library when the environment variable ``CI`` is set (as on CI
+    machines); that line is swallowed here so that it never mixes into a command's output.
+    """
     try:
-        return importlib.import_module("fluidsynth")
+        with contextlib.redirect_stdout(io.StringIO()):
+            return importlib.import_module("fluidsynth")
     except (ImportError, OSError) as error:
         raise SynthError(f"the FluidSynth library cannot be loaded ({error}); {INSTALL_HINT}") from error
 
@@ -211,7 +219,7 @@ def _select_program(synth, sfid: int, channel: int, part) -> None:
 def _render_stereo(parts: Sequence, n_samples: int, soundfont: Path, gain: float,
                    room: Room | None) -> np.ndarray:
     """Play the parts on a fresh synthesizer; int16-valued float array ``(n_samples, 2)``."""
-    fluidsynth = _fluidsynth()
+    fluidsynth = load_fluidsynth()
     # Dynamic sample loading reads only the samples of the selected presets: 5x faster for a 4 s clip.
     synth = fluidsynth.Synth(gain=gain, samplerate=float(RENDER_SR), **{"synth.dynamic-sample-loading": 1})
     try:
