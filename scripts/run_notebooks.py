@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -129,11 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Read by TensorFlow in the kernel (which inherits this environment): its C++ logs below errors stay quiet.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    timings = args.out / "timings.json"  # each notebook's seconds, for the record of `make reproduce`
     for number, path in enumerate(args.notebooks, 1):
         label = f"[{number}/{len(args.notebooks)}] "
+        started = time.perf_counter()
         if not run(path.resolve(), args.out, timeout=args.timeout, label=label,
                    log=lambda line: print(line, flush=True)):
             return 1
+        seconds = json.loads(timings.read_text(encoding="utf-8")) if timings.is_file() else {}
+        timings.write_text(json.dumps({**seconds, path.name: round(time.perf_counter() - started, 1)}, indent=1) + "\n",
+                           encoding="utf-8")
     return 0
 
 

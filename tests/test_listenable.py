@@ -368,6 +368,8 @@ def test_commands_train_the_decoder_beside_the_model_and_write_the_table(toy: tu
     folder = save_model(tmp / "cli_model", model, config, data.classes)
     common = ["--model", str(folder), "--data", str(tmp / "data"), "--cache", str(tmp / "cache")]
     out = ["--out", str(tmp / "bench"), "--methods", "gradcam,lmac", "--clips", "1"]
+    assert main(["benchmark", *common, *out, "--publish"]) == 1  # the documentation's table: the whole split only
+    assert "drop --clips and --methods" in capsys.readouterr().err
     assert main(["benchmark", *common, *out]) == 1
     assert "auralisation lmac --model" in capsys.readouterr().err
     assert main(["lmac", *common, "--fast"]) == 0

@@ -88,7 +88,7 @@ def test_a_record_is_stale_against_a_changed_results_file(tmp_path):
     scores.write_text(result.to_json())
     readme = tmp_path / "README.md"
     readme.write_text("<!-- listenable:begin -->\n<!-- listenable:end -->\n")
-    publish("listenable", listenable_record(scores), readme, root=tmp_path)
+    publish("listenable", listenable_record(scores, tmp_path), readme, root=tmp_path)
     assert stale_blocks(readme, tmp_path) == [] and stale_sources(tmp_path) == []
     assert "| gradcam | **0.5 [0.5, 0.5]** |" in readme.read_text()  # AI of the one method: the best, in bold
     scores.write_text(scores.read_text().replace("0.5", "0.25"))  # a new run: the record no longer is its file's
@@ -100,3 +100,39 @@ def test_a_record_is_stale_against_a_changed_results_file(tmp_path):
     assert stale_sources(tmp_path) == ["listenable"]
     study.write_text(_study_record().replace("0.875", "0.9"))
     assert stale_sources(tmp_path) == ["study", "listenable"]
+
+
+def test_the_commands_block_renders_what_timed_measured(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- commands:begin -->\n<!-- commands:end -->\n")
+    refresh_readme(readme, tmp_path)
+    assert "| `make reproduce` | not measured yet: `python3 scripts/timed.py reproduce`" in readme.read_text()
+    run = {"seconds": 1897.4, "fresh": True, "peak_memory_bytes": 3 * 2**30, "machine": "AMD EPYC, 2 cores, 23 GiB",
+           "disk_bytes": {".venv": 3.5 * 2**30, "data": 600 * 2**20}, "date": "2026-12-06", "commit": "abc1234",
+           "notebooks": {"01_train_cnn.ipynb": 511.0, "07_pretrained.ipynb": 95.2}}
+    (tmp_path / RECORDS).mkdir(parents=True)
+    (tmp_path / RECORDS / "commands.json").write_text(json.dumps({"reproduce": run}))
+    assert stale_blocks(readme, tmp_path) == ["commands"]
+    refresh_readme(readme, tmp_path)
+    text = readme.read_text()
+    assert ("| `make reproduce` | 31 min 37 s from a fresh clone; notebooks 01 8 min 31 s, 07 1 min 35 s | 3.0 GB | "
+            "`.venv` 3.5 GB, `data` 600 MB |") in text
+    assert "`make reproduce` on 2026-12-06, commit abc1234, AMD EPYC, 2 cores, 23 GiB" in text
+    assert "| `make test` | not measured yet" in text
+
+
+def test_timed_reads_pytest_s_summary_and_sizes_folders(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timed", ROOT / "scripts" / "timed.py")
+    timed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timed)
+    line = "=========== 644 passed, 1 skipped, 3 warnings in 616.20s (0:10:16) ==========="
+    assert timed.PYTEST_SUMMARY.match(line).group(1) == "644 passed, 1 skipped, 3 warnings in 616.20s (0:10:16)"
+    assert timed.PYTEST_SUMMARY.match("===== 2 failed, 642 passed in 600s =====") is not None  # a failure: make fails
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "x").write_bytes(b"12345")
+    (tmp_path / "a" / "b" / "y").write_bytes(b"123")
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "a" / "x")
+    assert timed.folder_bytes(tmp_path / "a") == 8 and timed.folder_bytes(tmp_path / "missing") == 0
+    assert timed.machine().count(",") == 2

@@ -30,6 +30,9 @@ def add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patch", default="64,32", help="occlusion patch, bins,frames")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (the model's) and the mixtures'")
     parser.add_argument("--cache", type=Path, help="spectrogram cache folder (default: the project's cache)")
+    parser.add_argument("--publish", action="store_true",
+                        help="write the tables as the listenable block of docs/listenable-maps.md, with its record "
+                             "in docs/results/ (the whole test split and every method only; make listenable)")
     add_quiet_argument(parser)
 
 
@@ -47,8 +50,11 @@ def run_benchmark(args: argparse.Namespace) -> int:
     from ..provenance import record_environment
     from ..training import prepare_data
 
-    trained = load_model(args.model)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.publish and (args.clips is not None or sorted(methods) != sorted(LISTENABLE_METHODS)):
+        raise ParameterError("--publish writes the documentation's table: it scores the whole test split with every "
+                             "method; drop --clips and --methods")
+    trained = load_model(args.model)
     lmac = load_lmac(args.model, trained.model) if "lmac" in methods else None
     cache = args.cache if args.cache is not None else project_paths().cache
     data = prepare_data(args.data, trained.config, cache, seed=args.seed)
@@ -79,4 +85,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
     atomic_write_text(args.out / "table.md", tables)
     record_environment(args.out)
     print(tables)
+    if args.publish:
+        from ..paths import project_root
+        from ..records import listenable_record, publish
+
+        record = listenable_record(args.out / "scores.json")
+        print(f"published: {publish('listenable', record, project_root() / 'docs' / 'listenable-maps.md')}")
     return 0

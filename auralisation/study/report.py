@@ -128,7 +128,11 @@ def criteria_markdown(criteria: Sequence[Criterion] = CRITERIA) -> str:
         "`choi2017`'s block 3 (3 rows; its last two blocks are 1 x 1); a correlation over 3 points piles up near "
         "+-1, so `choi2017`'s invariance effects are coarse and not comparable in size with `choi2016`'s. The "
         "untrained `choi2017`'s batch normalisation is recalibrated on 64 training spectrograms (no weight "
-        "updated), so that it sees its dB input normalised as training would start.",
+        "updated), so that it sees its dB input normalised as training would start. Rows named `musicnn-...` are "
+        "the `musicnn` package's pretrained taggers (trained elsewhere, on real music; one network each, no "
+        "training run here): their control is an untrained copy (Keras's initial weights), its batch "
+        "normalisation recalibrated the same way on 64 spectrograms of the bundled training split at the tagger's "
+        "16 kHz, and their invariance layer is chosen by the same rule.",
         "",
         "| finding | effect | rule |",
         "|---|---|---|",
