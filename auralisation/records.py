@@ -120,7 +120,8 @@ def _commands(record: dict[str, Any] | None) -> str:
             time += f"; pytest: {run['pytest']}"
         disk = ", ".join(f"`{name}` {_size(n)}" for name, n in run["disk_bytes"].items())
         lines.append(f"| `make {command}` | {time} | {_size(run['peak_memory_bytes'])} | {disk} |")
-        notes.append(f"`make {command}` on {run['date']}, commit {run['commit']}, {run['machine']}")
+        notes.append(f"`make {command}` on {run['date']}, commit {run['commit']}, {run['machine']}, load average "
+                     f"{run['load_at_start']:g} at the start")
     written = ("Written by `python3 scripts/timed.py reproduce|test`, which runs the command and measures it; do not "
                "edit by hand.")
     return "\n".join(lines) + "\n\n" + written + (" Measured: " + "; ".join(notes) + "." if notes else "")

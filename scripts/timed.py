@@ -1,7 +1,7 @@
 """Run one of the README's two commands, measure it, and write what was measured into the README.
 
 ``python3 scripts/timed.py reproduce`` runs ``make reproduce`` (``test``: ``make test``) in the repository, with
-its output passed through, and records its wall time, the peak memory of its largest process, the disk its
+its output passed through, and records its wall time, the load average when it starts (other work on the machine), the peak memory of its largest process, the disk its
 folders take afterwards, whether it started from a fresh clone (no ``.venv``, no ``data/generated``), the
 machine (``lscpu``'s model name, cores, memory), the date and the commit; for ``reproduce`` also each notebook's
 time (``results/notebooks/timings.json``, written by ``scripts/run_notebooks.py``), for ``test`` pytest's last
@@ -76,6 +76,7 @@ def run(command: str) -> dict[str, object] | None:
     timings = ROOT / "results" / "notebooks" / "timings.json"
     if command == "reproduce" and timings.exists():
         timings.unlink()  # this run's notebooks only
+    load = os.getloadavg()[0]  # other work on the machine when the command starts
     started = time.perf_counter()
     summary = ""
     with subprocess.Popen(["make", command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -90,7 +91,7 @@ def run(command: str) -> dict[str, object] | None:
         print(f"timed: make {command} failed (exit {process.returncode}); nothing recorded", file=sys.stderr)
         return None
     record: dict[str, object] = {
-        "seconds": round(seconds, 1), "fresh": fresh,
+        "seconds": round(seconds, 1), "fresh": fresh, "load_at_start": round(load, 1),
         "peak_memory_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
         "disk_bytes": {name: folder_bytes(ROOT / name) for name in FOLDERS if (ROOT / name).exists()},
         "machine": machine(), "date": datetime.date.today().isoformat(), "commit": commit(),
