@@ -1,9 +1,10 @@
 """Results the README states, generated from the record of the run that measured them.
 
 Every result figure of ``README.md`` (and of the documentation's pages, ``docs/*.md``: :func:`documents`) lies
-between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` and is rendered from a record in ``docs/results/NAME.json`` (committed, so that anyone can check a figure against the run it
-came from): :data:`BLOCKS` says how. A full run writes its record and the block (:func:`publish`); without a record
-the block says what to run. :func:`stale_blocks` lists the blocks that differ from what their records render: the
+between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` and is rendered from a record in
+``docs/results/NAME.json`` (committed, so that anyone can check a figure against the run it came from):
+:data:`BLOCKS` says how. A full run writes its record and the block (:func:`publish`); without a record the block
+says what to run. :func:`stale_blocks` lists the blocks that differ from what their records render: the
 tests hold the README to it, so a typed figure, or a figure from earlier data, cannot stay.
 
 * ``study`` — ``make study`` (``auralisation study``): the criteria, the verdicts across seeds and architectures

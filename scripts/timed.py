@@ -1,13 +1,14 @@
 """Run one of the README's two commands, measure it, and write what was measured into the README.
 
 ``python3 scripts/timed.py reproduce`` runs ``make reproduce`` (``test``: ``make test``) in the repository, with
-its output passed through, and records its wall time, the load average when it starts (other work on the machine), the peak memory of its largest process, the disk its
-folders take afterwards, whether it started from a fresh clone (no ``.venv``, no ``data/generated``), the
-machine (``lscpu``'s model name, cores, memory), the date and the commit; for ``reproduce`` also each notebook's
-time (``results/notebooks/timings.json``, written by ``scripts/run_notebooks.py``), for ``test`` pytest's last
-line. The record goes into ``docs/results/commands.json`` (under the command's name) and the README's
-``commands`` block is rewritten from it (:mod:`auralisation.records`), so the times the README gives are the
-ones measured, never typed. Nothing is recorded when the command fails (exit status passed on).
+its output passed through, and records its wall time, the load average when it starts (other work on the machine),
+the peak memory of its largest process, the disk its folders take afterwards, whether it started from a fresh
+clone (no ``.venv``, no ``data/generated``), the machine (``lscpu``'s model name, cores, memory), the date and the
+commit; for ``reproduce`` also each notebook's time (``results/notebooks/timings.json``, written by
+``scripts/run_notebooks.py``), for ``test`` pytest's last line. The record goes into
+``docs/results/commands.json`` (under the command's name) and the README's ``commands`` block is rewritten from it
+(:mod:`auralisation.records`), so the times the README gives are the ones measured, never typed. Nothing is
+recorded when the command fails (exit status passed on).
 
 Standard library only: it runs before the set-up has made ``.venv``; the README is rewritten with ``.venv``'s
 Python once the command has made it.

@@ -107,7 +107,8 @@ def test_the_commands_block_renders_what_timed_measured(tmp_path):
     readme.write_text("<!-- commands:begin -->\n<!-- commands:end -->\n")
     refresh_readme(readme, tmp_path)
     assert "| `make reproduce` | not measured yet: `python3 scripts/timed.py reproduce`" in readme.read_text()
-    run = {"seconds": 1897.4, "fresh": True, "load_at_start": 0.3, "peak_memory_bytes": 3 * 2**30, "machine": "AMD EPYC, 2 cores, 23 GiB",
+    run = {"seconds": 1897.4, "fresh": True, "load_at_start": 0.3, "peak_memory_bytes": 3 * 2**30,
+           "machine": "AMD EPYC, 2 cores, 23 GiB",
            "disk_bytes": {".venv": 3.5 * 2**30, "data": 600 * 2**20}, "date": "2026-12-06", "commit": "abc1234",
            "notebooks": {"01_train_cnn.ipynb": 511.0, "07_pretrained.ipynb": 95.2}}
     (tmp_path / RECORDS).mkdir(parents=True)
