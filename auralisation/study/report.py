@@ -132,7 +132,8 @@ def criteria_markdown(criteria: Sequence[Criterion] = CRITERIA) -> str:
         "the `musicnn` package's pretrained taggers (trained elsewhere, on real music; one network each, no "
         "training run here): their control is an untrained copy (Keras's initial weights), its batch "
         "normalisation recalibrated the same way on 64 spectrograms of the bundled training split at the tagger's "
-        "16 kHz, and their invariance layer is chosen by the same rule.",
+        "16 kHz, their invariance layer is chosen by the same rule, and they are analysed over the first 32 features of "
+        "each block (`--pretrained-features`; all 640 would take over an hour per tagger on 2 cores).",
         "",
         "| finding | effect | rule |",
         "|---|---|---|",
