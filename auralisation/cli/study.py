@@ -57,8 +57,8 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained", type=_names, help="networks trained elsewhere (model folders, .keras files), "
                         "comma-separated: each a row of its own, with its untrained copy as the control")
     parser.add_argument("--pretrained-features", type=int, metavar="N",
-                        help="the first N features of each block of a --pretrained network analysed (default 32; "
-                             "all 640 of a musicnn VGG take about 17 min per condition on 2 cores)")
+                        help="the first N features of each block of a --pretrained network analysed (default 8, as "
+                             "notebook 07; all 640 of a musicnn VGG would take over an hour per tagger on 2 cores)")
     parser.add_argument("--update-readme", nargs="?", type=Path, const=project_root() / "README.md", default=None,
                         metavar="README", help="write the table into this README between its study markers (without "
                         "a path: the project's README.md); by default no README is touched")

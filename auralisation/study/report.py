@@ -132,8 +132,9 @@ def criteria_markdown(criteria: Sequence[Criterion] = CRITERIA) -> str:
         "the `musicnn` package's pretrained taggers (trained elsewhere, on real music; one network each, no "
         "training run here): their control is an untrained copy (Keras's initial weights), its batch "
         "normalisation recalibrated the same way on 64 spectrograms of the bundled training split at the tagger's "
-        "16 kHz, their invariance layer is chosen by the same rule, and they are analysed over the first 32 features of "
-        "each block (`--pretrained-features`; all 640 would take over an hour per tagger on 2 cores).",
+        "16 kHz, their invariance layer is chosen by the same rule, and they are analysed over the first 8 features of "
+        "each block, as notebook 07 reads them (`--pretrained-features`; all 640 would take over an hour per tagger "
+        "on 2 cores), so their shares of features move in steps of 1/8.",
         "",
         "| finding | effect | rule |",
         "|---|---|---|",

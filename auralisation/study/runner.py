@@ -84,7 +84,8 @@ class StudySettings:
     pretrained_features : int or None
         First N features of each block of a pretrained network analysed (also within ``features``); ``None``: all.
         The musicnn taggers' blocks have 128 features (their front end's up to 204): all 640 over the 124 stimuli
-        take about 17 minutes per condition on 2 cores, so 32 by default.
+        would take over an hour per tagger on 2 cores, so 8 by default, as notebook 07 reads them (about 4 minutes
+        per condition).
     """
 
     archs: tuple[str, ...] = ("choi2016", "choi2017")
@@ -100,7 +101,7 @@ class StudySettings:
     drums: bool = True
     n_boot: int = 1000
     pretrained: tuple[str, ...] = ()
-    pretrained_features: int | None = 32
+    pretrained_features: int | None = 8
 
     @classmethod
     def for_mode(cls, fast: bool) -> StudySettings:
@@ -116,8 +117,8 @@ class StudySettings:
 
         Examples
         --------
-        >>> StudySettings().for_pretrained().features, StudySettings(features=8).for_pretrained().features
-        (32, 8)
+        >>> StudySettings().for_pretrained().features, StudySettings(features=4).for_pretrained().features
+        (8, 4)
         >>> StudySettings(pretrained_features=None).for_pretrained().features is None
         True
         """
