@@ -116,7 +116,7 @@ def _commands(record: dict[str, Any] | None) -> str:
         time = _duration(run["seconds"]) + (" from a fresh clone" if run["fresh"] else " (set-up done before)")
         if run.get("notebooks"):
             each = ", ".join(f"{name.split('_')[0]} {_duration(s)}" for name, s in run["notebooks"].items())
-            time += f"; notebooks {each}"
+            time += f"; set-up and data {_duration(run['seconds'] - sum(run['notebooks'].values()))}; notebooks {each}"
         if run.get("pytest"):
             time += f"; pytest: {run['pytest']}"
         disk = ", ".join(f"`{name}` {_size(n)}" for name, n in run["disk_bytes"].items())

@@ -74,6 +74,7 @@ def commit() -> str:
 def run(command: str) -> dict[str, object] | None:
     """Run ``make COMMAND``, passing its output through; its record, or None when it failed."""
     fresh = not (ROOT / ".venv").exists() and not (ROOT / "data" / "generated").exists()
+    measured = commit()  # before the run: notebook 07 rewrites a README block as it goes
     timings = ROOT / "results" / "notebooks" / "timings.json"
     if command == "reproduce" and timings.exists():
         timings.unlink()  # this run's notebooks only
@@ -95,7 +96,7 @@ def run(command: str) -> dict[str, object] | None:
         "seconds": round(seconds, 1), "fresh": fresh, "load_at_start": round(load, 1),
         "peak_memory_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
         "disk_bytes": {name: folder_bytes(ROOT / name) for name in FOLDERS if (ROOT / name).exists()},
-        "machine": machine(), "date": datetime.date.today().isoformat(), "commit": commit(),
+        "machine": machine(), "date": datetime.date.today().isoformat(), "commit": measured,
     }
     if command == "reproduce" and timings.is_file():
         record["notebooks"] = json.loads(timings.read_text(encoding="utf-8"))

@@ -116,8 +116,8 @@ def test_the_commands_block_renders_what_timed_measured(tmp_path):
     assert stale_blocks(readme, tmp_path) == ["commands"]
     refresh_readme(readme, tmp_path)
     text = readme.read_text()
-    assert ("| `make reproduce` | 31 min 37 s from a fresh clone; notebooks 01 8 min 31 s, 07 1 min 35 s | 3.0 GB | "
-            "`.venv` 3.5 GB, `data` 600 MB |") in text
+    assert ("| `make reproduce` | 31 min 37 s from a fresh clone; set-up and data 21 min 31 s; notebooks 01 8 min "
+            "31 s, 07 1 min 35 s | 3.0 GB | `.venv` 3.5 GB, `data` 600 MB |") in text
     assert ("`make reproduce` on 2026-12-06, commit abc1234, AMD EPYC, 2 cores, 23 GiB, load average 0.3 at the "
             "start") in text
     assert "| `make test` | not measured yet" in text
