@@ -84,8 +84,8 @@ class StudySettings:
     pretrained_features : int or None
         First N features of each block of a pretrained network analysed (also within ``features``); ``None``: all.
         The musicnn taggers' blocks have 128 features (their front end's up to 204): all 640 over the 124 stimuli
-        would take over an hour per tagger on 2 cores, so 8 by default, as notebook 07 reads them (about 4 minutes
-        per condition).
+        would take over an hour per tagger on 2 cores, so 8 by default, as notebook 07 reads them (about a minute and
+        a half per condition).
     """
 
     archs: tuple[str, ...] = ("choi2016", "choi2017")
