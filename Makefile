@@ -45,7 +45,8 @@ test: setup $(VENV)/.browser
 
 # Both architectures x 3 training seeds, and the musicnn package's two VGG taggers (trained on real music), each with
 # its untrained control, held to the criteria of auralisation/study: tables in results/study/, the table in
-# README.md (the taggers over the first 8 features of each block). FAST=1 (or AURALISATION_FAST=1): a tiny version (fast data, 2 seeds, no taggers, no README).
+# README.md (the taggers over the first 8 features of each block). FAST=1 (or AURALISATION_FAST=1): a tiny version
+# (fast data, 2 seeds, no taggers, no README).
 STUDY_TAGGERS := musicnn:MSD_vgg,musicnn:MTT_vgg
 STUDY_FAST := $(FAST)$(filter 1 true yes,$(AURALISATION_FAST))
 study: setup $(if $(STUDY_FAST),,data)

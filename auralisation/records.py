@@ -245,12 +245,13 @@ def stale_blocks(readme: str | os.PathLike[str], root: str | os.PathLike[str] | 
     return stale
 
 
-def publish(name: str, record: str, readme: str | os.PathLike[str] | None = None,
-            root: str | os.PathLike[str] | None = None) -> Path:
-    """Write ``record`` (JSON text) as block ``name``'s record, and the block into ``readme`` when given."""
+def publish(name: str, record: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``record`` (JSON text) as block ``name``'s record, and the block into every page that holds it
+    (:func:`documents`: the README and the documentation's pages)."""
     if name not in BLOCKS:
         raise ParameterError(f"no README block {name!r}: the blocks are {', '.join(BLOCKS)}")
     path = atomic_write_text(_root(root) / RECORDS / f"{name}.json", record)
-    if readme is not None:
-        refresh_readme(readme, root, [name])
+    for page in documents(root):
+        if name in blocks_in(page.read_text(encoding="utf-8")):
+            refresh_readme(page, root, [name])
     return path

@@ -14,6 +14,7 @@ from auralisation.records import (
     blocks_in,
     documents,
     listenable_record,
+    markdown_record,
     publish,
     refresh_readme,
     render,
@@ -51,7 +52,7 @@ def test_a_block_is_stale_until_refreshed_from_its_record(tmp_path):
     refresh_readme(readme, tmp_path)
     assert stale_blocks(readme, tmp_path) == []
     assert "No study has been run with these rules" in readme.read_text()  # no record: the block says what to run
-    publish("study", _study_record(), readme, root=tmp_path)
+    publish("study", _study_record(), root=tmp_path)
     assert (tmp_path / RECORDS / "study.json").is_file() and stale_blocks(readme, tmp_path) == []
     text = readme.read_text()
     assert "87.5 %, 89.6 %" in text and "**1/1**" in text  # the record's accuracy, and the seed learned
@@ -88,7 +89,7 @@ def test_a_record_is_stale_against_a_changed_results_file(tmp_path):
     scores.write_text(result.to_json())
     readme = tmp_path / "README.md"
     readme.write_text("<!-- listenable:begin -->\n<!-- listenable:end -->\n")
-    publish("listenable", listenable_record(scores, tmp_path), readme, root=tmp_path)
+    publish("listenable", listenable_record(scores, tmp_path), root=tmp_path)
     assert stale_blocks(readme, tmp_path) == [] and stale_sources(tmp_path) == []
     assert "| gradcam | **0.5 [0.5, 0.5]** |" in readme.read_text()  # AI of the one method: the best, in bold
     scores.write_text(scores.read_text().replace("0.5", "0.25"))  # a new run: the record no longer is its file's
@@ -138,3 +139,14 @@ def test_timed_reads_pytest_s_summary_and_sizes_folders(tmp_path):
     (tmp_path / "a" / "link").symlink_to(tmp_path / "a" / "x")
     assert timed.folder_bytes(tmp_path / "a") == 8 and timed.folder_bytes(tmp_path / "missing") == 0
     assert timed.machine().count(",") == 2
+
+
+def test_publish_writes_the_block_into_every_page_that_holds_it(tmp_path):
+    (tmp_path / "docs").mkdir()
+    pages = [tmp_path / "README.md", tmp_path / "docs" / "pretrained.md", tmp_path / "docs" / "other.md"]
+    pages[0].write_text("<!-- tagger-speed:begin -->\n<!-- tagger-speed:end -->\n")
+    pages[1].write_text("# p\n\n<!-- tagger-speed:begin -->\nold\n<!-- tagger-speed:end -->\n")
+    pages[2].write_text("<!-- taggers:begin -->\nuntouched\n<!-- taggers:end -->\n")
+    publish("tagger-speed", markdown_record("| MSD_vgg | 0.30 |"), root=tmp_path)
+    assert all("| MSD_vgg | 0.30 |" in page.read_text() for page in pages[:2])
+    assert "untouched" in pages[2].read_text()  # another block, not published: left as it is

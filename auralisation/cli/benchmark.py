@@ -86,9 +86,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     record_environment(args.out)
     print(tables)
     if args.publish:
-        from ..paths import project_root
         from ..records import listenable_record, publish
 
-        record = listenable_record(args.out / "scores.json")
-        print(f"published: {publish('listenable', record, project_root() / 'docs' / 'listenable-maps.md')}")
+        print(f"published: {publish('listenable', listenable_record(args.out / 'scores.json'))}")
     return 0
